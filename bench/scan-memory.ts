@@ -1,0 +1,114 @@
+/**
+ * scan_memory: peak RSS of a full update pass over a small and a large table; a pipeline
+ * whose memory is bounded by `concurrency + page size` (DESIGN.md, Backpressure) gives a
+ * ratio of about 1. Each pass runs in a child process of its own (bench/support/scan-child.ts)
+ * so that the two sizes do not share a heap; the database (embedded PGlite lives in this
+ * process, served on loopback) and the index (bench/support/synthetic-index.ts, a cheap page
+ * made from the name) stay in this process and do not count.
+ *
+ * Rows are inserted with generate_series; the large pass adds rows to the small table and
+ * re-checks all of them.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { addIndex } from '../src/db/indexes.js';
+import type { BenchOptions } from './support/args.js';
+import { createBenchDatabase, type BenchDatabase } from './support/database.js';
+import { seedReleases } from './support/seed.js';
+import { startSyntheticIndex } from './support/synthetic-index.js';
+import { progress, round } from './support/util.js';
+
+export interface ScanMemoryResult {
+  readonly rows_small: number;
+  readonly rows_large: number;
+  readonly rss_small_mb: number;
+  readonly rss_large_mb: number;
+  readonly ratio: number;
+}
+
+interface ChildReport {
+  readonly rows: number;
+  readonly projects: number;
+  readonly requests: number;
+  readonly failed: number;
+  readonly events: number;
+  readonly seconds: number;
+  readonly max_rss_mb: number;
+  readonly max_heap_mb: number;
+}
+
+const CHILD = fileURLToPath(new URL('./support/scan-child.ts', import.meta.url));
+const VERSIONS_PER_PROJECT = 5;
+
+function runChild(db: BenchDatabase, options: BenchOptions, warmup = false): Promise<ChildReport | null> {
+  return new Promise((resolve, reject) => {
+    const args = ['--import', 'tsx', CHILD, '--database-url', db.url, '--concurrency', String(options.scanConcurrency), '--page-size', String(options.scanPageSize)];
+    if (db.embedded) args.push('--embedded');
+    if (warmup) args.push('--warmup');
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = stdout.trim().split('\n').at(-1) ?? '';
+      if (warmup && code === 0) {
+        resolve(null);
+        return;
+      }
+      if (code !== 0 || !line.startsWith('{')) {
+        reject(new Error(`scan child exited ${code}: ${stderr.slice(-2000)}`));
+        return;
+      }
+      resolve(JSON.parse(line) as ChildReport);
+    });
+  });
+}
+
+export async function scanMemory(options: BenchOptions): Promise<ScanMemoryResult & { readonly details: Record<string, unknown> }> {
+  const db = await createBenchDatabase();
+  const index = await startSyntheticIndex(VERSIONS_PER_PROJECT);
+  try {
+    const registered = await addIndex(db.pool, { simpleUrl: index.simpleUrl, watchMode: 'all' });
+    const shape = { indexId: registered.id, versionsPerProject: VERSIONS_PER_PROJECT, prefix: 'scan' };
+    const passes: ChildReport[] = [];
+    // A first child only loads the modules: tsx's transform cache is then warm for both
+    // measured children (a cold cache adds a one-off peak of ~200 MB).
+    await runChild(db, options, true);
+    let seeded = 0;
+    for (const rows of [options.rowsSmall, options.rowsLarge]) {
+      await seedReleases(db.pool, { ...shape, rows, from: seeded });
+      seeded = rows;
+      progress(`scan_memory: ${rows} rows seeded; a full update pass in a child process`);
+      const report = await runChild(db, options);
+      if (!report) throw new Error('scan_memory: the child reported nothing');
+      if (report.rows !== rows) throw new Error(`scan_memory: the pass read ${report.rows} rows of ${rows}`);
+      progress(`scan_memory: ${rows} rows in ${round(report.seconds)} s, peak RSS ${round(report.max_rss_mb, 1)} MB, peak heap ${round(report.max_heap_mb, 1)} MB`);
+      passes.push(report);
+    }
+    const [small, large] = passes as [ChildReport, ChildReport];
+    return {
+      rows_small: options.rowsSmall,
+      rows_large: options.rowsLarge,
+      rss_small_mb: round(small.max_rss_mb, 1),
+      rss_large_mb: round(large.max_rss_mb, 1),
+      ratio: round(large.max_rss_mb / small.max_rss_mb, 3),
+      details: {
+        heap_small_mb: round(small.max_heap_mb, 1),
+        heap_large_mb: round(large.max_heap_mb, 1),
+        seconds_small: round(small.seconds),
+        seconds_large: round(large.seconds),
+        rows_per_s_large: round(large.rows / large.seconds, 1),
+        requests_large: large.requests,
+        failed: small.failed + large.failed,
+        events: small.events + large.events,
+        concurrency: options.scanConcurrency,
+        page_size: options.scanPageSize,
+      },
+    };
+  } finally {
+    await index.stop();
+    await db.close();
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The benchmark's command line (node:util parseArgs): every size and setting of every
+ * case, with defaults that let the whole run finish in a few minutes on a 2-core machine.
+ */
+import { parseArgs } from 'node:util';
+
+export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity'] as const;
+export type CaseName = (typeof CASES)[number];
+
+export interface BenchOptions {
+  readonly only: readonly CaseName[];
+  /** update_requests */
+  readonly versions: number;
+  readonly projects: number;
+  /** update_rate */
+  readonly rateProjects: number;
+  readonly versionsPerProject: number;
+  readonly latency: number;
+  readonly limit: number;
+  readonly burst: number;
+  readonly concurrency: number;
+  readonly sequentialSample: number;
+  /** scan_memory */
+  readonly rowsSmall: number;
+  readonly rowsLarge: number;
+  readonly scanConcurrency: number;
+  readonly scanPageSize: number;
+  /** release_latency */
+  readonly releases: number;
+  readonly pollInterval: number;
+  readonly releaseGap: number;
+  /** operator_overhead */
+  readonly events: number;
+  /** dispatch_capacity */
+  readonly dispatches: number;
+  readonly capacity: number;
+  readonly jobMs: number;
+  readonly dispatchConcurrency: number;
+  readonly help: boolean;
+}
+
+const SPEC = {
+  only: { type: 'string', multiple: true },
+  versions: { type: 'string', default: '5000' },
+  projects: { type: 'string', default: '1000' },
+  'rate-projects': { type: 'string', default: '600' },
+  'versions-per-project': { type: 'string', default: '5' },
+  latency: { type: 'string', default: '50' },
+  limit: { type: 'string', default: '50' },
+  burst: { type: 'string', default: '10' },
+  concurrency: { type: 'string', default: '8' },
+  'sequential-sample': { type: 'string', default: '100' },
+  'rows-small': { type: 'string', default: '2000' },
+  'rows-large': { type: 'string', default: '20000' },
+  'scan-concurrency': { type: 'string', default: '16' },
+  'scan-page-size': { type: 'string', default: '500' },
+  releases: { type: 'string', default: '30' },
+  'poll-interval': { type: 'string', default: '200' },
+  'release-gap': { type: 'string', default: '250' },
+  events: { type: 'string', default: '100000' },
+  dispatches: { type: 'string', default: '10000' },
+  capacity: { type: 'string', default: '50' },
+  'job-ms': { type: 'string', default: '300' },
+  'dispatch-concurrency': { type: 'string', default: '8' },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;
+
+export const USAGE = `npm run bench -- [options]
+
+Runs every case (or those named by --only, repeatable) and prints one JSON object as the
+last line of stdout. Progress goes to stderr.
+
+  --only <case>               ${CASES.join(', ')}
+  update_requests:  --versions N (5000) --projects P (1000)
+  update_rate:      --rate-projects P (600) --versions-per-project K (5) --latency MS (50)
+                    --limit R (50) --burst B (10) --concurrency C (8) --sequential-sample ROWS (100)
+  scan_memory:      --rows-small N (2000) --rows-large N (20000) --scan-concurrency C (16) --scan-page-size N (500)
+  release_latency:  --releases K (30) --poll-interval MS (200) --release-gap MS (250)
+  operator_overhead: --events N (100000)
+  dispatch_capacity: --dispatches N (10000) --capacity K (50) --job-ms MS (300) --dispatch-concurrency C (8)
+
+The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
+its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
+
+function positive(name: string, text: string | undefined, integer = true): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+    throw new Error(`--${name} must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
+
+export function parseBenchArgs(argv: readonly string[]): BenchOptions {
+  const { values } = parseArgs({ args: [...argv], options: SPEC, strict: true, allowPositionals: false });
+  const only = (values.only ?? []).map((name) => {
+    const found = CASES.find((c) => c === name || c === name.replace(/-/g, '_'));
+    if (!found) throw new Error(`--only: unknown case ${JSON.stringify(name)}; one of ${CASES.join(', ')}`);
+    return found;
+  });
+  const options: BenchOptions = {
+    only: only.length > 0 ? only : CASES,
+    versions: positive('versions', values.versions),
+    projects: positive('projects', values.projects),
+    rateProjects: positive('rate-projects', values['rate-projects']),
+    versionsPerProject: positive('versions-per-project', values['versions-per-project']),
+    latency: positive('latency', values.latency, false),
+    limit: positive('limit', values.limit, false),
+    burst: positive('burst', values.burst),
+    concurrency: positive('concurrency', values.concurrency),
+    sequentialSample: positive('sequential-sample', values['sequential-sample']),
+    rowsSmall: positive('rows-small', values['rows-small']),
+    rowsLarge: positive('rows-large', values['rows-large']),
+    scanConcurrency: positive('scan-concurrency', values['scan-concurrency']),
+    scanPageSize: positive('scan-page-size', values['scan-page-size']),
+    releases: positive('releases', values.releases),
+    pollInterval: positive('poll-interval', values['poll-interval'], false),
+    releaseGap: positive('release-gap', values['release-gap'], false),
+    events: positive('events', values.events),
+    dispatches: positive('dispatches', values.dispatches),
+    capacity: positive('capacity', values.capacity),
+    jobMs: positive('job-ms', values['job-ms'], false),
+    dispatchConcurrency: positive('dispatch-concurrency', values['dispatch-concurrency']),
+    help: values.help,
+  };
+  if (options.versions < options.projects) throw new Error('--versions must be at least --projects');
+  if (options.rowsLarge < options.rowsSmall) throw new Error('--rows-large must be at least --rows-small');
+  return options;
+}

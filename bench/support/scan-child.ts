@@ -1,0 +1,74 @@
+/**
+ * scan_memory's child process: one full update pass (every row) with the real store and
+ * index client, in a process of its own so that each table size has a heap of its own.
+ * Prints one JSON line: rows, projects, requests, seconds and the peak RSS
+ * (`process.resourceUsage().maxRSS`), plus the largest heap seen by a 50 ms sampler.
+ *
+ *   tsx bench/support/scan-child.ts --database-url URL --embedded --concurrency 16 --page-size 500
+ *   tsx bench/support/scan-child.ts --warmup
+ */
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { asyncScheduler, lastValueFrom, tap } from 'rxjs';
+import { updatePass, type UpdateOutcome } from '../../src/pipelines/update.js';
+import { createPackageStore } from '../../src/sinks/store-sink.js';
+import { createIndexClient } from '../../src/sources/index-client/index.js';
+import { countingSink, INDEX_RETRY } from './ports.js';
+
+const { values } = parseArgs({
+  options: {
+    'database-url': { type: 'string' },
+    embedded: { type: 'boolean', default: false },
+    concurrency: { type: 'string', default: '16' },
+    'page-size': { type: 'string', default: '500' },
+    warmup: { type: 'boolean', default: false },
+  },
+});
+// A first run only loads (and so caches tsx's transforms of) the modules, then ends.
+if (values.warmup) process.exit(0);
+
+const pool = new pg.Pool({ connectionString: values['database-url'], max: values.embedded ? 1 : 10, idleTimeoutMillis: 0 });
+const client = createIndexClient({ version: 'bench', connections: Number(values.concurrency) });
+const sink = countingSink();
+let maxHeap = 0;
+const sampler = setInterval(() => (maxHeap = Math.max(maxHeap, process.memoryUsage().heapUsed)), 50);
+const started = performance.now();
+let complete: Extract<UpdateOutcome, { type: 'pass-complete' }> | null = null;
+try {
+  await lastValueFrom(
+    updatePass(
+      { store: createPackageStore(pool, { analyzeBeforeScan: values.embedded }), index: client, events: sink, scheduler: asyncScheduler },
+      {
+        concurrency: Number(values.concurrency),
+        pageSize: Number(values['page-size']),
+        all: true,
+        rate: 1_000_000, // the index is not the subject here
+        burst: 1_000,
+        retry: INDEX_RETRY,
+        deferOnFailureMs: 60_000,
+      },
+    ).pipe(
+      tap((outcome) => {
+        if (outcome.type === 'pass-complete') complete = outcome;
+      }),
+    ),
+  );
+} finally {
+  clearInterval(sampler);
+  await client.close();
+  await pool.end();
+}
+const seconds = (performance.now() - started) / 1000;
+const done = complete as Extract<UpdateOutcome, { type: 'pass-complete' }> | null;
+process.stdout.write(
+  `${JSON.stringify({
+    rows: done?.rows ?? 0,
+    projects: done?.projects ?? 0,
+    requests: done?.requests ?? 0,
+    failed: done?.failed ?? 0,
+    events: sink.events(),
+    seconds,
+    max_rss_mb: process.resourceUsage().maxRSS / 1024,
+    max_heap_mb: maxHeap / (1024 * 1024),
+  })}\n`,
+);

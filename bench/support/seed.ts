@@ -1,0 +1,84 @@
+/**
+ * Fast seeding: `package_version` and `artifact` rows made by generate_series in SQL, and
+ * the same projects on the local index, with exactly the files and sha256 digests the
+ * local index derives (test/support/index-server/model.ts: a wheel and an sdist per
+ * version, sha256 of `<project>/<version>/<filename>`), so a re-check finds nothing changed.
+ *
+ * Project `i` is `<prefix><i>`, its versions `1.0` .. `1.<k-1>`; release `g` (0-based) is
+ * version `1.<g % k>` of project `floor(g / k)`.
+ */
+import type pg from 'pg';
+import type { IndexServer } from '../../test/support/index-server/index.js';
+
+export interface SeedShape {
+  readonly indexId: number;
+  /** Rows in all: the last project may have fewer versions. */
+  readonly rows: number;
+  readonly versionsPerProject: number;
+  readonly prefix: string;
+  /** First release number (to add rows to an earlier seed). Default 0. */
+  readonly from?: number;
+}
+
+export const projectName = (prefix: string, i: number): string => `${prefix}${i}`;
+export const versionName = (j: number): string => `1.${j}`;
+export const wheelFile = (project: string, version: string): string => `${project}-${version}-py3-none-any.whl`;
+export const sdistFile = (project: string, version: string): string => `${project}-${version}.tar.gz`;
+
+/** Inserts the rows (and their projects and two artifacts each) in a few statements. */
+export async function seedReleases(pool: pg.Pool, shape: SeedShape): Promise<void> {
+  const from = shape.from ?? 0;
+  const to = shape.rows - 1;
+  if (to < from) return;
+  const k = shape.versionsPerProject;
+  const params = [shape.indexId, shape.prefix, k, from, to];
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query(
+      `INSERT INTO package_project (index_id, project)
+       SELECT DISTINCT $1::int, $2::text || (g / $3::int)::text FROM generate_series($4::int, $5::int) AS g
+       ON CONFLICT DO NOTHING`,
+      params,
+    );
+    await client.query(
+      `INSERT INTO package_version (index_id, project, version, next_due_at, released_at)
+       SELECT $1::int, $2::text || (g / $3::int)::text, '1.' || (g % $3::int)::text,
+              now() - interval '1 day', now() - interval '30 days'
+         FROM generate_series($4::int, $5::int) AS g
+       ON CONFLICT DO NOTHING`,
+      params,
+    );
+    await client.query(
+      `INSERT INTO artifact (package_version_id, filename, sha256)
+       SELECT v.id, f.filename, encode(sha256(convert_to(v.project || '/' || v.version || '/' || f.filename, 'UTF8')), 'hex')
+         FROM package_version v
+        CROSS JOIN LATERAL (VALUES (v.project || '-' || v.version || '-py3-none-any.whl'),
+                                   (v.project || '-' || v.version || '.tar.gz')) AS f(filename)
+        WHERE v.index_id = $1 AND v.id > (SELECT COALESCE(max(package_version_id), 0) FROM artifact)
+       ON CONFLICT DO NOTHING`,
+      [shape.indexId],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+  await pool.query('ANALYZE package_version');
+  await pool.query('ANALYZE artifact');
+}
+
+/** The same releases on the local index (default files: wheel + sdist). */
+export function seedIndex(index: IndexServer, shape: SeedShape): void {
+  const k = shape.versionsPerProject;
+  const uploadTime = new Date('2024-01-01T00:00:00Z');
+  for (let g = shape.from ?? 0; g < shape.rows; g += 1) {
+    index.addRelease(projectName(shape.prefix, Math.floor(g / k)), versionName(g % k), undefined, { uploadTime });
+  }
+}
+
+export function projectsOf(rows: number, versionsPerProject: number): number {
+  return Math.ceil(rows / versionsPerProject);
+}

@@ -1,0 +1,99 @@
+/**
+ * The real adapters behind the pipelines' ports, chosen by the configuration: Postgres or
+ * embedded PGlite; Kafka or JSON lines on stdout; a Kubernetes cluster or logged Jobs; and,
+ * in a dry run, a store and an event sink that log what they would write.
+ */
+import type { Writable } from 'node:stream';
+import { KubeConfig } from '@kubernetes/client-node';
+import { migrate, openDatabase, type Database } from '../db/index.js';
+import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
+import type { Config } from '../runtime/config.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { packageVersion } from '../runtime/version.js';
+import { dryRunStore } from '../sinks/dry-run-store.js';
+import { createKafkaEventSink } from '../sinks/event-sink-kafka.js';
+import { createStdoutEventSink } from '../sinks/event-sink-stdout.js';
+import { createKubeJobScheduler, type KubeJobScheduler } from '../sinks/job-sink.js';
+import { createLogEventSink } from '../sinks/log-event-sink.js';
+import { createPackageStore } from '../sinks/store-sink.js';
+import { createIndexClient } from '../sources/index-client/index.js';
+
+export interface Adapters {
+  readonly database: Database;
+  readonly store: PackageStore;
+  readonly index: IndexClient;
+  readonly events: EventSink;
+  readonly jobs: KubeJobScheduler;
+  /** Closes in the safe order: stop producing, then the clients, then the database. */
+  close(): Promise<void>;
+}
+
+export interface AdapterOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** Log every effect instead of having it (PKGSTREAM_DRY_RUN, `check --dry-run`). */
+  readonly dryRun: boolean;
+  /** Where events go without Kafka (default stdout). */
+  readonly eventsOut?: Writable;
+}
+
+function kubeConfigOf(config: Config): KubeConfig | null {
+  if (config.kubernetes === 'none') return null;
+  const kubeConfig = new KubeConfig();
+  if (config.kubernetes === 'in-cluster') kubeConfig.loadFromCluster();
+  else kubeConfig.loadFromFile(config.kubeconfig ?? '');
+  return kubeConfig;
+}
+
+function eventSinkOf({ config, logger, metrics, dryRun, eventsOut }: AdapterOptions): EventSink {
+  if (dryRun) return createLogEventSink(logger);
+  const serviceVersion = packageVersion();
+  if (config.kafkaBrokers) {
+    return createKafkaEventSink({ brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, serviceVersion, logger, metrics });
+  }
+  return createStdoutEventSink(eventsOut ?? process.stdout, {
+    topicPrefix: config.topicPrefix,
+    serviceVersion,
+    metrics,
+  });
+}
+
+export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
+  const { config, logger, metrics, dryRun } = options;
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
+  try {
+    await migrate(database.pool, logger);
+    const realStore = createPackageStore(database.pool, { analyzeBeforeScan: database.embedded });
+    const kubeConfig = kubeConfigOf(config);
+    if (kubeConfig === null && !dryRun) logger.warn('no Kubernetes configuration found: solver Jobs are only logged');
+    const jobs = createKubeJobScheduler({
+      kubeConfig,
+      namespace: config.namespace,
+      templatePath: config.jobTemplate ?? null,
+      reverseTemplatePath: config.reverseJobTemplate ?? null,
+      dryRun: dryRun || kubeConfig === null,
+      logger,
+      metrics,
+    });
+    const index = createIndexClient({ version: packageVersion(), metrics, logger });
+    const events = eventSinkOf(options);
+    return {
+      database,
+      store: dryRun ? dryRunStore(realStore, logger) : realStore,
+      index,
+      events,
+      jobs,
+      async close() {
+        await events.close();
+        await jobs.close();
+        await index.close();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

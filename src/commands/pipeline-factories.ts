@@ -1,0 +1,112 @@
+/**
+ * Each pipeline built from the configuration and the adapters: the one place where
+ * settings become pipeline options, shared by `run` and `once`.
+ */
+import { asyncScheduler, type Observable } from 'rxjs';
+import { takeUntil } from 'rxjs/operators';
+import { z } from 'zod';
+import { dispatchPipeline, type DispatchOptions, type DispatchPorts } from '../pipelines/dispatch.js';
+import { releasesPipeline } from '../pipelines/releases.js';
+import { updatePipeline, type UpdateOptions, type UpdatePorts } from '../pipelines/update.js';
+import { kafkaSource } from '../sources/kafka-source.js';
+import type { Config } from '../runtime/config.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import type { Readiness } from '../runtime/readiness.js';
+import type { PipelineName } from '../runtime/settings.js';
+import type { Adapters } from './adapters.js';
+
+export interface PipelineContext {
+  readonly config: Config;
+  readonly adapters: Adapters;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Where a long-running pipeline reports the health of its own sources (`run`). */
+  readonly readiness?: Readiness;
+}
+
+/** Index faults are retried this way before an item goes to attention. */
+export const INDEX_RETRY = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 } as const;
+
+export function indexLimits(config: Config) {
+  return { rate: config.rateLimit, burst: config.rateBurst, concurrency: config.concurrency, retry: INDEX_RETRY };
+}
+
+export type PipelineFactory = (context: PipelineContext, stop$: Observable<void>) => Observable<unknown>;
+
+export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
+  releases: ({ config, adapters, metrics, logger }, stop$) =>
+    releasesPipeline(
+      { store: adapters.store, index: adapters.index, events: adapters.events, scheduler: asyncScheduler },
+      {
+        ...indexLimits(config),
+        pollIntervalMs: config.pollInterval * 1000,
+        releaseTriggers: config.releaseTriggers,
+        metrics,
+        logger: logger.child({ pipeline: 'releases' }),
+        stop$,
+      },
+    ),
+  update: (context, stop$) => updatePipeline(updatePorts(context), { ...updateOptions(context, false), intervalMs: UPDATE_PASS_INTERVAL_MS, stop: stop$ }),
+  dispatch: (context, stop$) => {
+    const { config, metrics, logger } = context;
+    const released = config.kafkaBrokers
+      ? kafkaSource({
+          brokers: config.kafkaBrokers,
+          groupId: config.kafkaGroupId,
+          topics: [`${config.topicPrefix}.package-released`],
+          schema: RELEASED_EVENT,
+          deadLetterTopic: `${config.topicPrefix}.dead-letter`,
+          logger: logger.child({ component: 'kafka-source' }),
+          metrics,
+          highWater: config.concurrency * 4,
+          lowWater: config.concurrency,
+          pipeline: 'dispatch',
+        })
+      : undefined;
+    // A consumer out of its group (crashed, or between rebalances) shows in /readyz.
+    if (released) context.readiness?.register('kafka:dispatch', () => (released.isHealthy() ? null : 'Kafka consumer is not in its group'));
+    // Effects are idempotent (deterministic Job names, unacked messages come again): stopping cancels.
+    return dispatchPipeline(dispatchPorts(context, released), dispatchOptions(context)).pipe(takeUntil(stop$));
+  },
+};
+
+/** A new update pass starts this long after the previous one completed. */
+const UPDATE_PASS_INTERVAL_MS = 60_000;
+
+/** What dispatch reads of a `package-released` event; the rest of the envelope is ignored. */
+const RELEASED_EVENT = z.object({ index_url: z.string().min(1), package_name: z.string().min(1), package_version: z.string().min(1) });
+
+export function updatePorts({ adapters }: PipelineContext): UpdatePorts {
+  return { store: adapters.store, index: adapters.index, events: adapters.events, scheduler: asyncScheduler };
+}
+
+export function updateOptions({ config, metrics, logger }: PipelineContext, all: boolean): UpdateOptions {
+  return {
+    ...indexLimits(config),
+    pageSize: config.scanPageSize,
+    all,
+    deferOnFailureMs: 60 * 60_000,
+    metrics,
+    logger,
+  };
+}
+
+export function dispatchPorts({ adapters }: PipelineContext, released?: DispatchPorts['released']): DispatchPorts {
+  return { store: adapters.store, jobs: adapters.jobs, events: adapters.events, scheduler: asyncScheduler, ...(released ? { released } : {}) };
+}
+
+export function dispatchOptions({ config, metrics, logger }: PipelineContext): DispatchOptions {
+  return {
+    solvers: config.solvers,
+    capacity: config.solverCapacity,
+    scanIntervalMs: config.pollInterval * 1000,
+    pageSize: config.scanPageSize,
+    concurrency: config.concurrency,
+    maxJobAttempts: 3,
+    reverse: config.reverseJobTemplate !== undefined,
+    dedupeMax: 100_000,
+    metrics,
+    logger: logger.child({ pipeline: 'dispatch' }),
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Known ("seen") projects: the `package_project` table. A project is known on an index once
+ * added by `package add` or once one of its releases was recorded there.
+ */
+import { BadInputError } from '../domain/errors.js';
+import { canonicalizeName, parseProjectName } from '../domain/pep503.js';
+import { getIndex } from './indexes.js';
+import type { Queryable } from './sql.js';
+
+export type AddProjectResult = 'added' | 'known' | 'no-index';
+
+/**
+ * Registers a project (validated, made PEP 503 canonical) as seen on an index given by id
+ * or simple URL: `added`, `known` when it already was, `no-index` when no such index.
+ * Throws BadInputError `BAD_PROJECT_NAME` for an invalid name.
+ */
+export async function addProject(
+  db: Queryable,
+  input: { readonly project: string; readonly indexUrl?: string; readonly indexId?: number; readonly at?: Date },
+): Promise<AddProjectResult> {
+  const project = parseProjectName(input.project);
+  let indexId = input.indexId;
+  if (indexId === undefined) {
+    if (input.indexUrl === undefined) throw new TypeError('addProject: indexUrl or indexId is required');
+    let index;
+    try {
+      index = await getIndex(db, input.indexUrl);
+    } catch (error) {
+      if (error instanceof BadInputError) return 'no-index';
+      throw error;
+    }
+    if (!index) return 'no-index';
+    indexId = index.id;
+  }
+  const result = await db.query<{ added: boolean }>(
+    `WITH ins AS (
+       INSERT INTO package_project (index_id, project, added_at)
+       SELECT id, $2, COALESCE($3::timestamptz, now()) FROM package_index WHERE id = $1
+       ON CONFLICT (index_id, project) DO NOTHING
+       RETURNING 1)
+     SELECT EXISTS (SELECT 1 FROM ins) AS added, EXISTS (SELECT 1 FROM package_index WHERE id = $1) AS has_index`,
+    [indexId, project, input.at ?? null],
+  );
+  const row = result.rows[0] as { added: boolean; has_index: boolean } | undefined;
+  if (!row?.has_index) return 'no-index';
+  return row.added ? 'added' : 'known';
+}
+
+/** Whether the project (any spelling) is known on that index, or on any index. */
+export async function isKnownProject(db: Queryable, project: string, indexId?: number): Promise<boolean> {
+  const name = canonicalizeName(project);
+  const { rows } = await db.query<{ known: boolean }>(
+    indexId === undefined
+      ? 'SELECT EXISTS (SELECT 1 FROM package_project WHERE project = $1) AS known'
+      : 'SELECT EXISTS (SELECT 1 FROM package_project WHERE project = $1 AND index_id = $2) AS known',
+    indexId === undefined ? [name] : [name, indexId],
+  );
+  return rows[0]?.known ?? false;
+}
+
+/** One page of known project names in name order, after `after` (exclusive). */
+export async function listKnownProjects(
+  db: Queryable,
+  options: { readonly indexId?: number; readonly after?: string | null; readonly limit?: number } = {},
+): Promise<string[]> {
+  const limit = options.limit ?? 1000;
+  const after = options.after ?? '';
+  const { rows } = await db.query<{ project: string }>(
+    options.indexId === undefined
+      ? 'SELECT DISTINCT project FROM package_project WHERE project > $1 ORDER BY project LIMIT $2'
+      : 'SELECT project FROM package_project WHERE index_id = $3 AND project > $1 ORDER BY project LIMIT $2',
+    options.indexId === undefined ? [after, limit] : [after, limit, options.indexId],
+  );
+  return rows.map((row) => row.project);
+}

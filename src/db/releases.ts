@@ -1,0 +1,390 @@
+/**
+ * Known releases: `package_version` and its `artifact` rows. Writes are idempotent upserts
+ * in short transactions; the next due time is computed at write time (priority.ts).
+ */
+import type pg from 'pg';
+import { BadInputError, PkgstreamError } from '../domain/errors.js';
+import { canonicalizeName } from '../domain/pep503.js';
+import type { AppliedCheck, RecordedRelease, ReleaseCheck } from '../domain/ports.js';
+import type { IndexFile, IndexRelease, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
+import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
+import { toId, withTransaction, type Queryable } from './sql.js';
+
+const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Columns of a StoredRelease (`v` package_version, `i` package_index), artifacts included. */
+export const RELEASE_SELECT = `
+  SELECT v.id, v.index_id, i.simple_url, v.project, v.version, v.state, v.yanked_reason,
+         v.last_checked_at, v.next_due_at, v.next_due_at::text AS due_key,
+         COALESCE((SELECT json_agg(json_build_object('filename', a.filename, 'sha256', a.sha256) ORDER BY a.filename)
+                     FROM artifact a
+                    WHERE a.package_version_id = v.id AND a.present AND a.sha256 IS NOT NULL), '[]'::json) AS artifacts
+    FROM package_version v
+    JOIN package_index i ON i.id = v.index_id`;
+
+export interface ReleaseRow {
+  id: string;
+  index_id: number;
+  simple_url: string;
+  project: string;
+  version: string;
+  state: ReleaseState;
+  yanked_reason: string | null;
+  last_checked_at: Date | null;
+  next_due_at: Date;
+  /** next_due_at as Postgres prints it, to the microsecond: the scan's keyset value. */
+  due_key: string;
+  artifacts: StoredArtifact[];
+}
+
+export function toStoredRelease(row: ReleaseRow): StoredRelease {
+  return {
+    id: toId(row.id),
+    indexId: row.index_id,
+    indexUrl: row.simple_url,
+    project: row.project,
+    version: row.version,
+    state: row.state,
+    yankedReason: row.yanked_reason,
+    artifacts: row.artifacts,
+    lastCheckedAt: row.last_checked_at,
+    nextDueAt: row.next_due_at,
+  };
+}
+
+export async function loadRelease(
+  db: Queryable,
+  indexId: number,
+  project: string,
+  version: string,
+): Promise<StoredRelease | null> {
+  const { rows } = await db.query<ReleaseRow>(
+    `${RELEASE_SELECT} WHERE v.index_id = $1 AND v.project = $2 AND v.version = $3`,
+    [indexId, canonicalizeName(project), version],
+  );
+  return rows[0] ? toStoredRelease(rows[0]) : null;
+}
+
+/** Every known release of a project on an index, in version-string order. */
+export async function loadProjectReleases(db: Queryable, indexId: number, project: string): Promise<StoredRelease[]> {
+  const { rows } = await db.query<ReleaseRow>(
+    `${RELEASE_SELECT} WHERE v.index_id = $1 AND v.project = $2 ORDER BY v.version`,
+    [indexId, canonicalizeName(project)],
+  );
+  return rows.map(toStoredRelease);
+}
+
+export async function loadReleaseById(db: Queryable, id: number): Promise<StoredRelease | null> {
+  const { rows } = await db.query<ReleaseRow>(`${RELEASE_SELECT} WHERE v.id = $1`, [id]);
+  return rows[0] ? toStoredRelease(rows[0]) : null;
+}
+
+/** Lowercase sha256 or null; anything else is bad input. */
+function checkSha256(file: IndexFile): string | null {
+  if (file.sha256 === null) return null;
+  const sha = file.sha256.toLowerCase();
+  if (!SHA256.test(sha)) {
+    throw new BadInputError('BAD_SHA256', `not a sha256 for ${file.filename}: ${JSON.stringify(file.sha256.slice(0, 80))}`);
+  }
+  return sha;
+}
+
+/** Files by filename (the last of a repeated name wins), hashes checked. */
+function fileMap(files: readonly IndexFile[]): Map<string, string | null> {
+  const map = new Map<string, string | null>();
+  for (const file of files) map.set(file.filename, checkSha256(file));
+  return map;
+}
+
+function earliestUpload(files: readonly IndexFile[]): Date | null {
+  let earliest: number | null = null;
+  for (const file of files) {
+    if (file.uploadTime === null) continue;
+    const time = Date.parse(file.uploadTime);
+    if (!Number.isNaN(time) && (earliest === null || time < earliest)) earliest = time;
+  }
+  return earliest === null ? null : new Date(earliest);
+}
+
+export interface RecordReleasesOptions {
+  readonly seenAt?: Date;
+  /** Per version; default: the earliest upload time of its files. */
+  readonly releasedAt?: ReadonlyMap<string, Date | null>;
+  readonly priority?: PriorityOptions;
+}
+
+/**
+ * Records releases of one project on one index in one transaction: the project becomes
+ * known, every new version gets a row (due as if checked when seen) and its artifacts.
+ * Known versions are left alone (re-checking them is the update pipeline's job), so a
+ * replay changes nothing and answers `created: false`.
+ */
+export async function recordReleases(
+  pool: pg.Pool,
+  indexId: number,
+  projectName: string,
+  releases: readonly IndexRelease[],
+  options: RecordReleasesOptions = {},
+): Promise<RecordedRelease[]> {
+  const project = canonicalizeName(projectName);
+  const seenAt = options.seenAt ?? new Date();
+  const priority = options.priority ?? DEFAULT_PRIORITY;
+  const byVersion = new Map<string, { files: Map<string, string | null>; releasedAt: Date | null }>();
+  for (const release of releases) {
+    if (release.version === '') throw new BadInputError('BAD_VERSION', `empty version of ${project}`);
+    if (byVersion.has(release.version)) continue;
+    const releasedAt = options.releasedAt?.has(release.version)
+      ? (options.releasedAt.get(release.version) ?? null)
+      : earliestUpload(release.files);
+    byVersion.set(release.version, { files: fileMap(release.files), releasedAt });
+  }
+  // One lock order for every writer: versions sorted.
+  const versions = [...byVersion.keys()].sort();
+  const releasedAts = versions.map((version) => byVersion.get(version)?.releasedAt ?? null);
+  const dueAts = releasedAts.map((releasedAt) =>
+    nextDueAt(
+      { checkedAt: seenAt, releasedAt, lastChangedAt: null, manualPriority: 0, staticPriority: 0 },
+      seenAt,
+      priority,
+    ),
+  );
+
+  const ids = await withTransaction(pool, async (client) => {
+    await client.query(
+      `INSERT INTO package_project (index_id, project, added_at) VALUES ($1, $2, $3)
+       ON CONFLICT (index_id, project) DO NOTHING`,
+      [indexId, project, seenAt],
+    );
+    if (versions.length === 0) return new Map<string, { id: number; created: boolean }>();
+    const inserted = await client.query<{ id: string; version: string }>(
+      `INSERT INTO package_version (index_id, project, version, first_seen_at, released_at, next_due_at)
+       SELECT $1, $2, t.version, $3, t.released_at, t.next_due_at
+         FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[]) AS t(version, released_at, next_due_at)
+       ORDER BY t.version
+       ON CONFLICT (index_id, project, version) DO NOTHING
+       RETURNING id, version`,
+      [indexId, project, seenAt, versions, releasedAts, dueAts],
+    );
+    const result = new Map<string, { id: number; created: boolean }>();
+    for (const row of inserted.rows) result.set(row.version, { id: toId(row.id), created: true });
+    const rest = versions.filter((version) => !result.has(version));
+    if (rest.length > 0) {
+      const known = await client.query<{ id: string; version: string }>(
+        'SELECT id, version FROM package_version WHERE index_id = $1 AND project = $2 AND version = ANY($3::text[])',
+        [indexId, project, rest],
+      );
+      for (const row of known.rows) result.set(row.version, { id: toId(row.id), created: false });
+    }
+    const artifactIds: number[] = [];
+    const filenames: string[] = [];
+    const hashes: (string | null)[] = [];
+    for (const [version, { id, created }] of result) {
+      if (!created) continue;
+      for (const [filename, sha256] of byVersion.get(version)?.files ?? []) {
+        artifactIds.push(id);
+        filenames.push(filename);
+        hashes.push(sha256);
+      }
+    }
+    if (artifactIds.length > 0) {
+      await client.query(
+        `INSERT INTO artifact (package_version_id, filename, sha256, present, first_seen_at, last_seen_at)
+         SELECT t.id, t.filename, t.sha256, true, $4, $4
+           FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(id, filename, sha256)
+         ON CONFLICT (package_version_id, filename) DO NOTHING`,
+        [artifactIds, filenames, hashes, seenAt],
+      );
+    }
+    return result;
+  });
+
+  const seen = new Set<string>();
+  const out: RecordedRelease[] = [];
+  for (const release of releases) {
+    if (seen.has(release.version)) continue;
+    seen.add(release.version);
+    const entry = ids.get(release.version);
+    if (!entry) throw new Error(`recordReleases: no row for ${project} ${release.version}`);
+    out.push({ id: entry.id, version: release.version, created: entry.created });
+  }
+  return out;
+}
+
+interface CheckedRow {
+  state: ReleaseState;
+  yanked_reason: string | null;
+  released_at: Date | null;
+  last_changed_at: Date | null;
+  static_priority: number;
+}
+
+/**
+ * Applies the result of one check: the state transitions the changes describe, the
+ * artifacts' present flags (when the index's files are given and something changed),
+ * last_checked_at, and the next due time (from the priority, manual priority reset).
+ * Replaying the same check changes nothing more and answers `changed: false`.
+ */
+export async function applyCheck(
+  pool: pg.Pool,
+  releaseId: number,
+  check: ReleaseCheck,
+  priority: PriorityOptions = DEFAULT_PRIORITY,
+): Promise<AppliedCheck> {
+  const files = check.files === null ? null : fileMap(check.files);
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<CheckedRow>(
+      `SELECT state, yanked_reason, released_at, last_changed_at, static_priority
+         FROM package_version WHERE id = $1 FOR UPDATE`,
+      [releaseId],
+    );
+    const row = rows[0];
+    if (!row) throw new PkgstreamError('RELEASE_NOT_FOUND', `no release with id ${releaseId}`);
+
+    let state = row.state;
+    let yankedReason = row.yanked_reason;
+    let touched = false;
+    for (const change of check.changes) {
+      switch (change.kind) {
+        case 'unchanged':
+          break;
+        case 'missing-package':
+        case 'missing-version':
+          state = 'missing';
+          touched = true;
+          break;
+        case 'reappeared':
+          if (state === 'missing') state = yankedReason === null ? 'present' : 'yanked';
+          touched = true;
+          break;
+        case 'package-yanked':
+          state = 'yanked';
+          yankedReason = change.reason;
+          touched = true;
+          break;
+        case 'package-unyanked':
+          state = 'present';
+          yankedReason = null;
+          touched = true;
+          break;
+        case 'hash-mismatch':
+          touched = true;
+          break;
+      }
+    }
+    // A missing release keeps its last reason for when it reappears; others follow state.
+    if (state === 'present') yankedReason = null;
+
+    let changed = state !== row.state || yankedReason !== row.yanked_reason;
+    if (files !== null && touched) {
+      changed = (await syncArtifacts(client, releaseId, files, check.checkedAt)) || changed;
+    } else if (state !== 'missing') {
+      await client.query('UPDATE artifact SET last_seen_at = $2 WHERE package_version_id = $1 AND present', [
+        releaseId,
+        check.checkedAt,
+      ]);
+    }
+    const lastChangedAt = changed ? check.checkedAt : row.last_changed_at;
+    const due =
+      check.nextDueAt ??
+      nextDueAt(
+        {
+          checkedAt: check.checkedAt,
+          releasedAt: row.released_at,
+          lastChangedAt,
+          manualPriority: 0,
+          staticPriority: row.static_priority,
+        },
+        check.checkedAt,
+        priority,
+      );
+    await client.query(
+      `UPDATE package_version
+          SET state = $2, yanked_reason = $3, last_checked_at = $4, last_changed_at = $5,
+              next_due_at = $6, manual_priority = 0
+        WHERE id = $1`,
+      [releaseId, state, yankedReason, check.checkedAt, lastChangedAt, due],
+    );
+    return { state, changed, nextDueAt: due };
+  });
+}
+
+/** Makes the present artifacts equal the index's files; true when anything changed. */
+async function syncArtifacts(
+  client: pg.PoolClient,
+  releaseId: number,
+  files: ReadonlyMap<string, string | null>,
+  at: Date,
+): Promise<boolean> {
+  const { rows } = await client.query<{ filename: string; sha256: string | null; present: boolean }>(
+    'SELECT filename, sha256, present FROM artifact WHERE package_version_id = $1',
+    [releaseId],
+  );
+  const stored = new Map(rows.map((row) => [row.filename, row]));
+  let changed = false;
+  for (const [filename, sha256] of files) {
+    const old = stored.get(filename);
+    if (!old || !old.present || old.sha256 !== sha256) changed = true;
+  }
+  const gone = rows.filter((row) => row.present && !files.has(row.filename)).map((row) => row.filename);
+  if (gone.length > 0) {
+    changed = true;
+    await client.query(
+      'UPDATE artifact SET present = false WHERE package_version_id = $1 AND filename = ANY($2::text[])',
+      [releaseId, gone],
+    );
+  }
+  if (files.size > 0) {
+    await client.query(
+      `INSERT INTO artifact (package_version_id, filename, sha256, present, first_seen_at, last_seen_at)
+       SELECT $1, t.filename, t.sha256, true, $4, $4
+         FROM unnest($2::text[], $3::text[]) AS t(filename, sha256)
+       ON CONFLICT (package_version_id, filename) DO UPDATE
+         SET sha256 = EXCLUDED.sha256, present = true, last_seen_at = EXCLUDED.last_seen_at`,
+      [releaseId, [...files.keys()], [...files.values()], at],
+    );
+  }
+  return changed;
+}
+
+/** Moves a release's due time (a lease while it is worked on, or a back-off). */
+export async function deferCheck(db: Queryable, releaseId: number, until: Date): Promise<boolean> {
+  const result = await db.query('UPDATE package_version SET next_due_at = $2 WHERE id = $1', [releaseId, until]);
+  return (result.rowCount ?? 0) > 0;
+}
+
+/**
+ * Sets a release's manual priority (Koschei: raised until the next check, which resets it)
+ * and moves its due time to what the new priority gives. False when no such release.
+ */
+export async function setManualPriority(
+  db: Queryable,
+  releaseId: number,
+  manualPriority: number,
+  options: { now?: Date; priority?: PriorityOptions } = {},
+): Promise<boolean> {
+  const now = options.now ?? new Date();
+  const { rows } = await db.query<CheckedRow & { last_checked_at: Date | null }>(
+    `SELECT state, yanked_reason, released_at, last_changed_at, static_priority, last_checked_at
+       FROM package_version WHERE id = $1`,
+    [releaseId],
+  );
+  const row = rows[0];
+  if (!row) return false;
+  const due = nextDueAt(
+    {
+      checkedAt: row.last_checked_at,
+      releasedAt: row.released_at,
+      lastChangedAt: row.last_changed_at,
+      manualPriority,
+      staticPriority: row.static_priority,
+    },
+    now,
+    options.priority ?? DEFAULT_PRIORITY,
+  );
+  await db.query('UPDATE package_version SET manual_priority = $2, next_due_at = $3 WHERE id = $1', [
+    releaseId,
+    manualPriority,
+    due.getTime() < now.getTime() ? now : due,
+  ]);
+  return true;
+}

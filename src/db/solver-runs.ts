@@ -1,0 +1,136 @@
+/** Solver runs: one row per (release, solver) once a solver Job was scheduled for it. */
+import type { SolverFinished, SolverScheduled, UnsolvedCursor, UnsolvedItem, UnsolvedPage } from '../domain/ports.js';
+import { toId, type Queryable } from './sql.js';
+
+interface UnsolvedRow {
+  id: string;
+  index_id: number;
+  simple_url: string;
+  project: string;
+  version: string;
+  solver: string;
+}
+
+/**
+ * One page of (release × configured solver) pairs with no solver run, newest release first
+ * then solver name, after `after`. Missing releases and disabled indexes are skipped.
+ */
+export async function readUnsolvedPage(
+  db: Queryable,
+  options: { readonly solvers: readonly string[]; readonly after: UnsolvedCursor | null; readonly limit: number },
+): Promise<UnsolvedPage> {
+  if (options.solvers.length === 0) return { items: [], next: null };
+  const solvers = [...new Set(options.solvers)].sort();
+  const params: unknown[] = [solvers, options.limit];
+  let keyset = '';
+  if (options.after !== null) {
+    params.push(options.after.releaseId, options.after.solver);
+    keyset = 'AND v.id <= $3 AND (v.id < $3 OR s.solver > $4)';
+  }
+  const { rows } = await db.query<UnsolvedRow>(
+    `SELECT v.id, v.index_id, i.simple_url, v.project, v.version, s.solver
+       FROM package_version v
+       JOIN package_index i ON i.id = v.index_id AND i.enabled
+      CROSS JOIN unnest($1::text[]) AS s(solver)
+      WHERE v.state <> 'missing' ${keyset}
+        AND NOT EXISTS (SELECT 1 FROM solver_run r WHERE r.package_version_id = v.id AND r.solver = s.solver)
+      ORDER BY v.id DESC, s.solver
+      LIMIT $2`,
+    params,
+  );
+  const items: UnsolvedItem[] = rows.map((row) => ({
+    releaseId: toId(row.id),
+    indexId: row.index_id,
+    indexUrl: row.simple_url,
+    project: row.project,
+    version: row.version,
+    solver: row.solver,
+  }));
+  const last = items[items.length - 1];
+  return { items, next: items.length < options.limit || !last ? null : { releaseId: last.releaseId, solver: last.solver } };
+}
+
+/**
+ * Records that a Job was created. The same job name again changes nothing (a replay); a
+ * different job name is a new attempt and resets the run to `scheduled`.
+ */
+export async function recordScheduled(db: Queryable, run: SolverScheduled): Promise<{ attempts: number }> {
+  const { rows } = await db.query<{ attempts: number }>(
+    `WITH up AS (
+       INSERT INTO solver_run (package_version_id, solver, job_name, state, attempts, scheduled_at)
+       VALUES ($1, $2, $3, 'scheduled', 1, COALESCE($4::timestamptz, now()))
+       ON CONFLICT (package_version_id, solver) DO UPDATE SET
+         job_name = EXCLUDED.job_name, state = 'scheduled', attempts = solver_run.attempts + 1,
+         scheduled_at = EXCLUDED.scheduled_at, started_at = NULL, finished_at = NULL
+       WHERE solver_run.job_name IS DISTINCT FROM EXCLUDED.job_name
+       RETURNING attempts)
+     SELECT attempts FROM up
+     UNION ALL
+     SELECT attempts FROM solver_run WHERE package_version_id = $1 AND solver = $2 AND NOT EXISTS (SELECT 1 FROM up)`,
+    [run.releaseId, run.solver, run.jobName, run.scheduledAt ?? null],
+  );
+  return { attempts: rows[0]?.attempts ?? 1 };
+}
+
+/**
+ * Records a Job's outcome by job name; with releaseId and solver, a run whose scheduling
+ * was never recorded is created. False when nothing matched.
+ */
+export async function recordFinished(db: Queryable, run: SolverFinished): Promise<boolean> {
+  const updated = await db.query(
+    `UPDATE solver_run SET state = $2, started_at = COALESCE($3::timestamptz, started_at), finished_at = $4
+      WHERE job_name = $1`,
+    [run.jobName, run.phase, run.startedAt, run.finishedAt],
+  );
+  if ((updated.rowCount ?? 0) > 0) return true;
+  if (run.releaseId === undefined || run.solver === undefined) return false;
+  const inserted = await db.query(
+    `INSERT INTO solver_run (package_version_id, solver, job_name, state, attempts, scheduled_at, started_at, finished_at)
+     SELECT $1::bigint, $2::text, $3::text, $4::text, 1, COALESCE($5::timestamptz, $6::timestamptz),
+            $5::timestamptz, $6::timestamptz
+      WHERE EXISTS (SELECT 1 FROM package_version WHERE id = $1::bigint)
+     ON CONFLICT (package_version_id, solver) DO UPDATE SET
+       job_name = EXCLUDED.job_name, state = EXCLUDED.state,
+       started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+    [run.releaseId, run.solver, run.jobName, run.phase, run.startedAt, run.finishedAt],
+  );
+  return (inserted.rowCount ?? 0) > 0;
+}
+
+export interface SolverRun {
+  readonly releaseId: number;
+  readonly solver: string;
+  readonly jobName: string | null;
+  readonly state: string;
+  readonly attempts: number;
+  readonly scheduledAt: Date | null;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+}
+
+export async function listSolverRuns(db: Queryable, releaseId: number): Promise<SolverRun[]> {
+  const { rows } = await db.query<{
+    package_version_id: string;
+    solver: string;
+    job_name: string | null;
+    state: string;
+    attempts: number;
+    scheduled_at: Date | null;
+    started_at: Date | null;
+    finished_at: Date | null;
+  }>(
+    `SELECT package_version_id, solver, job_name, state, attempts, scheduled_at, started_at, finished_at
+       FROM solver_run WHERE package_version_id = $1 ORDER BY solver`,
+    [releaseId],
+  );
+  return rows.map((row) => ({
+    releaseId: toId(row.package_version_id),
+    solver: row.solver,
+    jobName: row.job_name,
+    state: row.state,
+    attempts: row.attempts,
+    scheduledAt: row.scheduled_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+  }));
+}

@@ -1,0 +1,7 @@
+export * from './errors.js';
+export * from './types.js';
+export type * from './ports.js';
+export * from './pep503.js';
+export * from './pep440.js';
+export * from './filename.js';
+export * from './attention.js';

@@ -1,0 +1,155 @@
+/** The plain data that flows between sources, operators, sinks and pipelines. */
+
+export type WatchMode = 'all' | 'seen';
+
+/** A package index as registered in the database. */
+export interface PackageIndex {
+  readonly id: number;
+  /** The simple API base, e.g. `https://pypi.org/simple`; the index's identity. */
+  readonly simpleUrl: string;
+  /** Warehouse JSON API base (`<origin>/pypi`), when the index is a Warehouse. */
+  readonly jsonApiUrl: string | null;
+  /** RSS base (`<origin>/rss`), when the index has feeds. */
+  readonly rssUrl: string | null;
+  readonly verifyTls: boolean;
+  readonly enabled: boolean;
+  readonly watchMode: WatchMode;
+}
+
+export type FeedKind = 'updates' | 'packages';
+
+/** One item of an RSS feed, already split and canonicalized. */
+export interface FeedItem {
+  /** PEP 503 canonical project name. */
+  readonly project: string;
+  /** Version string as published; absent on a `packages` (new project) item. */
+  readonly version: string | null;
+  readonly publishedAt: Date;
+  readonly link: string | null;
+}
+
+/** Validators for a conditional GET. */
+export interface Validators {
+  readonly etag?: string | null;
+  readonly lastModified?: string | null;
+}
+
+export type FeedResult =
+  | { readonly notModified: true }
+  | {
+      readonly notModified: false;
+      readonly items: readonly FeedItem[];
+      /** Items of the feed that could not be read, each with the reason; never thrown. */
+      readonly badItems: readonly { readonly raw: string; readonly reason: string }[];
+      readonly validators: Validators;
+    };
+
+/** One file of a release, as the index reports it. */
+export interface IndexFile {
+  readonly filename: string;
+  /** Lowercase hex sha256, or null when the index gave none. */
+  readonly sha256: string | null;
+  readonly yanked: boolean;
+  readonly yankedReason: string | null;
+  readonly uploadTime: string | null;
+  readonly size: number | null;
+}
+
+export interface IndexRelease {
+  /** Version string as the index publishes it. */
+  readonly version: string;
+  readonly files: readonly IndexFile[];
+}
+
+/** Everything one project page (PEP 691/503, or Warehouse JSON) says about a project. */
+export interface ProjectPage {
+  /** PEP 503 canonical name. */
+  readonly project: string;
+  readonly releases: readonly IndexRelease[];
+  readonly validators: Validators;
+}
+
+export type ReleaseState = 'present' | 'missing' | 'yanked';
+
+export interface StoredArtifact {
+  readonly filename: string;
+  readonly sha256: string;
+}
+
+/** A known `(index, project, version)` row with what the database holds about it. */
+export interface StoredRelease {
+  readonly id: number;
+  readonly indexId: number;
+  readonly indexUrl: string;
+  readonly project: string;
+  readonly version: string;
+  readonly state: ReleaseState;
+  readonly yankedReason: string | null;
+  readonly artifacts: readonly StoredArtifact[];
+  readonly lastCheckedAt: Date | null;
+  readonly nextDueAt: Date;
+}
+
+/** One change of state found by comparing a stored release with its index. */
+export type ReleaseChange =
+  | { readonly kind: 'unchanged' }
+  | { readonly kind: 'missing-package' }
+  | { readonly kind: 'missing-version' }
+  | { readonly kind: 'reappeared' }
+  | {
+      readonly kind: 'hash-mismatch';
+      /** sha256 digests the database holds that the index no longer lists. */
+      readonly missingFromSource: readonly string[];
+      /** sha256 digests the index lists that the database does not hold. */
+      readonly missingFromDatabase: readonly string[];
+    }
+  | { readonly kind: 'package-yanked'; readonly reason: string | null }
+  | { readonly kind: 'package-unyanked' };
+
+export type EventKind =
+  | 'package-released'
+  | 'release-trigger'
+  | 'missing-package'
+  | 'missing-version'
+  | 'hash-mismatch'
+  | 'package-yanked'
+  | 'package-unyanked'
+  | 'package-reappeared'
+  | 'solver-scheduled'
+  | 'solver-finished';
+
+/** An event before it is put on the wire: the sink adds the envelope fields. */
+export interface PackageEvent {
+  readonly kind: EventKind;
+  readonly indexUrl: string;
+  readonly project: string;
+  readonly version: string | null;
+  /** Kind-specific fields, already in the wire's snake_case (e.g. `missing_from_source`). */
+  readonly fields?: Readonly<Record<string, unknown>>;
+}
+
+/** A solver Job to create: one per (release, solver). */
+export interface SolverJobRequest {
+  readonly indexUrl: string;
+  readonly project: string;
+  readonly version: string;
+  readonly solver: string;
+  /** Reverse solving uses its own template. */
+  readonly template?: 'solver' | 'reverse';
+  /** A retry of a failed Job is a new Job: attempts after the first get their own name. */
+  readonly attempt?: number;
+}
+
+export type JobOutcome = 'created' | 'exists' | 'dry-run';
+
+export type JobPhase = 'active' | 'succeeded' | 'failed';
+
+/** What the Jobs watch reports about one solver Job. */
+export interface JobStatus {
+  readonly name: string;
+  readonly phase: JobPhase;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly annotations: Readonly<Record<string, string>>;
+  readonly startedAt: Date | null;
+  readonly finishedAt: Date | null;
+}

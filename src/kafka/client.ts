@@ -1,0 +1,57 @@
+/**
+ * The kafkajs client every Kafka adapter starts from, with kafkajs's logs going to pino.
+ * kafkajs is imported only in this folder (no longer maintained): moving to another client
+ * library replaces src/kafka and nothing else.
+ */
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from '../runtime/logger.js';
+
+export interface KafkaClientOptions {
+  readonly brokers: string | readonly string[];
+  readonly clientId: string;
+  readonly logger: Logger;
+  /** kafkajs retries of one request (default 5, ~10 s with the default back-off). */
+  readonly retries?: number;
+}
+
+export function brokerList(brokers: string | readonly string[]): string[] {
+  const list = typeof brokers === 'string' ? brokers.split(',') : [...brokers];
+  return list.map((b) => b.trim()).filter((b) => b !== '');
+}
+
+/** kafkajs's level from the logger's, so that kafkajs does not build messages pino drops. */
+function kafkaLogLevel(logger: Logger): logLevel {
+  switch (logger.level) {
+    case 'silent':
+      return logLevel.NOTHING;
+    case 'fatal':
+    case 'error':
+      return logLevel.ERROR;
+    case 'warn':
+      return logLevel.WARN;
+    case 'info':
+      return logLevel.INFO;
+    default:
+      return logLevel.DEBUG;
+  }
+}
+
+export function createKafkaClient(options: KafkaClientOptions): Kafka {
+  const log = options.logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: options.clientId,
+    brokers: brokerList(options.brokers),
+    logLevel: kafkaLogLevel(options.logger),
+    retry: { retries: options.retries ?? 5 },
+    logCreator:
+      () =>
+      ({ namespace, level, log: entry }: LogEntry) => {
+        const { message, ...rest } = entry;
+        const fields = { namespace, ...rest };
+        if (level === logLevel.ERROR) log.error(fields, message);
+        else if (level === logLevel.WARN) log.warn(fields, message);
+        else if (level === logLevel.INFO) log.info(fields, message);
+        else log.debug(fields, message);
+      },
+  });
+}

@@ -1,0 +1,3 @@
+export * from './client.js';
+export * from './consumer.js';
+export * from './producer.js';

@@ -1,0 +1,83 @@
+/**
+ * `diffRelease` / `hashDiff`: what changed between a stored release and its index page.
+ *
+ * Only *changes of state* are reported; a release that is as the database says is
+ * `[{ kind: 'unchanged' }]`. Rules, in order:
+ * - Project absent (`'not-found'`): `missing-package`, unless the stored state is already
+ *   `missing` (the state does not record whether the package or the version went missing;
+ *   still missing is unchanged).
+ * - Version absent from the page, compared by PEP 440 key (`1.0` == `1.0.0`, never raw
+ *   strings; a version that is not PEP 440 compares by its trimmed, lower-cased string):
+ *   `missing-version`, unless already `missing`.
+ * - Otherwise, several may apply together:
+ *   - stored `missing` -> `reappeared`;
+ *   - the sets of sha256 differ -> `hash-mismatch` with `missingFromSource` (in the
+ *     database, not on the index) and `missingFromDatabase` (on the index, not in the
+ *     database), each sorted. Index files without a sha256 cannot be compared: they are
+ *     left out, and so are stored artifacts of the same filename;
+ *   - every file yanked (at least one file) and stored not `yanked` -> `package-yanked`
+ *     with the first reason given (or null);
+ *   - stored `yanked` and some file not yanked -> `package-unyanked`.
+ *
+ * `hashDiff()` is the operator: it adds `changes` to each `{ stored, page }` it passes.
+ */
+import { map, type OperatorFunction } from 'rxjs';
+import { tryVersionKey } from '../domain/pep440.js';
+import type { IndexFile, ProjectPage, ReleaseChange, StoredRelease } from '../domain/types.js';
+
+const UNCHANGED: readonly ReleaseChange[] = [{ kind: 'unchanged' }];
+
+function versionIdentity(version: string): string {
+  return tryVersionKey(version) ?? `legacy:${version.trim().toLowerCase()}`;
+}
+
+/** Every file the page lists for versions equal (by PEP 440) to `version`, or null if none is. */
+function filesOf(page: ProjectPage, version: string): IndexFile[] | null {
+  const wanted = versionIdentity(version);
+  let files: IndexFile[] | null = null;
+  for (const release of page.releases) {
+    if (versionIdentity(release.version) === wanted) (files ??= []).push(...release.files);
+  }
+  return files;
+}
+
+export function diffRelease(stored: StoredRelease, page: ProjectPage | 'not-found'): ReleaseChange[] {
+  const missing = stored.state === 'missing';
+  if (page === 'not-found') return missing ? [...UNCHANGED] : [{ kind: 'missing-package' }];
+  const files = filesOf(page, stored.version);
+  if (files === null) return missing ? [...UNCHANGED] : [{ kind: 'missing-version' }];
+
+  const changes: ReleaseChange[] = [];
+  if (missing) changes.push({ kind: 'reappeared' });
+
+  const unhashed = new Set(files.filter((f) => f.sha256 === null).map((f) => f.filename));
+  const onIndex = new Set(files.flatMap((f) => (f.sha256 === null ? [] : [f.sha256.toLowerCase()])));
+  const inDatabase = new Set(
+    stored.artifacts.filter((a) => !unhashed.has(a.filename)).map((a) => a.sha256.toLowerCase()),
+  );
+  const missingFromSource = [...inDatabase].filter((h) => !onIndex.has(h)).sort();
+  const missingFromDatabase = [...onIndex].filter((h) => !inDatabase.has(h)).sort();
+  if (missingFromSource.length > 0 || missingFromDatabase.length > 0) {
+    changes.push({ kind: 'hash-mismatch', missingFromSource, missingFromDatabase });
+  }
+
+  const allYanked = files.length > 0 && files.every((f) => f.yanked);
+  if (allYanked && stored.state !== 'yanked') {
+    const reason = files.find((f) => f.yankedReason !== null)?.yankedReason ?? null;
+    changes.push({ kind: 'package-yanked', reason });
+  } else if (stored.state === 'yanked' && files.some((f) => !f.yanked)) {
+    changes.push({ kind: 'package-unyanked' });
+  }
+
+  return changes.length > 0 ? changes : [...UNCHANGED];
+}
+
+export interface HashDiffInput {
+  readonly stored: StoredRelease;
+  readonly page: ProjectPage | 'not-found';
+}
+
+/** Adds `changes: diffRelease(stored, page)` to each item. */
+export function hashDiff<T extends HashDiffInput>(): OperatorFunction<T, T & { readonly changes: ReleaseChange[] }> {
+  return map((input) => ({ ...input, changes: diffRelease(input.stored, input.page) }));
+}

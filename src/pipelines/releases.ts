@@ -1,0 +1,238 @@
+/**
+ * The `releases` pipeline (replaces the release watcher): for every enabled index with
+ * feeds, poll its updates feed (and, for an index watching every project, its new-projects
+ * feed); keep the items newer than the stored checkpoint; for a `seen` index drop projects
+ * the database does not know; read each project's page once per poll (rate-limited,
+ * retried); record the new releases with their sha256 and announce them; store the
+ * checkpoint only once all of that is durable. A poll that does not overlap the previous
+ * one is a gap: every known project of the index is read again so no release is missed.
+ * A project page the index will not give goes to attention; a store or event-sink write
+ * that still fails after its retries fails the pipeline instead (the supervisor restarts
+ * it and the poll's items are read again), so the checkpoint never passes a release that
+ * is neither recorded nor announced.
+ *
+ * Indexes without feeds get their releases from the update pipeline, which reads every
+ * known project's page when it falls due and records the versions it did not know.
+ */
+import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
+import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, toArray } from 'rxjs/operators';
+import { errorCode } from '../domain/errors.js';
+import { canonicalizeName } from '../domain/pep503.js';
+import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
+import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
+import { pullMap } from '../operators/pull-map.js';
+import { backoffDelay, hasRetriableFlag } from '../operators/retry-backoff.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
+import { recordNewReleases, releaseVersionKey, unknownReleases } from './new-releases.js';
+import { createProjectFetcher, indexHost, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
+
+export interface ReleasesPorts {
+  readonly store: PackageStore;
+  readonly index: IndexClient;
+  readonly events: EventSink;
+  readonly scheduler: SchedulerLike;
+}
+
+export interface ReleasesOptions {
+  readonly pollIntervalMs: number;
+  /** Index requests per second per host, and the burst above it. */
+  readonly rate: number;
+  readonly burst: number;
+  /** Projects handled at once. */
+  readonly concurrency: number;
+  readonly retry: RetryPolicy;
+  /** Projects whose releases also go out as `release-trigger`. */
+  readonly releaseTriggers?: readonly string[];
+  readonly random?: () => number;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** When it emits, polling stops; the pipeline completes once the current poll's work is done. */
+  readonly stop$?: Observable<void>;
+  /** Poll each feed once (and backfill on a gap), then complete: `pkgstream once releases`. */
+  readonly onePoll?: boolean;
+}
+
+export type ReleasesOutcome =
+  | { readonly type: 'released'; readonly indexUrl: string; readonly project: string; readonly events: readonly PackageEvent[]; readonly backfill: boolean }
+  | { readonly type: 'failed'; readonly indexUrl: string; readonly project: string; readonly code: string; readonly message: string }
+  | { readonly type: 'gap'; readonly indexUrl: string; readonly feed: FeedKind }
+  | { readonly type: 'poll'; readonly indexUrl: string; readonly feed: FeedKind; readonly items: number; readonly status: 'items' | 'not-modified' | 'error' };
+
+const PIPELINE = 'releases';
+
+interface Context {
+  readonly ports: ReleasesPorts;
+  readonly options: ReleasesOptions;
+  readonly fetcher: ProjectFetcher;
+  readonly triggers: ReadonlySet<string>;
+}
+
+export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
+  const context: Context = {
+    ports,
+    options,
+    fetcher: createProjectFetcher(ports.index, { ...options, pipeline: PIPELINE, scheduler: ports.scheduler }),
+    triggers: new Set((options.releaseTriggers ?? []).map(canonicalizeName)),
+  };
+  return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
+    mergeMap((indexes) => {
+      const watched = indexes.filter((index) => index.rssUrl !== null);
+      options.logger?.info({ indexes: watched.map((index) => index.simpleUrl) }, 'watching feeds');
+      return merge(
+        ...watched.map((index) =>
+          merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY),
+        ),
+      );
+    }),
+  );
+}
+
+function watchFeed(context: Context, index: PackageIndex, feed: FeedKind): Observable<ReleasesOutcome> {
+  const { ports, options } = context;
+  return defer(() => ports.store.getCheckpoint(index.id, feed)).pipe(
+    mergeMap((row) =>
+      feedSource({
+        client: ports.index,
+        index,
+        feed,
+        interval: options.pollIntervalMs,
+        scheduler: ports.scheduler,
+        checkpoint: positionFromCheckpoint(row),
+        metrics: options.metrics,
+        indexLabel: indexHost(index),
+      }).pipe(
+        takeUntil(options.stop$ ?? NEVER),
+        // A gap comes before its poll's items: one poll ends with the first other event.
+        takeWhile((event) => !options.onePoll || event.type === 'gap', true),
+      ),
+    ),
+    // One feed event at a time: a gap's backfill finishes before the poll's items are read.
+    concatMap((event) => onFeedEvent(context, index, event)),
+  );
+}
+
+function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): Observable<ReleasesOutcome> {
+  const indexUrl = index.simpleUrl;
+  // A poll whose effects are all durable is this pipeline's completed pass.
+  const passCompleted = () => context.options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, context.ports.scheduler.now() / 1000);
+  switch (event.type) {
+    case 'not-modified':
+      passCompleted();
+      return of({ type: 'poll', indexUrl, feed: event.feed, items: 0, status: 'not-modified' });
+    case 'error':
+      context.options.logger?.warn({ index: indexUrl, feed: event.feed, code: errorCode(event.error), err: event.error }, 'feed poll failed');
+      return of({ type: 'poll', indexUrl, feed: event.feed, items: 0, status: 'error' });
+    case 'gap':
+      context.options.logger?.warn({ index: indexUrl, feed: event.feed, since: event.since, until: event.until }, 'feed gap: backfilling known projects');
+      return concat(of<ReleasesOutcome>({ type: 'gap', indexUrl, feed: event.feed }), backfill(context, index));
+    case 'items':
+      return concat(
+        of<ReleasesOutcome>({ type: 'poll', indexUrl, feed: event.feed, items: event.items.length, status: 'items' }),
+        releasesOfPoll(context, index, event.items).pipe(
+          toArray(),
+          // The checkpoint moves only after every item's effects (or its attention row) are durable.
+          mergeMap(async (outcomes) => {
+            await context.ports.store.saveCheckpoint(checkpointFromPosition(index.id, event.feed, event.checkpoint));
+            event.ack();
+            passCompleted();
+            return outcomes;
+          }),
+          mergeMap((outcomes) => from(outcomes)),
+        ),
+      );
+  }
+}
+
+/** The poll's items grouped by project: one page read per project per poll. */
+function releasesOfPoll(context: Context, index: PackageIndex, items: readonly FeedItem[]): Observable<ReleasesOutcome> {
+  // Per project: the announced versions by their PEP 440 key (the spelling kept for messages), or 'all'.
+  const versionsByProject = new Map<string, Map<string, string> | 'all'>();
+  for (const item of items) {
+    const known = versionsByProject.get(item.project);
+    if (item.version === null || known === 'all') versionsByProject.set(item.project, 'all');
+    else versionsByProject.set(item.project, (known ?? new Map<string, string>()).set(releaseVersionKey(item.version), item.version));
+  }
+  return from(versionsByProject).pipe(
+    mergeMap(
+      ([project, versions]) =>
+        defer(() => (index.watchMode === 'seen' ? context.ports.store.isKnownProject(project, index.id) : Promise.resolve(true))).pipe(
+          filter(Boolean),
+          mergeMap(() => releasesOfProject(context, index, project, versions, false)),
+        ),
+      context.options.concurrency,
+    ),
+  );
+}
+
+/** Every known project of the index read again, pulled as slots free up. */
+function backfill(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+  const projects = context.ports.store.knownProjects({ indexId: index.id });
+  return pullMap(projects, (project: string) => releasesOfProject(context, index, project, 'all', true), {
+    concurrency: context.options.concurrency,
+  });
+}
+
+function releasesOfProject(
+  context: Context,
+  index: PackageIndex,
+  project: string,
+  versions: ReadonlyMap<string, string> | 'all',
+  isBackfill: boolean,
+): Observable<ReleasesOutcome> {
+  const { ports, options } = context;
+  const indexUrl = index.simpleUrl;
+  const failed = (code: string, message: string): Observable<ReleasesOutcome> =>
+    defer(async () => {
+      await ports.store.recordAttention({ pipeline: PIPELINE, itemKey: `${indexUrl}|${project}`, errorCode: code, errorMessage: message });
+      options.metrics?.attentionRecorded.inc({ pipeline: PIPELINE, code });
+      options.logger?.warn({ index: indexUrl, project, code, message }, 'release read failed: recorded for attention');
+      return { type: 'failed', indexUrl, project, code, message } as const;
+    });
+
+  return context.fetcher.fetch({ index, project }).pipe(
+    mergeMap((outcome) => {
+      if (!outcome.ok) {
+        const error = outcome.error;
+        const message = error instanceof Error ? error.message : String(error);
+        return failed(errorCode(error), `${message} (after ${outcome.attempts} attempts)`);
+      }
+      const page = outcome.value;
+      if (page === 'not-found') return failed('INDEX_NOT_FOUND', `project ${project} is not on ${indexUrl}`);
+      return defer(async () => {
+        const known = await ports.store.loadProjectReleases(index.id, project);
+        const wanted = unknownReleases(page, known.map((release) => release.version)).filter(
+          (release) => versions === 'all' || versions.has(releaseVersionKey(release.version)),
+        );
+        const events = await recordNewReleases(ports, index, page, wanted, context.triggers);
+        if (isBackfill) options.metrics?.backfilledReleases.inc({ index: indexHost(index) }, wanted.length);
+        // A version the feed announced that the page does not list yet (a CDN lag) is not dropped.
+        const listed = new Set([...page.releases, ...known].map((release) => releaseVersionKey(release.version)));
+        const absent = versions === 'all' ? [] : [...versions].filter(([key]) => !listed.has(key)).map(([, version]) => version);
+        return { events, absent };
+      }).pipe(
+        // The store or the event sink (Kafka) failing for a while: try again with backoff...
+        retry({
+          count: options.retry.maxAttempts - 1,
+          delay: (error: unknown, attempt: number) =>
+            hasRetriableFlag(error)
+              ? timer(backoffDelay(attempt, error, { ...options.retry, random: options.random ?? Math.random }), ports.scheduler)
+              : throwError(() => error),
+        }),
+        mergeMap(({ events, absent }) =>
+          concat(
+            events.length > 0 ? of<ReleasesOutcome>({ type: 'released', indexUrl, project, events, backfill: isBackfill }) : EMPTY,
+            absent.length > 0 ? failed('RELEASE_NOT_ON_INDEX', `version(s) ${absent.join(', ')} of ${project} announced but not on ${indexUrl}`) : EMPTY,
+          ),
+        ),
+        // ...and if it still fails, fail the pipeline rather than record attention: the poll's
+        // checkpoint is not saved, and the restarted pipeline reads these items again. An
+        // attention row would move the checkpoint past releases neither recorded nor announced.
+        catchError((error: unknown) =>
+          hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), error instanceof Error ? error.message : String(error)),
+        ),
+      );
+    }),
+  );
+}

@@ -1,0 +1,488 @@
+/**
+ * The `update` pipeline: re-checks every known `(index, project, version)` against its
+ * index, most due first, and turns each change of state into one event and a database
+ * update (it replaces the integrity-checker batch job).
+ *
+ * One pass (`updatePass`):
+ * - Reads `store.listIndexes()` once (again once for an index id it does not know), then
+ *   pulls `store.scanDue({ now, pageSize, all })` with `pullMap`: a row is taken only when
+ *   one of `concurrency` slots is free, so at most `concurrency` rows plus the store's
+ *   page are held, whatever the size of the table.
+ * - ONE index request per project, not per version: the first row of a project
+ *   (`indexId|project`) in the pass fetches the project page (rate-limited per index
+ *   host, retried on retriable errors, a 429's Retry-After pausing the host, a 404 read as
+ *   `'not-found'`) and re-checks every known release of the project (`checkProject`:
+ *   publish the events, then `applyCheck` each release, then record the page's new
+ *   versions). Every later row of that project in the pass is `skipped`. The projects
+ *   done in the pass are remembered in a bounded LRU (`maxProjectsRemembered`).
+ * - A project whose fetch, or whose store/sink work, still fails after its retries goes to
+ *   the attention table (`indexUrl|project`), every due row of it seen in the pass is
+ *   deferred to `now + deferOnFailureMs`, a `failed` outcome is emitted and the pass goes
+ *   on: one item never errors the stream (a failed `listIndexes` fails the project that
+ *   asked, and is read again by the next). Only the scan itself failing errors a pass.
+ * - Ends with a `pass-complete` outcome and sets `pkgstream_last_successful_pass_...`.
+ *
+ * `updatePipeline` runs passes forever: the next starts `intervalMs` (scheduler time)
+ * after the previous one completed; a pass that errors becomes a `pass-failed` outcome
+ * (logged, counted as a restart) and the next pass still comes. The rate-limit buckets
+ * are shared by all its passes.
+ *
+ * `stop` (both): once it emits, no new row is taken (the scan is closed), the projects in
+ * flight finish, the pass completes, and no new pass starts.
+ */
+import { LRUCache } from 'lru-cache';
+import {
+  catchError,
+  concat,
+  defer,
+  EMPTY,
+  finalize,
+  from,
+  map,
+  mergeMap,
+  Observable,
+  of,
+  repeat,
+  takeUntil,
+  timer,
+  type ObservableInput,
+  type SchedulerLike,
+  type Subscription,
+} from 'rxjs';
+import { errorCode } from '../domain/errors.js';
+import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
+import type { PackageEvent, PackageIndex, StoredRelease } from '../domain/types.js';
+import { metered } from '../operators/metered.js';
+import { pullMap } from '../operators/pull-map.js';
+import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
+import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
+import { checkProject, type ProjectCheckResult } from './update-project.js';
+
+export const UPDATE_PIPELINE = 'update';
+
+export interface UpdatePorts {
+  readonly store: PackageStore;
+  readonly index: Pick<IndexClient, 'fetchProject'>;
+  readonly events: EventSink;
+  readonly scheduler: SchedulerLike;
+}
+
+export interface UpdateOptions {
+  /** Projects checked at once (rows in flight); an integer >= 1. */
+  readonly concurrency: number;
+  /** Rows per page of the due scan. */
+  readonly pageSize: number;
+  /** Re-check every row, due or not. */
+  readonly all?: boolean;
+  /** Index requests per second per index host (> 0). */
+  readonly rate: number;
+  /** Requests a rested host may get at once (>= 1). */
+  readonly burst: number;
+  /** Retries of an index request, and of a project's store/sink work. */
+  readonly retry: RetryPolicy;
+  /** Jitter source in [0, 1) (default Math.random). */
+  readonly random?: () => number;
+  /**
+   * When set, a checked release is next due `recheckIntervalMs` after its check; when
+   * absent the store computes the due time from its priority (Koschei-style aging).
+   */
+  readonly recheckIntervalMs?: number;
+  /** A project that failed is tried again no sooner than this. */
+  readonly deferOnFailureMs: number;
+  /** Projects remembered per pass as already checked (default 100 000). */
+  readonly maxProjectsRemembered?: number;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+  /** Emits to stop taking work: in-flight projects finish, the pass completes. */
+  readonly stop?: Observable<unknown>;
+}
+
+export interface UpdatePipelineOptions extends UpdateOptions {
+  /** Pause between the end of a pass and the start of the next, scheduler time. */
+  readonly intervalMs: number;
+}
+
+export type UpdateOutcome =
+  | {
+      readonly type: 'checked';
+      readonly indexUrl: string;
+      readonly project: string;
+      /** Known releases re-checked. */
+      readonly releases: number;
+      /** Known releases whose stored state or artifacts changed. */
+      readonly changed: number;
+      /** New versions recorded from the page. */
+      readonly newReleases: readonly string[];
+      readonly notFound: boolean;
+      readonly events: readonly PackageEvent[];
+      /** Index requests for this project (retries included). */
+      readonly attempts: number;
+    }
+  | {
+      readonly type: 'skipped';
+      readonly indexUrl: string;
+      readonly project: string;
+      readonly version: string;
+      /** `project-checked`: done earlier in the pass; `project-failed`: failed earlier (row deferred). */
+      readonly reason: 'project-checked' | 'project-failed';
+    }
+  | {
+      readonly type: 'failed';
+      readonly indexUrl: string;
+      readonly project: string;
+      /** Where it failed: the index request, or the store/sink work after it. */
+      readonly stage: 'index' | 'fetch' | 'apply';
+      readonly errorCode: string;
+      readonly error: unknown;
+      readonly attempts: number;
+    }
+  | {
+      readonly type: 'pass-complete';
+      /** Rows taken from the scan. */
+      readonly rows: number;
+      /** Projects checked or failed. */
+      readonly projects: number;
+      /** Index requests (retries included). */
+      readonly requests: number;
+      readonly failed: number;
+      readonly events: number;
+      readonly startedAt: Date;
+      readonly finishedAt: Date;
+      /** True when `stop` ended the pass before the scan was exhausted. */
+      readonly stopped: boolean;
+    }
+  | { readonly type: 'pass-failed'; readonly errorCode: string; readonly error: unknown };
+
+function validate(options: UpdateOptions): void {
+  const { concurrency, pageSize, deferOnFailureMs } = options;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`update: concurrency must be an integer >= 1, got ${concurrency}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`update: pageSize must be an integer >= 1, got ${pageSize}`);
+  if (!(deferOnFailureMs >= 0)) throw new RangeError(`update: deferOnFailureMs must be >= 0, got ${deferOnFailureMs}`);
+}
+
+/** One pass over the due rows; completes after its `pass-complete` outcome. */
+export function updatePass(ports: UpdatePorts, options: UpdateOptions): Observable<UpdateOutcome> {
+  validate(options);
+  return defer(() => {
+    return runPass(ports, options, fetcherFor(ports, options), { stopped: false });
+  });
+}
+
+/** Passes forever, `intervalMs` apart (from the end of one to the start of the next). */
+export function updatePipeline(ports: UpdatePorts, options: UpdatePipelineOptions): Observable<UpdateOutcome> {
+  validate(options);
+  const { scheduler } = ports;
+  const { metrics, logger } = options;
+  return defer(() => {
+    const fetcher = fetcherFor(ports, options);
+    const stop = { stopped: false };
+    const stopWatch: Subscription | undefined = options.stop?.subscribe(() => (stop.stopped = true));
+    metrics?.pipelineUp.set({ pipeline: UPDATE_PIPELINE }, 1);
+    const pass = defer(() => runPass(ports, options, fetcher, stop)).pipe(
+      catchError((error: unknown) => {
+        logger?.error({ err: error, pipeline: UPDATE_PIPELINE }, 'update pass failed');
+        metrics?.pipelineRestarts.inc({ pipeline: UPDATE_PIPELINE });
+        return of<UpdateOutcome>({ type: 'pass-failed', errorCode: errorCode(error), error });
+      }),
+    );
+    const pause = (): ObservableInput<unknown> => {
+      if (stop.stopped) return EMPTY; // repeat completes
+      const wait = timer(options.intervalMs, scheduler);
+      return options.stop ? wait.pipe(takeUntil(options.stop)) : wait;
+    };
+    return pass.pipe(
+      repeat({ delay: pause }),
+      finalize(() => {
+        stopWatch?.unsubscribe();
+        metrics?.pipelineUp.set({ pipeline: UPDATE_PIPELINE }, 0);
+      }),
+    );
+  });
+}
+
+function fetcherFor(ports: UpdatePorts, options: UpdateOptions): ProjectFetcher {
+  return createProjectFetcher(ports.index, {
+    pipeline: UPDATE_PIPELINE,
+    rate: options.rate,
+    burst: options.burst,
+    retry: options.retry,
+    scheduler: ports.scheduler,
+    ...(options.random ? { random: options.random } : {}),
+    ...(options.metrics ? { metrics: options.metrics } : {}),
+  });
+}
+
+/** How a project the pass has finished ended. */
+type ProjectState = 'checked' | 'failed';
+
+/** A project in flight, with the ids of its rows seen so far (deferred if it fails). */
+interface Running {
+  readonly rows: number[];
+}
+
+/** Ends an async iterable early once `stopped()` holds, closing the source (its `finally` runs). */
+function stoppable<T>(source: AsyncIterable<T>, stopped: () => boolean, onStop: () => void): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const inner = source[Symbol.asyncIterator]();
+      let closed = false;
+      const close = async (): Promise<IteratorResult<T>> => {
+        if (!closed) {
+          closed = true;
+          await inner.return?.();
+        }
+        return { done: true, value: undefined };
+      };
+      return {
+        next: async () => {
+          if (closed) return { done: true, value: undefined };
+          if (stopped()) {
+            onStop();
+            return close();
+          }
+          return inner.next();
+        },
+        return: close,
+      };
+    },
+  };
+}
+
+function runPass(
+  ports: UpdatePorts,
+  options: UpdateOptions,
+  fetcher: ProjectFetcher,
+  stop: { stopped: boolean },
+): Observable<UpdateOutcome> {
+  const { store, events: sink, scheduler } = ports;
+  const { metrics, logger } = options;
+  const pipeline = UPDATE_PIPELINE;
+  const now = (): Date => new Date(scheduler.now());
+
+  return defer(() => {
+    const startedAt = now();
+    const requestsBefore = fetcher.requests();
+    const stopWatch: Subscription | undefined = options.stop?.subscribe(() => (stop.stopped = true));
+    const projects = new LRUCache<string, ProjectState>({ max: options.maxProjectsRemembered ?? 100_000 });
+    const running = new Map<string, Running>(); // at most `concurrency` entries
+    let indexes: Promise<Map<number, PackageIndex>> | null = null;
+    const reloaded = new Set<number>();
+    let rows = 0;
+    let done = 0;
+    let projectCount = 0;
+    let failed = 0;
+    let eventCount = 0;
+    let stoppedEarly = false;
+
+    metrics?.scanRowsDone.set({ pipeline }, 0);
+    metrics?.scanRowsDue.set({ pipeline }, 0);
+
+    const loadIndexes = (): Promise<Map<number, PackageIndex>> =>
+      store.listIndexes().then((list) => new Map(list.map((index) => [index.id, index])));
+    const indexOf = async (id: number): Promise<PackageIndex | null> => {
+      indexes ??= loadIndexes();
+      const loading = indexes;
+      loading.catch(() => {
+        if (indexes === loading) indexes = null; // a failed read is tried again by the next project
+      });
+      let found = (await loading).get(id);
+      if (!found && !reloaded.has(id)) {
+        reloaded.add(id); // an index registered during the pass: look once more
+        indexes = loadIndexes();
+        found = (await indexes).get(id);
+      }
+      return found ?? null;
+    };
+
+    /** Runs a stage through `metered` when there are metrics. */
+    const stage = <T, R>(name: string, item: T, work: (item: T) => ObservableInput<R>, isFailure?: (value: R) => boolean): Observable<R> =>
+      metrics
+        ? of(item).pipe(
+            metered(work, {
+              pipeline,
+              stage: name,
+              items: metrics.stageItems,
+              duration: metrics.stageDuration,
+              inflight: metrics.stageInflight,
+              scheduler,
+              ...(isFailure ? { isFailure } : {}),
+            }),
+          )
+        : from(work(item));
+
+    const deferRows = async (ids: readonly number[]): Promise<void> => {
+      const until = new Date(scheduler.now() + options.deferOnFailureMs);
+      for (const id of ids) {
+        try {
+          await store.deferCheck(id, until);
+        } catch (error) {
+          logger?.warn({ err: error, pipeline, releaseId: id }, 'update: could not defer a failed row');
+        }
+      }
+    };
+
+    const fail = async (
+      row: StoredRelease,
+      stageName: 'index' | 'fetch' | 'apply',
+      error: unknown,
+      attempts: number,
+      rowIds: readonly number[],
+    ): Promise<UpdateOutcome> => {
+      const code = errorCode(error);
+      const message = error instanceof Error ? error.message : String(error);
+      failed += 1;
+      try {
+        await store.recordAttention({
+          pipeline,
+          itemKey: `${row.indexUrl}|${row.project}`,
+          errorCode: code,
+          errorMessage: message,
+          attempts,
+          payload: { stage: stageName, indexId: row.indexId, project: row.project },
+          failedAt: now(),
+        });
+        metrics?.attentionRecorded.inc({ pipeline, code });
+      } catch (attentionError) {
+        logger?.error({ err: attentionError, pipeline, project: row.project }, 'update: could not record attention');
+      }
+      await deferRows(rowIds);
+      logger?.warn({ pipeline, indexUrl: row.indexUrl, project: row.project, stage: stageName, code, attempts, message }, 'update: project failed');
+      return { type: 'failed', indexUrl: row.indexUrl, project: row.project, stage: stageName, errorCode: code, error, attempts };
+    };
+
+    /** Fetch, then check every known release of the project; one outcome. */
+    const checkRow = (row: StoredRelease, key: string, state: Running): Observable<UpdateOutcome> =>
+      defer(async () => indexOf(row.indexId)).pipe(
+        mergeMap((index): Observable<UpdateOutcome> => {
+          if (index === null) {
+            const error = new Error(`no index with id ${row.indexId}`);
+            Object.assign(error, { code: 'INDEX_UNKNOWN' });
+            return from(fail(row, 'index', error, 1, state.rows));
+          }
+          const request = { index, project: row.project };
+          return stage('fetch', request, (r) => fetcher.fetch(r), (outcome) => !outcome.ok).pipe(
+            mergeMap((fetched): ObservableInput<UpdateOutcome> => {
+              if (!fetched.ok) return fail(row, 'fetch', fetched.error, fetched.attempts, state.rows);
+              return apply(index, row, fetched.value, fetched.attempts, state);
+            }),
+          );
+        }),
+        catchError((error: unknown) => fail(row, 'index', error, 1, state.rows)), // listIndexes failed
+        map((outcome) => {
+          running.delete(key);
+          projects.set(key, outcome.type === 'checked' ? 'checked' : 'failed');
+          return outcome;
+        }),
+      );
+
+    const apply = (
+      index: PackageIndex,
+      row: StoredRelease,
+      page: FetchedPage,
+      fetchAttempts: number,
+      state: Running,
+    ): Observable<UpdateOutcome> => {
+      const work = (): Observable<RetryOutcome<null, ProjectCheckResult>> =>
+        of(null).pipe(
+          retryEach(
+            () =>
+              checkProject(
+                { store, events: sink },
+                {
+                  index,
+                  project: row.project,
+                  page,
+                  checkedAt: now(),
+                  ...(options.recheckIntervalMs === undefined ? {} : { recheckIntervalMs: options.recheckIntervalMs }),
+                },
+              ),
+            {
+              ...options.retry,
+              scheduler,
+              ...(options.random ? { random: options.random } : {}),
+            },
+          ),
+        );
+      return stage('apply', null, work, (outcome) => !outcome.ok).pipe(
+        mergeMap((outcome): ObservableInput<UpdateOutcome> => {
+          if (!outcome.ok) return fail(row, 'apply', outcome.error, outcome.attempts, state.rows);
+          const result = outcome.value;
+          eventCount += result.events.length;
+          return of<UpdateOutcome>({
+            type: 'checked',
+            indexUrl: index.simpleUrl,
+            project: row.project,
+            releases: result.releases,
+            changed: result.changed,
+            newReleases: result.recorded.map((release) => release.version),
+            notFound: page === 'not-found',
+            events: result.events,
+            attempts: fetchAttempts,
+          });
+        }),
+      );
+    };
+
+    const handleRow = (row: StoredRelease): Observable<UpdateOutcome> => {
+      rows += 1;
+      metrics?.scanRowsDue.set({ pipeline }, rows);
+      const key = `${row.indexId}|${row.project}`;
+      const inFlight = running.get(key);
+      if (inFlight) {
+        inFlight.rows.push(row.id); // deferred with the project if it fails
+        return of(skipped(row, 'project-checked'));
+      }
+      const known = projects.get(key);
+      if (known === 'checked') return of(skipped(row, 'project-checked'));
+      if (known === 'failed') return from(deferRows([row.id]).then(() => skipped(row, 'project-failed')));
+      const state: Running = { rows: [row.id] };
+      running.set(key, state);
+      projectCount += 1;
+      return checkRow(row, key, state);
+    };
+
+    const scan = stoppable(
+      store.scanDue({ now: startedAt, pageSize: options.pageSize, ...(options.all ? { all: true } : {}) }),
+      () => stop.stopped,
+      () => (stoppedEarly = true),
+    );
+    const checks = pullMap(scan, (row) => handleRow(row).pipe(finalize(() => {
+      done += 1;
+      metrics?.scanRowsDone.set({ pipeline }, done);
+    })), {
+      concurrency: options.concurrency,
+      onInflight: (n) => metrics?.stageInflight.set({ pipeline, stage: 'scan' }, n),
+    });
+
+    const complete = defer(() => {
+      const finishedAt = now();
+      metrics?.lastSuccessfulPass.set({ pipeline }, finishedAt.getTime() / 1000);
+      const outcome: UpdateOutcome = {
+        type: 'pass-complete',
+        rows,
+        projects: projectCount,
+        requests: fetcher.requests() - requestsBefore,
+        failed,
+        events: eventCount,
+        startedAt,
+        finishedAt,
+        stopped: stoppedEarly,
+      };
+      logger?.info({ pipeline, ...outcome, durationMs: finishedAt.getTime() - startedAt.getTime() }, 'update pass complete');
+      return of(outcome);
+    });
+
+    return concat(checks, complete).pipe(
+      finalize(() => {
+        stopWatch?.unsubscribe();
+        metrics?.stageInflight.set({ pipeline, stage: 'scan' }, 0);
+      }),
+    );
+  });
+}
+
+function skipped(row: StoredRelease, reason: 'project-checked' | 'project-failed'): UpdateOutcome {
+  return { type: 'skipped', indexUrl: row.indexUrl, project: row.project, version: row.version, reason };
+}

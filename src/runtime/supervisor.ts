@@ -1,0 +1,90 @@
+/**
+ * Keeps one long-running pipeline alive: subscribes to it, and when it errors or completes
+ * unexpectedly restarts it after an exponential backoff, counting restarts and showing
+ * the pipeline as not ready meanwhile. A failing pipeline never takes the others down.
+ */
+import { Subject, timer, type Observable, type Subscription } from 'rxjs';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+import type { Readiness } from './readiness.js';
+
+export interface SupervisorOptions {
+  readonly name: string;
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  readonly readiness: Readiness;
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export interface Supervised {
+  /**
+   * Signals the pipeline's sources to stop taking new work and resolves when the work in
+   * flight has finished (the pipeline completed); the caller bounds it by the grace period.
+   */
+  drain(): Promise<void>;
+  /** Stops at once: unsubscribes, cancelling what is in flight (effects are idempotent). */
+  stop(): void;
+}
+
+/**
+ * @param start builds the pipeline; it should stop its sources when `stop$` emits and
+ *   then complete once its in-flight work is done.
+ */
+export function supervise(start: (stop$: Observable<void>) => Observable<unknown>, options: SupervisorOptions): Supervised {
+  const { name, logger, metrics, readiness } = options;
+  const initial = options.initialBackoffMs ?? 1_000;
+  const max = options.maxBackoffMs ?? 60_000;
+  let failures = 0;
+  let problem: string | null = 'starting';
+  let running: Subscription | undefined;
+  let restart: Subscription | undefined;
+  let stopped = false;
+  const stop$ = new Subject<void>();
+  let drained: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (drained = resolve));
+  readiness.register(`pipeline:${name}`, () => problem);
+
+  const fail = (reason: string, error?: unknown) => {
+    failures += 1;
+    const delay = Math.min(max, initial * 2 ** (failures - 1));
+    problem = `${reason}; restarting in ${delay} ms`;
+    metrics.pipelineUp.set({ pipeline: name }, 0);
+    metrics.pipelineRestarts.inc({ pipeline: name });
+    logger.error({ err: error, pipeline: name, delayMs: delay, failures }, `pipeline ${reason}`);
+    restart = timer(delay).subscribe(run);
+  };
+
+  function run(): void {
+    if (stopped) return;
+    problem = null;
+    metrics.pipelineUp.set({ pipeline: name }, 1);
+    logger.info({ pipeline: name }, 'pipeline started');
+    running = start(stop$).subscribe({
+      // An outcome means the pipeline works: the next failure backs off from the start.
+      next: () => (failures = 0),
+      error: (error: unknown) => (stopped ? drained() : fail('failed', error)),
+      complete: () => (stopped ? drained() : fail('completed unexpectedly')),
+    });
+  }
+
+  run();
+  return {
+    drain() {
+      stopped = true;
+      restart?.unsubscribe();
+      if (!running || running.closed) drained();
+      stop$.next();
+      stop$.complete();
+      return done;
+    },
+    stop() {
+      stopped = true;
+      restart?.unsubscribe();
+      running?.unsubscribe();
+      drained();
+      metrics.pipelineUp.set({ pipeline: name }, 0);
+      readiness.unregister(`pipeline:${name}`);
+    },
+  };
+}

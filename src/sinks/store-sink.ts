@@ -1,0 +1,104 @@
+/**
+ * The PackageStore port on Postgres: every write an idempotent upsert in a short
+ * transaction (safe to replay), every scan a pulled keyset pager. Works on a real server
+ * and on the embedded pool of one (no method holds a connection while waiting on another).
+ */
+import type pg from 'pg';
+import { PkgstreamError } from '../domain/errors.js';
+import type { PackageStore } from '../domain/ports.js';
+import * as attention from '../db/attention.js';
+import * as checkpoints from '../db/checkpoints.js';
+import { listIndexes } from '../db/indexes.js';
+import { priorityOptions, type PriorityOptions } from '../db/priority.js';
+import { isKnownProject } from '../db/projects.js';
+import { applyCheck, deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
+import { dueScan, knownProjectsScan, unsolvedScan } from '../db/scans.js';
+import { readUnsolvedPage, recordFinished, recordScheduled } from '../db/solver-runs.js';
+import { isConnectionError, type RetryOptions } from '../db/retry.js';
+
+export interface PackageStoreOptions {
+  /** Overrides of the re-check priority (recheck interval, boosts, ...). */
+  readonly priority?: Partial<PriorityOptions>;
+  /** Retry of scan pages after a dropped connection. */
+  readonly retry?: RetryOptions;
+  /** The clock for writes that take no explicit time (default: the wall clock). */
+  readonly now?: () => Date;
+  /**
+   * Refresh planner statistics at the start of each due / unsolved scan. Set it for an
+   * embedded database (`database.embedded`): PGlite has no autovacuum.
+   */
+  readonly analyzeBeforeScan?: boolean;
+}
+
+/** Postgres codes of a transaction that lost a race and can simply be run again. */
+const CONFLICT_CODES = new Set(['40001', '40P01']);
+
+/**
+ * Marks database errors the pipelines' retry operator may retry: a lost connection
+ * (`DB_UNAVAILABLE`) or a serialization failure / deadlock (`DB_CONFLICT`). Every write here
+ * is idempotent, so running it again is safe. Other errors pass through unchanged.
+ */
+export async function retriableDbErrors<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isConnectionError(error)) {
+      throw new PkgstreamError('DB_UNAVAILABLE', `database connection lost: ${(error as Error).message}`, {
+        retriable: true,
+        cause: error,
+      });
+    }
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && CONFLICT_CODES.has(code)) {
+      throw new PkgstreamError('DB_CONFLICT', `database conflict: ${(error as Error).message}`, { retriable: true, cause: error });
+    }
+    throw error;
+  }
+}
+
+export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions = {}): PackageStore {
+  const priority = priorityOptions(options.priority);
+  const retry = options.retry ?? {};
+  const now = options.now ?? (() => new Date());
+  const analyze = options.analyzeBeforeScan ?? false;
+  return {
+    listIndexes: (query) => retriableDbErrors(listIndexes(pool, query)),
+    isKnownProject: (project, indexId) => retriableDbErrors(isKnownProject(pool, project, indexId)),
+    knownProjects: (query = {}) => knownProjectsScan(pool, { ...retry, ...query }),
+    async recordRelease(index, project, release, recordOptions = {}) {
+      const releasedAt =
+        recordOptions.releasedAt === undefined ? undefined : new Map([[release.version, recordOptions.releasedAt]]);
+      const [recorded] = await retriableDbErrors(
+        recordReleases(pool, index.id, project, [release], {
+          seenAt: recordOptions.seenAt ?? now(),
+          priority,
+          ...(releasedAt ? { releasedAt } : {}),
+        }),
+      );
+      if (!recorded) throw new Error('recordRelease: nothing recorded');
+      return recorded;
+    },
+    recordReleases: (index, project, releases, recordOptions = {}) =>
+      retriableDbErrors(recordReleases(pool, index.id, project, releases, { seenAt: recordOptions.seenAt ?? now(), priority })),
+    loadRelease: (indexId, project, version) => retriableDbErrors(loadRelease(pool, indexId, project, version)),
+    loadProjectReleases: (indexId, project) => retriableDbErrors(loadProjectReleases(pool, indexId, project)),
+    scanDue: (scan) => dueScan(pool, { ...retry, analyze, ...scan }),
+    applyCheck: (release, check) =>
+      retriableDbErrors(applyCheck(pool, typeof release === 'number' ? release : release.id, check, priority)),
+    async deferCheck(releaseId, until) {
+      await retriableDbErrors(deferCheck(pool, releaseId, until));
+    },
+    getCheckpoint: (indexId, feed) => retriableDbErrors(checkpoints.getCheckpoint(pool, indexId, feed)),
+    saveCheckpoint: (checkpoint) => retriableDbErrors(checkpoints.saveCheckpoint(pool, checkpoint)),
+    recordAttention: (failure) =>
+      retriableDbErrors(attention.recordAttention(pool, { ...failure, failedAt: failure.failedAt ?? now() })),
+    listAttention: (query) => retriableDbErrors(attention.listAttention(pool, query)),
+    resolveAttention: (ref, at) => retriableDbErrors(attention.resolveAttention(pool, ref, at ?? now())),
+    requestRetry: (ref, at) => retriableDbErrors(attention.requestRetry(pool, ref, at ?? now())),
+    openAttentionCounts: () => retriableDbErrors(attention.openAttentionCounts(pool)),
+    unsolvedPage: (page) => retriableDbErrors(readUnsolvedPage(pool, page)),
+    scanUnsolved: (scan) => unsolvedScan(pool, { ...retry, analyze, ...scan }),
+    recordScheduled: (run) => retriableDbErrors(recordScheduled(pool, { ...run, scheduledAt: run.scheduledAt ?? now() })),
+    recordFinished: (run) => retriableDbErrors(recordFinished(pool, run)),
+  };
+}

@@ -1,0 +1,150 @@
+/**
+ * The IndexClient port on undici: RSS feeds, project pages (PEP 691 JSON, PEP 503 HTML as
+ * fallback) and, for Warehouse indexes, the JSON API.
+ */
+import type { IndexClient } from '../../domain/ports.js';
+import { canonicalizeName } from '../../domain/pep503.js';
+import type { FeedKind, FeedResult, PackageIndex, ProjectPage, Validators } from '../../domain/types.js';
+import type { Logger } from '../../runtime/logger.js';
+import { IndexError } from './errors.js';
+import { HttpTransport, type HttpOptions, type IndexRoute } from './http.js';
+import { parseJsonBody, parsePep503, parsePep691, type ParsedPage } from './project-page.js';
+import { decodeUtf8, parseFeed } from './rss.js';
+import { parseWarehouseJson } from './warehouse-json.js';
+
+export const SIMPLE_ACCEPT = 'application/vnd.pypi.simple.v1+json, text/html;q=0.1';
+
+export interface IndexClientOptions extends HttpOptions {
+  readonly logger?: Logger;
+}
+
+/** The index label metrics use: the host of the simple URL (a bounded set). */
+export function indexLabel(index: PackageIndex): string {
+  try {
+    return new URL(index.simpleUrl).host;
+  } catch {
+    return 'invalid';
+  }
+}
+
+function isJson(contentType: string, body: string): boolean {
+  const type = contentType.toLowerCase();
+  if (type.includes('json')) return true;
+  if (type.includes('html')) return false;
+  return body.trimStart().startsWith('{');
+}
+
+export class UndiciIndexClient implements IndexClient {
+  private readonly http: HttpTransport;
+
+  constructor(private readonly options: IndexClientOptions) {
+    this.http = new HttpTransport(options);
+  }
+
+  private base(index: PackageIndex, which: 'rssUrl' | 'jsonApiUrl'): string {
+    const base = index[which];
+    if (!base) {
+      throw new IndexError('INDEX_UNSUPPORTED', `index ${index.simpleUrl} has no ${which === 'rssUrl' ? 'RSS feeds' : 'JSON API'}`, {
+        url: index.simpleUrl,
+      });
+    }
+    return base.replace(/\/+$/, '');
+  }
+
+  private get(index: PackageIndex, url: string, route: IndexRoute, accept: string, validators?: Validators) {
+    return this.http.get({ url, route, indexLabel: indexLabel(index), accept, validators, verifyTls: index.verifyTls });
+  }
+
+  private countProblems(index: PackageIndex, source: string, problems: readonly { code: string; detail: string }[]): void {
+    for (const problem of problems) {
+      this.options.metrics?.badInput.inc({ source, code: problem.code });
+      this.options.logger?.warn({ index: index.simpleUrl, code: problem.code, detail: problem.detail }, 'unreadable part of an index answer');
+    }
+  }
+
+  /** An answer refused whole (unreadable body, over the size cap) is bad input too: counted, then thrown. */
+  private async counted<T>(index: PackageIndex, source: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof IndexError && (error.code === 'INDEX_BAD_BODY' || error.code === 'INDEX_TOO_LARGE')) {
+        this.countProblems(index, source, [{ code: error.code, detail: error.message }]);
+      }
+      throw error;
+    }
+  }
+
+  fetchFeed(index: PackageIndex, feed: FeedKind, validators?: Validators): Promise<FeedResult> {
+    return this.counted(index, 'feed', () => this.readFeed(index, feed, validators));
+  }
+
+  private async readFeed(index: PackageIndex, feed: FeedKind, validators?: Validators): Promise<FeedResult> {
+    const url = `${this.base(index, 'rssUrl')}/${feed}.xml`;
+    const result = await this.get(index, url, 'feed', 'application/rss+xml, application/xml;q=0.9, text/xml;q=0.9', validators);
+    if (result.notModified) return { notModified: true };
+    const parsed = parseFeed(result.body, feed, url);
+    this.countProblems(
+      index,
+      'feed',
+      parsed.badItems.map((bad) => ({ code: 'BAD_FEED_ITEM', detail: `${bad.reason}: ${bad.raw}` })),
+    );
+    return { notModified: false, items: parsed.items, badItems: parsed.badItems, validators: result.validators };
+  }
+
+  fetchProject(index: PackageIndex, project: string, validators?: Validators): Promise<ProjectPage | null> {
+    return this.counted(index, 'index', () => this.readProject(index, project, validators));
+  }
+
+  private async readProject(index: PackageIndex, project: string, validators?: Validators): Promise<ProjectPage | null> {
+    const name = canonicalizeName(project);
+    const url = `${index.simpleUrl.replace(/\/+$/, '')}/${encodeURIComponent(name)}/`;
+    const result = await this.get(index, url, 'project', SIMPLE_ACCEPT, validators);
+    if (result.notModified) return null;
+    const body = decodeUtf8(result.body);
+    const parsed = isJson(result.contentType, body)
+      ? parsePep691(parseJsonBody(body, result.url, name), result.url, name)
+      : parsePep503(body, result.url, name);
+    return this.page(index, parsed, result.validators);
+  }
+
+  /** Warehouse JSON API, every release of a project (`/pypi/<name>/json`); a 304 resolves to null. */
+  fetchProjectJson(index: PackageIndex, project: string, validators?: Validators): Promise<ProjectPage | null> {
+    return this.counted(index, 'index', () => this.readProjectJson(index, project, validators));
+  }
+
+  private async readProjectJson(index: PackageIndex, project: string, validators?: Validators): Promise<ProjectPage | null> {
+    const name = canonicalizeName(project);
+    const url = `${this.base(index, 'jsonApiUrl')}/${encodeURIComponent(name)}/json`;
+    const result = await this.get(index, url, 'json', 'application/json', validators);
+    if (result.notModified) return null;
+    const parsed = parseWarehouseJson(parseJsonBody(decodeUtf8(result.body), result.url, name), result.url, name);
+    return this.page(index, parsed, result.validators);
+  }
+
+  /** Warehouse JSON API, one release (`/pypi/<name>/<version>/json`); a 304 resolves to null. */
+  fetchRelease(index: PackageIndex, project: string, version: string, validators?: Validators): Promise<ProjectPage | null> {
+    return this.counted(index, 'index', () => this.readRelease(index, project, version, validators));
+  }
+
+  private async readRelease(index: PackageIndex, project: string, version: string, validators?: Validators): Promise<ProjectPage | null> {
+    const name = canonicalizeName(project);
+    const url = `${this.base(index, 'jsonApiUrl')}/${encodeURIComponent(name)}/${encodeURIComponent(version)}/json`;
+    const result = await this.get(index, url, 'json', 'application/json', validators);
+    if (result.notModified) return null;
+    const parsed = parseWarehouseJson(parseJsonBody(decodeUtf8(result.body), result.url, name), result.url, name, version);
+    return this.page(index, parsed, result.validators);
+  }
+
+  private page(index: PackageIndex, parsed: ParsedPage, validators: Validators): ProjectPage {
+    this.countProblems(index, 'index', parsed.problems);
+    return { project: parsed.project, releases: parsed.releases, validators };
+  }
+
+  close(): Promise<void> {
+    return this.http.close();
+  }
+}
+
+export function createIndexClient(options: IndexClientOptions): UndiciIndexClient {
+  return new UndiciIndexClient(options);
+}

@@ -1,0 +1,217 @@
+/**
+ * The index client's HTTP layer on undici: one Pool per index origin (keep-alive, bounded
+ * connections), timeouts, a response-size cap enforced on the declared length and on the
+ * bytes streamed, conditional GET, redirects, metrics, and typed errors.
+ */
+import { Pool } from 'undici';
+import type { Metrics } from '../../runtime/metrics.js';
+import type { Validators } from '../../domain/types.js';
+import { IndexError, parseRetryAfter } from './errors.js';
+
+export type IndexRoute = 'feed' | 'project' | 'json';
+
+export interface HttpOptions {
+  /** pkgstream's version, for the User-Agent. */
+  readonly version: string;
+  readonly metrics?: Metrics;
+  /** Connections per index origin (default 8). */
+  readonly connections?: number;
+  readonly keepAliveTimeoutMs?: number;
+  readonly connectTimeoutMs?: number;
+  /** Time to the response headers (default 30 s); undici checks it on a ~0.5 s tick. */
+  readonly headersTimeoutMs?: number;
+  /** Longest pause between two body chunks (default 30 s); undici checks it on a ~0.5 s tick. */
+  readonly bodyTimeoutMs?: number;
+  /** Whole request, redirects and body included (default 120 s): a slow-drip body ends here. */
+  readonly requestTimeoutMs?: number;
+  /** Largest body read (default 20 MB); a larger one is aborted with INDEX_TOO_LARGE. */
+  readonly maxBodyBytes?: number;
+  readonly maxRedirects?: number;
+}
+
+export interface HttpRequest {
+  readonly url: string;
+  readonly route: IndexRoute;
+  /** Index label for metrics (the index's host). */
+  readonly indexLabel: string;
+  readonly accept: string;
+  readonly validators?: Validators | undefined;
+  readonly verifyTls: boolean;
+}
+
+export type HttpResult =
+  | { readonly notModified: true }
+  | {
+      readonly notModified: false;
+      readonly url: string;
+      readonly contentType: string;
+      readonly body: Buffer;
+      readonly validators: Validators;
+    };
+
+export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function statusClass(status: number | 'error'): string {
+  return status === 'error' ? 'error' : `${Math.floor(status / 100)}xx`;
+}
+
+export class HttpTransport {
+  private readonly pools = new Map<string, Pool>();
+  private readonly userAgent: string;
+  private readonly maxBodyBytes: number;
+  private closed = false;
+
+  constructor(private readonly options: HttpOptions) {
+    this.userAgent = `pkgstream/${options.version} (+https://github.com/pkgstream/pkgstream)`;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  }
+
+  private pool(origin: string, verifyTls: boolean): Pool {
+    const key = `${origin}|${verifyTls}`;
+    let pool = this.pools.get(key);
+    if (!pool) {
+      pool = new Pool(origin, {
+        connections: this.options.connections ?? 8,
+        keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 30_000,
+        headersTimeout: this.options.headersTimeoutMs ?? 30_000,
+        bodyTimeout: this.options.bodyTimeoutMs ?? 30_000,
+        connect: { timeout: this.options.connectTimeoutMs ?? 10_000, rejectUnauthorized: verifyTls },
+      });
+      this.pools.set(key, pool);
+    }
+    return pool;
+  }
+
+  /** GET with conditional headers; follows redirects; 200 body read under the size cap. */
+  async get(request: HttpRequest): Promise<HttpResult> {
+    if (this.closed) throw new IndexError('INDEX_CONNECTION', `index client is closed: ${request.url}`, { url: request.url });
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.options.requestTimeoutMs ?? 120_000);
+    try {
+      let url = request.url;
+      for (let hop = 0; ; hop += 1) {
+        const answer = await this.once(request, url, deadline.signal);
+        if (answer.kind === 'redirect') {
+          if (hop >= (this.options.maxRedirects ?? 5)) {
+            throw new IndexError('INDEX_HTTP_STATUS', `too many redirects from ${request.url}`, { url, status: answer.status });
+          }
+          url = answer.location;
+          continue;
+        }
+        return answer.result;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async once(
+    request: HttpRequest,
+    url: string,
+    signal: AbortSignal,
+  ): Promise<{ kind: 'redirect'; status: number; location: string } | { kind: 'done'; result: HttpResult }> {
+    const { metrics } = this.options;
+    const labels = { index: request.indexLabel, route: request.route };
+    const started = performance.now();
+    let status: number | 'error' = 'error';
+    const target = new URL(url);
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: request.accept, 'accept-encoding': 'identity' };
+    if (request.validators?.etag) headers['if-none-match'] = request.validators.etag;
+    if (request.validators?.lastModified) headers['if-modified-since'] = request.validators.lastModified;
+    try {
+      const response = await this.pool(target.origin, request.verifyTls).request({
+        path: `${target.pathname}${target.search}`,
+        method: 'GET',
+        headers,
+        signal,
+      });
+      status = response.statusCode;
+      const h = response.headers;
+      if (status === 304) {
+        await response.body.dump().catch(() => undefined);
+        return { kind: 'done', result: { notModified: true } };
+      }
+      if ([301, 302, 303, 307, 308].includes(status)) {
+        await response.body.dump().catch(() => undefined);
+        const location = header(h, 'location');
+        if (!location) throw new IndexError('INDEX_HTTP_STATUS', `redirect without Location from ${url}`, { url, status });
+        return { kind: 'redirect', status, location: new URL(location, url).href };
+      }
+      if (status !== 200) {
+        await response.body.dump().catch(() => undefined);
+        throw this.statusError(status, url, header(h, 'retry-after'), request.indexLabel);
+      }
+      const declared = Number(header(h, 'content-length'));
+      if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
+        response.body.destroy();
+        throw new IndexError('INDEX_TOO_LARGE', `${url}: body of ${declared} bytes is over the cap of ${this.maxBodyBytes}`, { url, status });
+      }
+      const chunks: Buffer[] = [];
+      let received = 0;
+      for await (const chunk of response.body) {
+        const buffer = chunk as Buffer;
+        received += buffer.length;
+        if (received > this.maxBodyBytes) {
+          response.body.destroy();
+          throw new IndexError('INDEX_TOO_LARGE', `${url}: body over the cap of ${this.maxBodyBytes} bytes`, { url, status });
+        }
+        chunks.push(buffer);
+      }
+      return {
+        kind: 'done',
+        result: {
+          notModified: false,
+          url,
+          contentType: header(h, 'content-type') ?? '',
+          body: Buffer.concat(chunks, received),
+          validators: { etag: header(h, 'etag') ?? null, lastModified: header(h, 'last-modified') ?? null },
+        },
+      };
+    } catch (error) {
+      throw this.classify(error, url, signal);
+    } finally {
+      metrics?.indexRequests.inc({ ...labels, status: statusClass(status) });
+      metrics?.indexRequestDuration.observe(labels, (performance.now() - started) / 1000);
+    }
+  }
+
+  private statusError(status: number, url: string, retryAfter: string | undefined, indexLabel: string): IndexError {
+    if (status === 429) {
+      this.options.metrics?.indexRateLimited.inc({ index: indexLabel });
+      const retryAfterMs = parseRetryAfter(retryAfter);
+      return new IndexError('INDEX_RATE_LIMITED', `${url}: 429 Too Many Requests`, {
+        url,
+        status,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      });
+    }
+    if (status === 404 || status === 410) return new IndexError('INDEX_NOT_FOUND', `${url}: ${status}`, { url, status });
+    if (status >= 500) return new IndexError('INDEX_HTTP_5XX', `${url}: ${status}`, { url, status });
+    return new IndexError('INDEX_HTTP_STATUS', `${url}: unexpected status ${status}`, { url, status });
+  }
+
+  private classify(error: unknown, url: string, signal: AbortSignal): IndexError {
+    if (error instanceof IndexError) return error;
+    if (signal.aborted) return new IndexError('INDEX_TIMEOUT', `${url}: no complete answer within the request timeout`, { url, cause: error });
+    const code = (error as { code?: unknown } | null)?.code;
+    if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
+      return new IndexError('INDEX_TIMEOUT', `${url}: ${code}`, { url, cause: error });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    return new IndexError('INDEX_CONNECTION', `${url}: ${typeof code === 'string' ? `${code} ` : ''}${message}`, { url, cause: error });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const pools = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * The releases pipeline with its real adapters: the undici index client against the local
+ * index, the real PackageStore on Postgres (or PGlite), and an in-memory EventSink port.
+ */
+import { asyncScheduler, type Subscription } from 'rxjs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { addIndex, addProject } from '../../src/db/index.js';
+import type { EventSink } from '../../src/domain/ports.js';
+import type { PackageEvent, PackageIndex } from '../../src/domain/types.js';
+import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { createPackageStore } from '../../src/sinks/store-sink.js';
+import { createIndexClient } from '../../src/sources/index-client/index.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
+
+class MemoryEventSink implements EventSink {
+  readonly events: PackageEvent[] = [];
+  async publish(events: readonly PackageEvent[]): Promise<void> {
+    this.events.push(...events);
+  }
+  async close(): Promise<void> {}
+}
+
+let database: TestDatabase;
+let server: IndexServer;
+let subscription: Subscription | undefined;
+let client: ReturnType<typeof createIndexClient>;
+
+beforeEach(async () => {
+  database = await createTestDatabase();
+  server = await startIndexServer();
+  client = createIndexClient({ version: 'test' });
+});
+afterEach(async () => {
+  subscription?.unsubscribe();
+  await client.close();
+  await server.stop();
+  await database.close();
+});
+
+async function registerIndex(watchMode: 'all' | 'seen'): Promise<PackageIndex> {
+  const template = server.packageIndex();
+  return addIndex(database.pool, { simpleUrl: template.simpleUrl, warehouse: true, watchMode });
+}
+
+function start(options: { releaseTriggers?: string[] } = {}) {
+  const events = new MemoryEventSink();
+  const outcomes: ReleasesOutcome[] = [];
+  const metrics = createMetrics(undefined, { defaultMetrics: false });
+  const store = createPackageStore(database.pool);
+  subscription = releasesPipeline(
+    { store, index: client, events, scheduler: asyncScheduler },
+    {
+      pollIntervalMs: 100,
+      rate: 50,
+      burst: 10,
+      concurrency: 4,
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
+      metrics,
+      ...options,
+    },
+  ).subscribe((outcome) => outcomes.push(outcome));
+  return { events, outcomes, store, metrics };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 45_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const released = (events: readonly PackageEvent[]) =>
+  events.filter((event) => event.kind === 'package-released').map((event) => `${event.project}==${event.version}`).sort();
+
+describe('releases pipeline', () => {
+  it('records and announces new releases of seen projects only, with their sha256, and checkpoints the feed', async () => {
+    const index = await registerIndex('seen');
+    await addProject(database.pool, { indexId: index.id, project: 'alpha' });
+    server.addRelease('alpha', '1.0');
+    server.addRelease('beta', '2.0');
+    const { events, store } = start({ releaseTriggers: ['Alpha'] });
+
+    await until(() => released(events.events).length === 1);
+    expect(released(events.events)).toEqual(['alpha==1.0']);
+    expect(events.events.filter((event) => event.kind === 'release-trigger').map((event) => event.version)).toEqual(['1.0']);
+    // Events go out before the row is written (at-least-once): wait for the row.
+    await until(async () => (await store.loadRelease(index.id, 'alpha', '1.0')) !== null);
+    const stored = await store.loadRelease(index.id, 'alpha', '1.0');
+    expect(stored?.artifacts.length).toBeGreaterThan(0);
+    expect(stored?.artifacts.every((artifact) => /^[0-9a-f]{64}$/.test(artifact.sha256))).toBe(true);
+    expect(await store.loadRelease(index.id, 'beta', '2.0')).toBeNull();
+
+    server.addRelease('alpha', '1.1');
+    await until(() => released(events.events).length === 2);
+    expect(released(events.events)).toEqual(['alpha==1.0', 'alpha==1.1']);
+    await until(async () => (await store.getCheckpoint(index.id, 'updates'))?.newestItems.some((item) => item.version === '1.1') ?? false);
+
+    // Further polls find nothing new: no event is sent twice.
+    const polls = server.counters.count('rss-updates');
+    await until(() => server.counters.count('rss-updates') >= polls + 3);
+    expect(released(events.events)).toEqual(['alpha==1.0', 'alpha==1.1']);
+  });
+
+  it('backfills every known project after a feed gap, so no release of a seen project is missed', async () => {
+    const index = await registerIndex('seen');
+    await addProject(database.pool, { indexId: index.id, project: 'alpha' });
+    server.addRelease('alpha', '1.0');
+    const { events, outcomes } = start();
+    await until(() => released(events.events).length === 1);
+
+    // While the poller waits, more than a feed's worth of releases: alpha 1.1 falls off the feed.
+    server.addRelease('alpha', '1.1');
+    for (let i = 0; i < 105; i += 1) server.addRelease(`noise-${i}`, '1.0');
+    await until(() => released(events.events).includes('alpha==1.1'));
+    expect(outcomes.some((outcome) => outcome.type === 'gap')).toBe(true);
+    expect(outcomes.some((outcome) => outcome.type === 'released' && outcome.backfill)).toBe(true);
+    expect(released(events.events)).toEqual(['alpha==1.0', 'alpha==1.1']);
+  });
+
+  it('retries index faults and records what still fails in attention while other projects go on', async () => {
+    const index = await registerIndex('all');
+    server.addRelease('good', '1.0');
+    server.addRelease('gone', '1.0');
+    server.inject({ kind: 'status', status: 503 }, { times: 2, routes: ['simple-project'] });
+    const { events, store } = start();
+    await until(() => released(events.events).includes('good==1.0'));
+    expect(released(events.events)).toContain('gone==1.0');
+
+    // The feed announces a release whose project page answers 404: attention, not a crash.
+    server.inject({ kind: 'status', status: 404 }, { times: 1_000, routes: ['simple-project'] });
+    server.addRelease('vanishing', '3.0');
+    await until(async () => (await store.listAttention({ pipeline: 'releases' })).length > 0);
+    const [attention] = await store.listAttention({ pipeline: 'releases' });
+    expect(attention?.itemKey).toBe(`${index.simpleUrl}|vanishing`);
+    expect(attention?.errorCode).toBe('INDEX_NOT_FOUND');
+
+    server.clearFaults();
+    server.addRelease('later', '1.0');
+    await until(() => released(events.events).includes('later==1.0'));
+    expect(released(events.events)).not.toContain('vanishing==3.0');
+  });
+});

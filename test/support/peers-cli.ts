@@ -1,0 +1,48 @@
+/**
+ * `npm run peers -- <index|kafka|kube> [--port N]`: starts one local peer for a benchmark
+ * or a demo, prints exactly one JSON line with its address on stdout, and serves until
+ * SIGTERM or SIGINT.
+ */
+import { parseArgs } from 'node:util';
+import { startIndexServer } from './index-server/index.js';
+import { startKafkaBroker } from './kafka-broker/index.js';
+import { startKubeApi } from './kube-api/index.js';
+
+type Started = { address: Record<string, string>; stop: () => Promise<void> };
+
+const PEERS: Record<string, (port: number | undefined) => Promise<Started>> = {
+  index: async (port) => {
+    const server = await startIndexServer({ port });
+    return { address: { url: server.url }, stop: () => server.stop() };
+  },
+  kafka: async (port) => {
+    const broker = await startKafkaBroker({ port });
+    return { address: { brokers: broker.brokers }, stop: () => broker.stop() };
+  },
+  kube: async (port) => {
+    const api = await startKubeApi({ port });
+    return { address: { url: api.url }, stop: () => api.stop() };
+  },
+};
+
+async function main(): Promise<void> {
+  const { positionals, values } = parseArgs({ options: { port: { type: 'string' } }, allowPositionals: true });
+  const start = PEERS[positionals[0] ?? ''];
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (!start || positionals.length !== 1 || (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535))) {
+    process.stderr.write(`usage: npm run peers -- <${Object.keys(PEERS).join('|')}> [--port N]\n`);
+    process.exit(2);
+  }
+  const peer = await start(port);
+  process.stdout.write(`${JSON.stringify(peer.address)}\n`);
+  const stop = () => {
+    peer.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+await main();
