@@ -19,6 +19,7 @@
  * is pulled through its promises.
  */
 import { from, Observable, Subscription, type ObservableInput } from 'rxjs';
+import { trampoline } from './trampoline.js';
 
 export interface PullMapOptions {
   /** Most items in flight (pulled and not finished); an integer >= 1. */
@@ -45,8 +46,6 @@ export function pullMap<T, R>(
     let index = 0;
     let pulling = false;
     let exhausted = false;
-    let pumping = false;
-    let again = false;
 
     const setInflight = (delta: number): void => {
       inflight += delta;
@@ -124,21 +123,9 @@ export function pullMap<T, R>(
     };
 
     // Trampolined so that synchronous projections and sync iterators never recurse.
-    function pump(): void {
-      if (pumping) {
-        again = true;
-        return;
-      }
-      pumping = true;
-      try {
-        do {
-          again = false;
-          while (!subscriber.closed && !exhausted && !pulling && inflight < concurrency) pullOnce();
-        } while (again);
-      } finally {
-        pumping = false;
-      }
-    }
+    const pump = trampoline(() => {
+      while (!subscriber.closed && !exhausted && !pulling && inflight < concurrency) pullOnce();
+    });
 
     pump();
 

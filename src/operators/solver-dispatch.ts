@@ -21,11 +21,12 @@
  *   cancels the calls and timers. `onInflight(n)`: items held (queued or being scheduled).
  */
 import { asyncScheduler, defer, Observable, Subscription, take, throwIfEmpty, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { DispatchPause } from './dispatch-pause.js';
+import { hasRetriableFlag, type RetryOutcome } from './retry-backoff.js';
 import { SolverSlots } from './solver-slots.js';
+import { trampoline } from './trampoline.js';
 
-export type DispatchOutcome<T, R> =
-  | { readonly ok: true; readonly item: T; readonly value: R; readonly attempts: number }
-  | { readonly ok: false; readonly item: T; readonly error: unknown; readonly attempts: number };
+export type DispatchOutcome<T, R> = RetryOutcome<T, R>;
 
 export interface SolverDispatchOptions<T, R> {
   readonly schedule: (item: T) => ObservableInput<R>;
@@ -48,14 +49,10 @@ export interface SolverDispatchOptions<T, R> {
   readonly onInflight?: (held: number) => void;
 }
 
-const field = (error: unknown, name: string): unknown =>
-  typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[name] : undefined;
-
 export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): OperatorFunction<T, DispatchOutcome<T, R>> {
   const { schedule, onInflight, concurrency = 4, confirmTimeoutMs = 60_000, maxAttempts = 10 } = options;
   const { baseDelayMs = 1_000, maxDelayMs = 60_000, random = Math.random, scheduler = asyncScheduler } = options;
-  const isRetriable = options.isRetriable ?? ((e: unknown) => field(e, 'retriable') === true);
-  const isRefusal = options.isRefusal ?? (() => false);
+  const { isRetriable = hasRetriableFlag, isRefusal = () => false } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`solverDispatch: concurrency must be an integer >= 1, got ${concurrency}`);
   }
@@ -65,20 +62,16 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
       const queue: { item: T; attempts: number }[] = [];
       let limit: number | null = null;
       const slots = new SolverSlots(confirmTimeoutMs);
-      let refusals = 0;
-      let pausedUntil = -Infinity;
-      let pausedByRefusal = false; // a quota pause without Retry-After ends when a Job finishes
+      const pause = new DispatchPause({ baseDelayMs, maxDelayMs, random });
       let timer: Subscription | null = null;
       let sourceDone = false;
 
-      const report = (): void => onInflight?.(queue.length + slots.inFlight);
-
-      // One timer: the end of a pause or the oldest expectation's deadline, whichever first.
+      // One timer: the end of the pause or the oldest expectation's deadline, whichever first.
       const arm = (): void => {
         timer?.unsubscribe();
         timer = null;
         const now = scheduler.now();
-        const due = Math.min(pausedUntil > now ? pausedUntil : Infinity, slots.nextDeadline());
+        const due = Math.min(pause.deadline(now), slots.nextDeadline());
         if (due === Infinity || subscriber.closed) return;
         const t: Subscription = scheduler.schedule(() => {
           subscriber.remove(t);
@@ -103,14 +96,10 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
               error: (error: unknown) => {
                 subscriber.remove(holder);
                 slots.callFailed();
-                if (isRetriable(error) && isRefusal(error)) entry.attempts -= 1;
+                const refusal = isRetriable(error) && isRefusal(error);
+                if (refusal) entry.attempts -= 1; // backpressure, not the item's fault
                 if (isRetriable(error) && entry.attempts < maxAttempts) {
-                  refusals += 1;
-                  const jitter = random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (refusals - 1));
-                  const retryAfter = field(error, 'retryAfterMs');
-                  const delay = typeof retryAfter === 'number' && retryAfter > jitter ? retryAfter : jitter;
-                  pausedUntil = Math.max(pausedUntil, scheduler.now() + delay);
-                  pausedByRefusal = isRefusal(error) && typeof retryAfter !== 'number';
+                  pause.failed(scheduler.now(), error, refusal);
                   queue.unshift(entry);
                 } else {
                   subscriber.next({ ok: false, item: entry.item, error, attempts: entry.attempts });
@@ -120,7 +109,7 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
               complete: () => {
                 subscriber.remove(holder);
                 slots.callCreated(scheduler.now());
-                refusals = 0;
+                pause.succeeded();
                 subscriber.next({ ok: true, item: entry.item, value: value as R, attempts: entry.attempts });
                 pump();
               },
@@ -128,33 +117,19 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
         );
       };
 
-      let pumping = false;
-      let again = false;
-      function pump(): void {
-        if (pumping) {
-          again = true;
-          return;
+      const pump = trampoline(() => {
+        const now = scheduler.now();
+        slots.expire(now);
+        while (
+          !subscriber.closed && queue.length > 0 && limit !== null && slots.watched !== null &&
+          !pause.isPaused(now) && slots.inFlight < concurrency && slots.used() < limit
+        ) {
+          start(queue.shift()!);
         }
-        pumping = true;
-        try {
-          do {
-            again = false;
-            const now = scheduler.now();
-            slots.expire(now);
-            while (
-              !subscriber.closed && queue.length > 0 && limit !== null && slots.watched !== null &&
-              now >= pausedUntil && slots.inFlight < concurrency && slots.used() < limit
-            ) {
-              start(queue.shift()!);
-            }
-          } while (again);
-          report();
-          if (sourceDone && queue.length === 0 && slots.inFlight === 0) subscriber.complete();
-          else arm();
-        } finally {
-          pumping = false;
-        }
-      }
+        onInflight?.(queue.length + slots.inFlight);
+        if (sourceDone && queue.length === 0 && slots.inFlight === 0) subscriber.complete();
+        else arm();
+      });
 
       const follow = <V>(input: Observable<V>, next: (v: V) => void, complete?: () => void): void => {
         const sub = input.subscribe({
@@ -165,13 +140,8 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
         subscriber.add(sub);
       };
       follow(options.capacity, (n) => (limit = n));
-      follow(options.active, (n) => {
-        // A Job finished: the room a quota refused may be there now.
-        if (slots.watch(n) && pausedByRefusal) {
-          pausedUntil = -Infinity;
-          pausedByRefusal = false;
-        }
-      });
+      // A Job finished: the room a quota refused may be there now.
+      follow(options.active, (n) => slots.watch(n) && pause.jobFinished());
       follow(source, (item) => queue.push({ item, attempts: 0 }), () => (sourceDone = true));
     });
 }

@@ -1,0 +1,50 @@
+/**
+ * The pause behind `solverDispatch` after a retriable failure: no call starts until it ends.
+ *
+ * Its length is `backoffDelay` over the consecutive failures (a success resets the count):
+ * full jitter, or the error's `retryAfterMs` when longer. A refusal without Retry-After (the
+ * quota is full) also ends as soon as a Job finishes, since that frees the room it was
+ * refused for. Pure: time is passed in.
+ */
+import { backoffDelay } from './retry-backoff.js';
+
+export interface DispatchBackoff {
+  readonly baseDelayMs: number;
+  readonly maxDelayMs: number;
+  readonly random: () => number;
+}
+
+export class DispatchPause {
+  private failures = 0;
+  private until = -Infinity;
+  private endsWhenAJobFinishes = false;
+
+  constructor(private readonly backoff: DispatchBackoff) {}
+
+  isPaused(now: number): boolean {
+    return now < this.until;
+  }
+
+  /** When the pause ends, or Infinity when there is none. */
+  deadline(now: number): number {
+    return this.until > now ? this.until : Infinity;
+  }
+
+  /** A retriable failure at `now`: pause (a longer pause already running is kept). */
+  failed(now: number, error: unknown, refusal: boolean): void {
+    this.failures += 1;
+    this.until = Math.max(this.until, now + backoffDelay(this.failures, error, this.backoff));
+    const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+    this.endsWhenAJobFinishes = refusal && typeof retryAfter !== 'number';
+  }
+
+  succeeded(): void {
+    this.failures = 0;
+  }
+
+  jobFinished(): void {
+    if (!this.endsWhenAJobFinishes) return;
+    this.until = -Infinity;
+    this.endsWhenAJobFinishes = false;
+  }
+}

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { SolverSlots } from '../../src/operators/solver-slots.js';
+
+describe('SolverSlots', () => {
+  it('counts the watch, the calls in flight and the created Jobs the watch has not shown', () => {
+    const slots = new SolverSlots(1_000);
+    expect(slots.watched).toBeNull();
+    slots.watch(2);
+    slots.callStarted();
+    slots.callStarted();
+    expect(slots.used()).toBe(4);
+    slots.callCreated(0); // created, the watch still says 2: expected until 1000
+    expect(slots.used()).toBe(4);
+    slots.callFailed(); // created nothing
+    expect(slots.used()).toBe(3);
+    slots.watch(3); // the watch shows the created Job: confirmed, not counted twice
+    expect(slots.used()).toBe(3);
+    expect(slots.nextDeadline()).toBe(Infinity);
+  });
+
+  it('lets an expectation lapse at its deadline (a 409 created nothing)', () => {
+    const slots = new SolverSlots(1_000);
+    slots.watch(0);
+    slots.callStarted();
+    slots.callCreated(500);
+    expect(slots.nextDeadline()).toBe(1_500);
+    slots.expire(1_499);
+    expect(slots.used()).toBe(1);
+    slots.expire(1_500);
+    expect(slots.used()).toBe(0);
+  });
+
+  it('credits a rise seen while a call is in flight to that call, once', () => {
+    const slots = new SolverSlots(1_000);
+    slots.watch(0);
+    slots.callStarted();
+    slots.watch(1); // the Job appeared before the create call returned
+    expect(slots.used()).toBe(1);
+    slots.callCreated(0);
+    expect(slots.used()).toBe(1);
+    expect(slots.nextDeadline()).toBe(Infinity);
+  });
+
+  it('drops an early credit when its call fails, and reports falls', () => {
+    const slots = new SolverSlots(1_000);
+    slots.watch(0);
+    slots.callStarted();
+    expect(slots.watch(1)).toBe(false); // someone else's Job, taken for ours for now
+    slots.callFailed();
+    expect(slots.used()).toBe(1); // the watch's Job still counts
+    expect(slots.watch(0)).toBe(true);
+    expect(slots.used()).toBe(0);
+  });
+});
