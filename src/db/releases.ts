@@ -3,11 +3,12 @@
  * in short transactions; the next due time is computed at write time (priority.ts).
  */
 import type pg from 'pg';
-import { BadInputError, PkgstreamError } from '../domain/errors.js';
+import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
-import type { AppliedCheck, RecordedRelease, ReleaseCheck } from '../domain/ports.js';
+import type { RecordedRelease } from '../domain/ports.js';
 import type { IndexFile, IndexRelease, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
+import type { CheckedRow } from './release-checks.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -90,7 +91,7 @@ function checkSha256(file: IndexFile): string | null {
 }
 
 /** Files by filename (the last of a repeated name wins), hashes checked. */
-function fileMap(files: readonly IndexFile[]): Map<string, string | null> {
+export function fileMap(files: readonly IndexFile[]): Map<string, string | null> {
   const map = new Map<string, string | null>();
   for (const file of files) map.set(file.filename, checkSha256(file));
   return map;
@@ -208,142 +209,6 @@ export async function recordReleases(
     out.push({ id: entry.id, version: release.version, created: entry.created });
   }
   return out;
-}
-
-interface CheckedRow {
-  state: ReleaseState;
-  yanked_reason: string | null;
-  released_at: Date | null;
-  last_changed_at: Date | null;
-  static_priority: number;
-}
-
-/**
- * Applies the result of one check: the state transitions the changes describe, the
- * artifacts' present flags (when the index's files are given and something changed),
- * last_checked_at, and the next due time (from the priority, manual priority reset).
- * Replaying the same check changes nothing more and answers `changed: false`.
- */
-export async function applyCheck(
-  pool: pg.Pool,
-  releaseId: number,
-  check: ReleaseCheck,
-  priority: PriorityOptions = DEFAULT_PRIORITY,
-): Promise<AppliedCheck> {
-  const files = check.files === null ? null : fileMap(check.files);
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<CheckedRow>(
-      `SELECT state, yanked_reason, released_at, last_changed_at, static_priority
-         FROM package_version WHERE id = $1 FOR UPDATE`,
-      [releaseId],
-    );
-    const row = rows[0];
-    if (!row) throw new PkgstreamError('RELEASE_NOT_FOUND', `no release with id ${releaseId}`);
-
-    let state = row.state;
-    let yankedReason = row.yanked_reason;
-    let touched = false;
-    for (const change of check.changes) {
-      switch (change.kind) {
-        case 'unchanged':
-          break;
-        case 'missing-package':
-        case 'missing-version':
-          state = 'missing';
-          touched = true;
-          break;
-        case 'reappeared':
-          if (state === 'missing') state = yankedReason === null ? 'present' : 'yanked';
-          touched = true;
-          break;
-        case 'package-yanked':
-          state = 'yanked';
-          yankedReason = change.reason;
-          touched = true;
-          break;
-        case 'package-unyanked':
-          state = 'present';
-          yankedReason = null;
-          touched = true;
-          break;
-        case 'hash-mismatch':
-          touched = true;
-          break;
-      }
-    }
-    // A missing release keeps its last reason for when it reappears; others follow state.
-    if (state === 'present') yankedReason = null;
-
-    let changed = state !== row.state || yankedReason !== row.yanked_reason;
-    if (files !== null && touched) {
-      changed = (await syncArtifacts(client, releaseId, files, check.checkedAt)) || changed;
-    } else if (state !== 'missing') {
-      await client.query('UPDATE artifact SET last_seen_at = $2 WHERE package_version_id = $1 AND present', [
-        releaseId,
-        check.checkedAt,
-      ]);
-    }
-    const lastChangedAt = changed ? check.checkedAt : row.last_changed_at;
-    const due =
-      check.nextDueAt ??
-      nextDueAt(
-        {
-          checkedAt: check.checkedAt,
-          releasedAt: row.released_at,
-          lastChangedAt,
-          manualPriority: 0,
-          staticPriority: row.static_priority,
-        },
-        check.checkedAt,
-        priority,
-      );
-    await client.query(
-      `UPDATE package_version
-          SET state = $2, yanked_reason = $3, last_checked_at = $4, last_changed_at = $5,
-              next_due_at = $6, manual_priority = 0
-        WHERE id = $1`,
-      [releaseId, state, yankedReason, check.checkedAt, lastChangedAt, due],
-    );
-    return { state, changed, nextDueAt: due };
-  });
-}
-
-/** Makes the present artifacts equal the index's files; true when anything changed. */
-async function syncArtifacts(
-  client: pg.PoolClient,
-  releaseId: number,
-  files: ReadonlyMap<string, string | null>,
-  at: Date,
-): Promise<boolean> {
-  const { rows } = await client.query<{ filename: string; sha256: string | null; present: boolean }>(
-    'SELECT filename, sha256, present FROM artifact WHERE package_version_id = $1',
-    [releaseId],
-  );
-  const stored = new Map(rows.map((row) => [row.filename, row]));
-  let changed = false;
-  for (const [filename, sha256] of files) {
-    const old = stored.get(filename);
-    if (!old || !old.present || old.sha256 !== sha256) changed = true;
-  }
-  const gone = rows.filter((row) => row.present && !files.has(row.filename)).map((row) => row.filename);
-  if (gone.length > 0) {
-    changed = true;
-    await client.query(
-      'UPDATE artifact SET present = false WHERE package_version_id = $1 AND filename = ANY($2::text[])',
-      [releaseId, gone],
-    );
-  }
-  if (files.size > 0) {
-    await client.query(
-      `INSERT INTO artifact (package_version_id, filename, sha256, present, first_seen_at, last_seen_at)
-       SELECT $1, t.filename, t.sha256, true, $4, $4
-         FROM unnest($2::text[], $3::text[]) AS t(filename, sha256)
-       ON CONFLICT (package_version_id, filename) DO UPDATE
-         SET sha256 = EXCLUDED.sha256, present = true, last_seen_at = EXCLUDED.last_seen_at`,
-      [releaseId, [...files.keys()], [...files.values()], at],
-    );
-  }
-  return changed;
 }
 
 /** Moves a release's due time (a lease while it is worked on, or a back-off). */

@@ -5,7 +5,8 @@
  *
  *   1. every event of the project (`eventsForChanges` of each release, `package-released`
  *      of each new version) is published, in one call, and is durable;
- *   2. then each known release gets `applyCheck` (state, artifacts, last_checked_at, due);
+ *   2. then the known releases get `applyChecks`, in one transaction (state, artifacts,
+ *      last_checked_at, due);
  *   3. then the new versions are recorded (`recordReleases`).
  *
  * A crash (or an error) after 1 and before 2/3 leaves the rows as they were, so the next
@@ -80,16 +81,13 @@ export async function checkProject(
 
   const nextDueAt =
     input.recheckIntervalMs === undefined ? undefined : new Date(checkedAt.getTime() + input.recheckIntervalMs);
-  let changed = 0;
-  for (const check of checks) {
-    const applied = await store.applyCheck(check.stored, {
-      checkedAt,
-      changes: check.changes,
-      files: check.files,
-      ...(nextDueAt ? { nextDueAt } : {}),
-    });
-    if (applied.changed) changed += 1;
-  }
+  const applied = await store.applyChecks(
+    checks.map((check) => ({
+      release: check.stored,
+      check: { checkedAt, changes: check.changes, files: check.files, ...(nextDueAt ? { nextDueAt } : {}) },
+    })),
+  );
+  const changed = applied.filter((result) => result.changed).length;
 
   const recorded = fresh.length > 0 ? await store.recordReleases(index, project, fresh, { seenAt: checkedAt }) : [];
   return { releases: known.length, changed, recorded: recorded.filter((release) => release.created), events };

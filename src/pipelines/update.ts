@@ -12,7 +12,7 @@
  *   (`indexId|project`) in the pass fetches the project page (rate-limited per index
  *   host, retried on retriable errors, a 429's Retry-After pausing the host, a 404 read as
  *   `'not-found'`) and re-checks every known release of the project (`checkProject`:
- *   publish the events, then `applyCheck` each release, then record the page's new
+ *   publish the events, then `applyChecks` on its releases, then record the page's new
  *   versions). Every later row of that project in the pass is `skipped`. The projects
  *   done in the pass are remembered in a bounded LRU (`maxProjectsRemembered`).
  * - A project whose fetch, or whose store/sink work, still fails after its retries goes to

@@ -3,12 +3,18 @@
  * what it would have written and not made.
  */
 import { newAttentionItem } from '../domain/attention.js';
-import type { PackageStore } from '../domain/ports.js';
+import type { AppliedCheck, PackageStore, ReleaseCheck } from '../domain/ports.js';
+import type { StoredRelease } from '../domain/types.js';
 import type { Logger } from '../runtime/logger.js';
 
 export function dryRunStore(store: PackageStore, logger: Logger): PackageStore {
   const log = logger.child({ component: 'store', dryRun: true });
   const would = (what: string, details: object) => log.info(details, `dry run: would ${what}`);
+  const wouldApply = (release: StoredRelease | number, check: ReleaseCheck): AppliedCheck => {
+    const stored = typeof release === 'number' ? null : release;
+    would('record check', { release: stored ? `${stored.project}==${stored.version}` : release, changes: check.changes.map((change) => change.kind) });
+    return { state: stored?.state ?? 'present', changed: false, nextDueAt: check.nextDueAt ?? check.checkedAt };
+  };
   // Reads (every method not named below) go to the real store.
   return {
     ...store,
@@ -21,9 +27,10 @@ export function dryRunStore(store: PackageStore, logger: Logger): PackageStore {
       return releases.map((release) => ({ id: 0, version: release.version, created: true }));
     },
     async applyCheck(release, check) {
-      const stored = typeof release === 'number' ? null : release;
-      would('record check', { release: stored ? `${stored.project}==${stored.version}` : release, changes: check.changes.map((change) => change.kind) });
-      return { state: stored?.state ?? 'present', changed: false, nextDueAt: check.nextDueAt ?? check.checkedAt };
+      return wouldApply(release, check);
+    },
+    async applyChecks(checks) {
+      return checks.map(({ release, check }) => wouldApply(release, check));
     },
     async deferCheck(releaseId, until) {
       would('defer check', { releaseId, until });

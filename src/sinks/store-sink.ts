@@ -6,12 +6,14 @@
 import type pg from 'pg';
 import { PkgstreamError } from '../domain/errors.js';
 import type { PackageStore } from '../domain/ports.js';
+import type { StoredRelease } from '../domain/types.js';
 import * as attention from '../db/attention.js';
 import * as checkpoints from '../db/checkpoints.js';
 import { listIndexes } from '../db/indexes.js';
 import { priorityOptions, type PriorityOptions } from '../db/priority.js';
 import { isKnownProject } from '../db/projects.js';
-import { applyCheck, deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
+import { applyCheck, applyChecks } from '../db/release-checks.js';
+import { deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
 import { dueScan, knownProjectsScan, unsolvedScan } from '../db/scans.js';
 import { readUnsolvedPage, recordFinished, recordScheduled } from '../db/solver-runs.js';
 import { isConnectionError, type RetryOptions } from '../db/retry.js';
@@ -56,6 +58,8 @@ export async function retriableDbErrors<T>(work: Promise<T>): Promise<T> {
   }
 }
 
+const releaseIdOf = (release: StoredRelease | number): number => (typeof release === 'number' ? release : release.id);
+
 export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions = {}): PackageStore {
   const priority = priorityOptions(options.priority);
   const retry = options.retry ?? {};
@@ -83,8 +87,9 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     loadRelease: (indexId, project, version) => retriableDbErrors(loadRelease(pool, indexId, project, version)),
     loadProjectReleases: (indexId, project) => retriableDbErrors(loadProjectReleases(pool, indexId, project)),
     scanDue: (scan) => dueScan(pool, { ...retry, analyze, ...scan }),
-    applyCheck: (release, check) =>
-      retriableDbErrors(applyCheck(pool, typeof release === 'number' ? release : release.id, check, priority)),
+    applyCheck: (release, check) => retriableDbErrors(applyCheck(pool, releaseIdOf(release), check, priority)),
+    applyChecks: (checks) =>
+      retriableDbErrors(applyChecks(pool, checks.map(({ release, check }) => ({ releaseId: releaseIdOf(release), check })), priority)),
     async deferCheck(releaseId, until) {
       await retriableDbErrors(deferCheck(pool, releaseId, until));
     },

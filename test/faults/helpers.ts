@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import type { EventSink, IndexClient, PackageStore } from '../../src/domain/ports.js';
-import type { PackageEvent } from '../../src/domain/types.js';
+import type { PackageEvent, StoredRelease } from '../../src/domain/types.js';
 import type { IndexServer, RecordedRequest } from '../support/index-server/index.js';
 
 /** Waits until `condition` holds, checking every `everyMs`; fails with `what` after `timeoutMs`. */
@@ -108,17 +108,25 @@ export function countingErrors<C extends IndexClient>(client: C): { client: C; e
   return { client: wrapped, errors: { codes, total: () => [...codes.values()].reduce((a, b) => a + b, 0) } };
 }
 
-/** Wraps a store so that every successful applyCheck is counted by release id. */
+/** Wraps a store so that every successful check (one or a project's batch) is counted by release id. */
 export function countingChecks(store: PackageStore): { store: PackageStore; checks: Map<number, number> } {
   const checks = new Map<number, number>();
+  const count = (release: StoredRelease | number): void => {
+    const id = typeof release === 'number' ? release : release.id;
+    checks.set(id, (checks.get(id) ?? 0) + 1);
+  };
   return {
     checks,
     store: {
       ...store,
       async applyCheck(release, check) {
         const applied = await store.applyCheck(release, check);
-        const id = typeof release === 'number' ? release : release.id;
-        checks.set(id, (checks.get(id) ?? 0) + 1);
+        count(release);
+        return applied;
+      },
+      async applyChecks(batch) {
+        const applied = await store.applyChecks(batch);
+        for (const { release } of batch) count(release);
         return applied;
       },
     },

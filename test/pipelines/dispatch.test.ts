@@ -202,6 +202,7 @@ class FakeStore implements PackageStore {
   loadProjectReleases = notUsed;
   scanDue = notUsed;
   applyCheck = notUsed;
+  applyChecks = notUsed;
   deferCheck = notUsed;
   getCheckpoint = notUsed;
   saveCheckpoint = notUsed;

@@ -19,6 +19,7 @@ import type {
   ReleaseCheck,
 } from '../../src/domain/ports.js';
 import type { IndexFile, IndexRelease, PackageEvent, PackageIndex, ProjectPage, StoredArtifact, StoredRelease } from '../../src/domain/types.js';
+import { transition } from '../../src/db/release-checks.js';
 import { updatePass, updatePipeline, type UpdateOptions, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { drive as driveAll, settle } from '../support/virtual-time.js';
@@ -136,38 +137,11 @@ class FakeStore implements PackageStore {
     const failure = this.applyFails?.(row);
     if (failure) throw failure;
     this.checks.push({ id, check });
-    // As src/db/releases.ts applyCheck does.
+    // The real store's transition; artifacts and due time simplified.
     const before = JSON.stringify([row.state, row.yankedReason, row.artifacts]);
-    let touched = false;
-    for (const change of check.changes) {
-      switch (change.kind) {
-        case 'missing-package':
-        case 'missing-version':
-          row.state = 'missing';
-          touched = true;
-          break;
-        case 'reappeared':
-          if (row.state === 'missing') row.state = row.yankedReason === null ? 'present' : 'yanked';
-          touched = true;
-          break;
-        case 'package-yanked':
-          row.state = 'yanked';
-          row.yankedReason = change.reason;
-          touched = true;
-          break;
-        case 'package-unyanked':
-          row.state = 'present';
-          row.yankedReason = null;
-          touched = true;
-          break;
-        case 'hash-mismatch':
-          touched = true;
-          break;
-        default:
-          break;
-      }
-    }
-    if (row.state === 'present') row.yankedReason = null;
+    const { state, yankedReason, touched } = transition({ state: row.state, yanked_reason: row.yankedReason }, check.changes);
+    row.state = state;
+    row.yankedReason = yankedReason;
     if (check.files !== null && touched) {
       row.artifacts = check.files.flatMap((f) => (f.sha256 === null ? [] : [{ filename: f.filename, sha256: f.sha256 }]));
     }
@@ -175,6 +149,12 @@ class FakeStore implements PackageStore {
     row.nextDueAt = check.nextDueAt ?? new Date(check.checkedAt.getTime() + DAY);
     const changed = before !== JSON.stringify([row.state, row.yankedReason, row.artifacts]);
     return { state: row.state, changed, nextDueAt: row.nextDueAt };
+  }
+
+  async applyChecks(checks: readonly { release: StoredRelease | number; check: ReleaseCheck }[]) {
+    const applied = [];
+    for (const { release, check } of checks) applied.push(await this.applyCheck(release, check));
+    return applied;
   }
 
   async recordReleases(index: PackageIndex, project: string, releases: readonly IndexRelease[]): Promise<RecordedRelease[]> {

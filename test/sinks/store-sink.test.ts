@@ -182,6 +182,61 @@ describe('applying checks', () => {
   });
 });
 
+describe('applying a project\'s checks in one call', () => {
+  const lastSeen = async (id: number) =>
+    (await db.pool.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM artifact WHERE package_version_id = $1', [id])).rows.map(
+      (row) => row.last_seen_at,
+    );
+
+  it('records unchanged and changed releases together, in input order, the same as one by one', async () => {
+    const releases = await store.recordReleases(index, 'batch', [
+      { version: '1.0', files: [file('batch-1.0.tar.gz', sha('1'))] },
+      { version: '2.0', files: [file('batch-2.0.tar.gz', sha('2'))] },
+      { version: '3.0', files: [file('batch-3.0.tar.gz', sha('3'))] },
+    ]);
+    const [one, two, three] = releases.map((release) => release.id) as [number, number, number];
+    const checkedAt = new Date('2024-06-01T00:00:00Z');
+    const applied = await store.applyChecks([
+      { release: three, check: { checkedAt, changes: [{ kind: 'missing-version' }], files: null } },
+      { release: one, check: { checkedAt, changes: [{ kind: 'unchanged' }], files: [file('batch-1.0.tar.gz', sha('1'))] } },
+      {
+        release: two,
+        check: {
+          checkedAt,
+          changes: [{ kind: 'hash-mismatch', missingFromSource: [sha('2')], missingFromDatabase: [sha('9')] }],
+          files: [file('batch-2.0.tar.gz', sha('9'))],
+        },
+      },
+    ]);
+    expect(applied.map((result) => [result.state, result.changed])).toEqual([
+      ['missing', true],
+      ['present', false],
+      ['present', true],
+    ]);
+    expect((await load('batch', '2.0')).artifacts).toEqual([{ filename: 'batch-2.0.tar.gz', sha256: sha('9') }]);
+    expect((await load('batch', '3.0')).state).toBe('missing');
+    expect(await lastSeen(one)).toEqual([checkedAt]);
+    for (const version of ['1.0', '2.0', '3.0']) expect((await load('batch', version)).lastCheckedAt).toEqual(checkedAt);
+    // The same check of one release alone gives the same answer.
+    expect(await store.applyCheck(one, { checkedAt, changes: [{ kind: 'unchanged' }], files: null })).toEqual(applied[1]);
+  });
+
+  it('writes nothing of the batch when one release is unknown or a hash is malformed', async () => {
+    const [release] = await store.recordReleases(index, 'atomic', [{ version: '1.0', files: [file('atomic-1.0.tar.gz', sha('1'))] }]);
+    const id = release!.id;
+    const checkedAt = new Date('2024-06-01T00:00:00Z');
+    const unchanged = { checkedAt, changes: [{ kind: 'unchanged' as const }], files: null };
+    await expect(store.applyChecks([{ release: id, check: unchanged }, { release: 987654321, check: unchanged }])).rejects.toMatchObject({
+      code: 'RELEASE_NOT_FOUND',
+    });
+    const yanked = { checkedAt, changes: [{ kind: 'package-yanked' as const, reason: 'bad' }], files: [file('atomic-1.0.tar.gz', 'not-a-hash')] };
+    await expect(store.applyChecks([{ release: id, check: yanked }])).rejects.toMatchObject({ code: 'BAD_SHA256' });
+    expect(await load('atomic', '1.0')).toMatchObject({ state: 'present', lastCheckedAt: null });
+    await expect(store.applyChecks([{ release: id, check: unchanged }, { release: id, check: unchanged }])).rejects.toThrow(/once per call/);
+    expect(await store.applyChecks([])).toEqual([]);
+  });
+});
+
 describe('checkpoints, attention and solver runs through the store', () => {
   it('round-trips a checkpoint and an attention item', async () => {
     await store.saveCheckpoint({
