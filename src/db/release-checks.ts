@@ -2,10 +2,9 @@
  * Recording checks: the state transitions a check's changes describe, the artifacts'
  * present flags, last_checked_at and the next due time.
  *
- * A project's releases are recorded in one transaction (`applyChecks`): the rows are locked
- * in id order, the rare changed release syncs its artifacts on its own, and the common
- * unchanged ones share two set-based updates. A pass over a large table is bound by these
- * writes, so the round trips per project, not per release, are what keep it fast.
+ * A pass over a large table is bound by these writes, so a project's releases are recorded
+ * together (`applyChecks`) in a fixed number of round trips, not a transaction per release:
+ * the common unchanged release costs no lock and no transaction of its own.
  */
 import type pg from 'pg';
 import { PkgstreamError } from '../domain/errors.js';
@@ -13,7 +12,7 @@ import type { AppliedCheck, ReleaseCheck } from '../domain/ports.js';
 import type { ReleaseChange, ReleaseState } from '../domain/types.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
 import { fileMap } from './releases.js';
-import { toId, withTransaction } from './sql.js';
+import { toId, withTransaction, type Queryable } from './sql.js';
 
 /** What a check needs of a stored row besides its changes. */
 export interface CheckedRow {
@@ -70,9 +69,107 @@ export function transition(
   return { state, yankedReason, touched };
 }
 
+interface LoadedRow extends CheckedRow {
+  id: string;
+  /** The row version (xmin): a write made after it was read changes it. */
+  row_version: string;
+}
+
+interface PlannedWrite {
+  readonly id: number;
+  readonly rowVersion: string;
+  readonly state: ReleaseState;
+  readonly reason: string | null;
+  readonly checkedAt: Date;
+  readonly changedAt: Date | null;
+  readonly due: Date;
+  /** Mark the present artifacts seen now (they were not rewritten, the release is not missing). */
+  readonly seen: boolean;
+  readonly result: AppliedCheck;
+}
+
+async function loadRows(db: Queryable, ids: readonly number[], lock: boolean): Promise<Map<number, LoadedRow>> {
+  const { rows } = await db.query<LoadedRow>(
+    `SELECT id, xmin::text AS row_version, state, yanked_reason, released_at, last_changed_at, static_priority
+       FROM package_version WHERE id = ANY($1::bigint[]) ORDER BY id${lock ? ' FOR UPDATE' : ''}`,
+    [ids],
+  );
+  const byId = new Map(rows.map((row) => [toId(row.id), row]));
+  for (const id of ids) if (!byId.has(id)) throw new PkgstreamError('RELEASE_NOT_FOUND', `no release with id ${id}`);
+  return byId;
+}
+
+function plan(
+  row: LoadedRow,
+  { releaseId, check }: ReleaseCheckOf,
+  artifacts: { readonly rewritten: boolean; readonly changed: boolean },
+  priority: PriorityOptions,
+): PlannedWrite {
+  const { state, yankedReason } = transition(row, check.changes);
+  const changed = state !== row.state || yankedReason !== row.yanked_reason || artifacts.changed;
+  const changedAt = changed ? check.checkedAt : row.last_changed_at;
+  const due =
+    check.nextDueAt ??
+    nextDueAt(
+      { checkedAt: check.checkedAt, releasedAt: row.released_at, lastChangedAt: changedAt, manualPriority: 0, staticPriority: row.static_priority },
+      check.checkedAt,
+      priority,
+    );
+  return {
+    id: releaseId,
+    rowVersion: row.row_version,
+    state,
+    reason: yankedReason,
+    checkedAt: check.checkedAt,
+    changedAt,
+    due,
+    seen: !artifacts.rewritten && state !== 'missing',
+    result: { state, changed, nextDueAt: due },
+  };
+}
+
+/** Writes, in one statement, the planned rows nobody wrote since they were read; the ids written. */
+async function writePlanned(db: Queryable, planned: readonly PlannedWrite[]): Promise<Set<number>> {
+  const column = <K extends keyof PlannedWrite>(key: K) => planned.map((write) => write[key]);
+  const { rows } = await db.query<{ id: string }>(
+    `WITH t AS (
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::boolean[])
+         AS t(id, row_version, state, reason, checked_at, changed_at, due, seen)
+     ), checked AS (
+       UPDATE package_version v
+          SET state = t.state, yanked_reason = t.reason, last_checked_at = t.checked_at,
+              last_changed_at = t.changed_at, next_due_at = t.due, manual_priority = 0
+         FROM t
+        WHERE v.id = t.id AND v.xmin::text = t.row_version
+       RETURNING v.id
+     ), seen AS (
+       UPDATE artifact a SET last_seen_at = t.checked_at
+         FROM t JOIN checked USING (id)
+        WHERE a.package_version_id = t.id AND a.present AND t.seen
+     )
+     SELECT id FROM checked`,
+    [
+      column('id'),
+      column('rowVersion'),
+      column('state'),
+      column('reason'),
+      column('checkedAt'),
+      column('changedAt'),
+      column('due'),
+      column('seen'),
+    ],
+  );
+  return new Set(rows.map((row) => toId(row.id)));
+}
+
 /**
- * Applies the checks of distinct releases in one transaction; results in input order.
- * Replaying the same checks changes nothing more and answers `changed: false`.
+ * Applies the checks of distinct releases (one project's), each atomically; results in
+ * input order. Replaying the same checks changes nothing more and answers `changed: false`.
+ *
+ * The common case (no artifact to rewrite) is two statements and no transaction: read the
+ * rows, then one write that applies where the row is still the version read. The checks of
+ * rows written by someone else in between, and of releases whose artifacts must be
+ * rewritten, then run in a transaction that locks their rows in id order.
  */
 export async function applyChecks(
   pool: pg.Pool,
@@ -84,70 +181,33 @@ export async function applyChecks(
   if (new Set(ids).size !== ids.length) throw new Error('applyChecks: each release at most once per call');
   // Bad hashes are refused before anything is written.
   const files = checks.map(({ check }) => (check.files === null ? null : fileMap(check.files)));
-  return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<CheckedRow & { id: string }>(
-      `SELECT id, state, yanked_reason, released_at, last_changed_at, static_priority
-         FROM package_version WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE`,
-      [ids],
-    );
-    const byId = new Map(rows.map((row) => [toId(row.id), row]));
-    const seen: { id: number; at: Date }[] = [];
-    const updates: { id: number; state: ReleaseState; reason: string | null; checkedAt: Date; changedAt: Date | null; due: Date }[] = [];
-    const results: AppliedCheck[] = [];
-    for (const [i, { releaseId, check }] of checks.entries()) {
-      const row = byId.get(releaseId);
-      if (!row) throw new PkgstreamError('RELEASE_NOT_FOUND', `no release with id ${releaseId}`);
-      const { state, yankedReason, touched } = transition(row, check.changes);
-      let changed = state !== row.state || yankedReason !== row.yanked_reason;
-      const indexFiles = files[i]!;
-      if (indexFiles !== null && touched) {
-        changed = (await syncArtifacts(client, releaseId, indexFiles, check.checkedAt)) || changed;
-      } else if (state !== 'missing') {
-        seen.push({ id: releaseId, at: check.checkedAt });
+  const rewrites = (row: LoadedRow, i: number) => files[i] !== null && transition(row, checks[i]!.check.changes).touched;
+
+  const results = new Map<number, AppliedCheck>();
+  const read = await loadRows(pool, ids, false);
+  const simple = checks.flatMap((check, i) => (rewrites(read.get(check.releaseId)!, i) ? [] : [check]));
+  if (simple.length > 0) {
+    const planned = simple.map((check) => plan(read.get(check.releaseId)!, check, { rewritten: false, changed: false }, priority));
+    const written = await writePlanned(pool, planned);
+    for (const write of planned) if (written.has(write.id)) results.set(write.id, write.result);
+  }
+
+  const rest = [...checks.entries()].filter(([, check]) => !results.has(check.releaseId));
+  if (rest.length > 0) {
+    await withTransaction(pool, async (client) => {
+      const locked = await loadRows(client, rest.map(([, check]) => check.releaseId), true);
+      const planned: PlannedWrite[] = [];
+      for (const [i, check] of rest) {
+        const row = locked.get(check.releaseId)!;
+        const rewritten = rewrites(row, i);
+        const changed = rewritten && (await syncArtifacts(client, check.releaseId, files[i]!, check.check.checkedAt));
+        planned.push(plan(row, check, { rewritten, changed }, priority));
       }
-      const changedAt = changed ? check.checkedAt : row.last_changed_at;
-      const due =
-        check.nextDueAt ??
-        nextDueAt(
-          {
-            checkedAt: check.checkedAt,
-            releasedAt: row.released_at,
-            lastChangedAt: changedAt,
-            manualPriority: 0,
-            staticPriority: row.static_priority,
-          },
-          check.checkedAt,
-          priority,
-        );
-      updates.push({ id: releaseId, state, reason: yankedReason, checkedAt: check.checkedAt, changedAt, due });
-      results.push({ state, changed, nextDueAt: due });
-    }
-    if (seen.length > 0) {
-      await client.query(
-        `UPDATE artifact a SET last_seen_at = t.at
-           FROM unnest($1::bigint[], $2::timestamptz[]) AS t(id, at)
-          WHERE a.package_version_id = t.id AND a.present`,
-        [seen.map((s) => s.id), seen.map((s) => s.at)],
-      );
-    }
-    await client.query(
-      `UPDATE package_version v
-          SET state = t.state, yanked_reason = t.reason, last_checked_at = t.checked_at,
-              last_changed_at = t.changed_at, next_due_at = t.due, manual_priority = 0
-         FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[])
-              AS t(id, state, reason, checked_at, changed_at, due)
-        WHERE v.id = t.id`,
-      [
-        updates.map((u) => u.id),
-        updates.map((u) => u.state),
-        updates.map((u) => u.reason),
-        updates.map((u) => u.checkedAt),
-        updates.map((u) => u.changedAt),
-        updates.map((u) => u.due),
-      ],
-    );
-    return results;
-  });
+      await writePlanned(client, planned);
+      for (const write of planned) results.set(write.id, write.result);
+    });
+  }
+  return ids.map((id) => results.get(id)!);
 }
 
 /** Applies one check (see `applyChecks`). */
