@@ -114,16 +114,15 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
   return new Observable<JobsWatchEvent>((subscriber) => {
     const batch = kubeConfig.makeApiClient(BatchV1Api);
     const watcher = new Watch(kubeConfig);
-    /** Jobs currently known, by name: their uid and phase. */
-    const known = new Map<string, { uid: string; phase: JobPhase }>();
+    /** Names of the Jobs active now: kept as events come, so counting is O(1) per event. */
+    const active = new Set<string>();
     const reported = new BoundedSet(options.maxRemembered ?? 10_000);
     let lastActive: number | null = null;
     let stopped = false;
     const cancels = new Set<() => void>();
 
     const publishActive = () => {
-      let count = 0;
-      for (const job of known.values()) if (job.phase === 'active') count += 1;
+      const count = active.size;
       if (count === lastActive) return;
       lastActive = count;
       metrics.jobsActive.set(count);
@@ -136,7 +135,8 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
       if (status.name === '') return;
       const metadata = metadataOf(job);
       const uid = typeof metadata.uid === 'string' ? metadata.uid : `${status.name}@${String(metadata.creationTimestamp)}`;
-      known.set(status.name, { uid, phase: status.phase });
+      if (status.phase === 'active') active.add(status.name);
+      else active.delete(status.name);
       if (status.phase === 'active' || reported.has(uid)) return;
       reported.add(uid);
       const solver = status.labels[LABEL_SOLVER] ?? 'unknown';
@@ -161,12 +161,8 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
 
     const list = async (): Promise<string> => {
       const result = await batch.listNamespacedJob({ namespace, labelSelector });
-      const names = new Set<string>();
-      for (const item of result.items) {
-        observe(item);
-        if (item.metadata?.name) names.add(item.metadata.name);
-      }
-      for (const name of [...known.keys()]) if (!names.has(name)) known.delete(name);
+      active.clear(); // the list is the whole truth: Jobs deleted while unwatched are gone
+      for (const item of result.items) observe(item);
       publishActive();
       return result.metadata?.resourceVersion ?? '';
     };
@@ -221,7 +217,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
               observe(object);
               if (type === 'DELETED') {
                 const name = metadataOf(object).name;
-                if (typeof name === 'string') known.delete(name);
+                if (typeof name === 'string') active.delete(name);
               }
               publishActive();
             },
@@ -257,7 +253,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
         if (resourceVersion === null) {
           try {
             resourceVersion = await list();
-            log.debug({ resourceVersion, known: known.size }, 'listed solver Jobs');
+            log.debug({ resourceVersion, active: active.size }, 'listed solver Jobs');
           } catch (error) {
             if (stopped) return;
             await backoff(error, 'list solver Jobs');

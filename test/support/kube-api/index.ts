@@ -358,7 +358,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return;
     }
     const limit = quota.get(namespace);
-    const used = activeJobs(namespace);
+    const used = limit === undefined ? 0 : activeJobs(namespace); // a walk of every Job: only when it matters
     if (limit !== undefined && used >= limit) {
       sendStatus(res, failure(403, `jobs.batch ${JSON.stringify(name)} is forbidden: exceeded quota: pkgstream-jobs, requested: count/jobs.batch=1, used: count/jobs.batch=${used}, limited: count/jobs.batch=${limit}`, {
         details: { name, group: 'batch', kind: 'jobs' },
