@@ -7,7 +7,8 @@
  * made from the name) stay in this process and do not count.
  *
  * Rows are inserted with generate_series; the large pass adds rows to the small table and
- * re-checks all of them.
+ * re-checks all of them. Projects have `--scan-versions-per-project` releases each (10 by
+ * default: PyPI's mean is about ten releases per project).
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -38,7 +39,6 @@ interface ChildReport {
 }
 
 const CHILD = fileURLToPath(new URL('./support/scan-child.ts', import.meta.url));
-const VERSIONS_PER_PROJECT = 5;
 
 function runChild(db: BenchDatabase, options: BenchOptions, warmup = false): Promise<ChildReport | null> {
   return new Promise((resolve, reject) => {
@@ -68,10 +68,11 @@ function runChild(db: BenchDatabase, options: BenchOptions, warmup = false): Pro
 
 export async function scanMemory(options: BenchOptions): Promise<ScanMemoryResult & { readonly details: Record<string, unknown> }> {
   const db = await createBenchDatabase();
-  const index = await startSyntheticIndex(VERSIONS_PER_PROJECT);
+  const versionsPerProject = options.scanVersionsPerProject;
+  const index = await startSyntheticIndex(versionsPerProject);
   try {
     const registered = await addIndex(db.pool, { simpleUrl: index.simpleUrl, watchMode: 'all' });
-    const shape = { indexId: registered.id, versionsPerProject: VERSIONS_PER_PROJECT, prefix: 'scan' };
+    const shape = { indexId: registered.id, versionsPerProject, prefix: 'scan' };
     const passes: ChildReport[] = [];
     // A first child only loads the modules: tsx's transform cache is then warm for both
     // measured children (a cold cache adds a one-off peak of ~200 MB).
@@ -105,6 +106,7 @@ export async function scanMemory(options: BenchOptions): Promise<ScanMemoryResul
         events: small.events + large.events,
         concurrency: options.scanConcurrency,
         page_size: options.scanPageSize,
+        versions_per_project: versionsPerProject,
       },
     };
   } finally {

@@ -25,6 +25,7 @@ export interface BenchOptions {
   readonly rowsLarge: number;
   readonly scanConcurrency: number;
   readonly scanPageSize: number;
+  readonly scanVersionsPerProject: number;
   /** release_latency */
   readonly releases: number;
   readonly pollInterval: number;
@@ -46,14 +47,15 @@ const SPEC = {
   'rate-projects': { type: 'string', default: '600' },
   'versions-per-project': { type: 'string', default: '5' },
   latency: { type: 'string', default: '50' },
-  limit: { type: 'string', default: '50' },
+  limit: { type: 'string', default: '100' },
   burst: { type: 'string', default: '10' },
-  concurrency: { type: 'string', default: '8' },
+  concurrency: { type: 'string', default: '16' },
   'sequential-sample': { type: 'string', default: '100' },
-  'rows-small': { type: 'string', default: '2000' },
-  'rows-large': { type: 'string', default: '20000' },
+  'rows-small': { type: 'string', default: '100000' },
+  'rows-large': { type: 'string', default: '1000000' },
   'scan-concurrency': { type: 'string', default: '16' },
   'scan-page-size': { type: 'string', default: '500' },
+  'scan-versions-per-project': { type: 'string', default: '10' },
   releases: { type: 'string', default: '30' },
   'poll-interval': { type: 'string', default: '200' },
   'release-gap': { type: 'string', default: '250' },
@@ -65,19 +67,24 @@ const SPEC = {
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
+/** `--name N (default) ...` for the usage text, from SPEC. */
+const flags = (...names: (keyof typeof SPEC)[]): string =>
+  names.map((name) => `--${name} (${String((SPEC[name] as { default?: unknown }).default)})`).join(' ');
+
 export const USAGE = `npm run bench -- [options]
 
 Runs every case (or those named by --only, repeatable) and prints one JSON object as the
 last line of stdout. Progress goes to stderr.
 
   --only <case>               ${CASES.join(', ')}
-  update_requests:  --versions N (5000) --projects P (1000)
-  update_rate:      --rate-projects P (600) --versions-per-project K (5) --latency MS (50)
-                    --limit R (50) --burst B (10) --concurrency C (8) --sequential-sample ROWS (100)
-  scan_memory:      --rows-small N (2000) --rows-large N (20000) --scan-concurrency C (16) --scan-page-size N (500)
-  release_latency:  --releases K (30) --poll-interval MS (200) --release-gap MS (250)
-  operator_overhead: --events N (100000)
-  dispatch_capacity: --dispatches N (10000) --capacity K (50) --job-ms MS (300) --dispatch-concurrency C (8)
+  update_requests:  ${flags('versions', 'projects')}
+  update_rate:      ${flags('rate-projects', 'versions-per-project', 'latency', 'limit')}
+                    ${flags('burst', 'concurrency', 'sequential-sample')}
+  scan_memory:      ${flags('rows-small', 'rows-large', 'scan-concurrency')}
+                    ${flags('scan-page-size', 'scan-versions-per-project')}
+  release_latency:  ${flags('releases', 'poll-interval', 'release-gap')}
+  operator_overhead: ${flags('events')}
+  dispatch_capacity: ${flags('dispatches', 'capacity', 'job-ms', 'dispatch-concurrency')}
 
 The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
 its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
@@ -112,6 +119,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     rowsLarge: positive('rows-large', values['rows-large']),
     scanConcurrency: positive('scan-concurrency', values['scan-concurrency']),
     scanPageSize: positive('scan-page-size', values['scan-page-size']),
+    scanVersionsPerProject: positive('scan-versions-per-project', values['scan-versions-per-project']),
     releases: positive('releases', values.releases),
     pollInterval: positive('poll-interval', values['poll-interval'], false),
     releaseGap: positive('release-gap', values['release-gap'], false),
