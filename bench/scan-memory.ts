@@ -1,7 +1,7 @@
 /**
  * scan_memory: peak RSS of a full update pass over a small and a large table; a pipeline
  * whose memory is bounded by `concurrency + page size` (DESIGN.md, Backpressure) gives a
- * ratio of about 1. Each pass runs in a child process of its own (bench/support/scan-child.ts)
+ * ratio of about 1. Each pass runs in a child process of its own (bench/support/pass-child.ts)
  * so that the two sizes do not share a heap; the database (embedded PGlite lives in this
  * process, served on loopback) and the index (bench/support/synthetic-index.ts, a cheap page
  * made from the name) stay in this process and do not count.
@@ -10,11 +10,10 @@
  * re-checks all of them. Projects have `--scan-versions-per-project` releases each (10 by
  * default: PyPI's mean is about ten releases per project).
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { addIndex } from '../src/db/indexes.js';
 import type { BenchOptions } from './support/args.js';
-import { createBenchDatabase, type BenchDatabase } from './support/database.js';
+import { createBenchDatabase } from './support/database.js';
+import { runPassChild, warmPassChild, type PassReport } from './support/run-pass.js';
 import { seedReleases } from './support/seed.js';
 import { startSyntheticIndex } from './support/synthetic-index.js';
 import { progress, round } from './support/util.js';
@@ -27,45 +26,6 @@ export interface ScanMemoryResult {
   readonly ratio: number;
 }
 
-interface ChildReport {
-  readonly rows: number;
-  readonly projects: number;
-  readonly requests: number;
-  readonly failed: number;
-  readonly events: number;
-  readonly seconds: number;
-  readonly max_rss_mb: number;
-  readonly max_heap_mb: number;
-}
-
-const CHILD = fileURLToPath(new URL('./support/scan-child.ts', import.meta.url));
-
-function runChild(db: BenchDatabase, options: BenchOptions, warmup = false): Promise<ChildReport | null> {
-  return new Promise((resolve, reject) => {
-    const args = ['--import', 'tsx', CHILD, '--database-url', db.url, '--concurrency', String(options.scanConcurrency), '--page-size', String(options.scanPageSize)];
-    if (db.embedded) args.push('--embedded');
-    if (warmup) args.push('--warmup');
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      if (warmup && code === 0) {
-        resolve(null);
-        return;
-      }
-      if (code !== 0 || !line.startsWith('{')) {
-        reject(new Error(`scan child exited ${code}: ${stderr.slice(-2000)}`));
-        return;
-      }
-      resolve(JSON.parse(line) as ChildReport);
-    });
-  });
-}
-
 export async function scanMemory(options: BenchOptions): Promise<ScanMemoryResult & { readonly details: Record<string, unknown> }> {
   const db = await createBenchDatabase();
   const versionsPerProject = options.scanVersionsPerProject;
@@ -73,22 +33,19 @@ export async function scanMemory(options: BenchOptions): Promise<ScanMemoryResul
   try {
     const registered = await addIndex(db.pool, { simpleUrl: index.simpleUrl, watchMode: 'all' });
     const shape = { indexId: registered.id, versionsPerProject, prefix: 'scan' };
-    const passes: ChildReport[] = [];
-    // A first child only loads the modules: tsx's transform cache is then warm for both
-    // measured children (a cold cache adds a one-off peak of ~200 MB).
-    await runChild(db, options, true);
+    const passes: PassReport[] = [];
+    await warmPassChild();
     let seeded = 0;
     for (const rows of [options.rowsSmall, options.rowsLarge]) {
       await seedReleases(db.pool, { ...shape, rows, from: seeded });
       seeded = rows;
       progress(`scan_memory: ${rows} rows seeded; a full update pass in a child process`);
-      const report = await runChild(db, options);
-      if (!report) throw new Error('scan_memory: the child reported nothing');
+      const report = await runPassChild(db, { concurrency: options.scanConcurrency, pageSize: options.scanPageSize });
       if (report.rows !== rows) throw new Error(`scan_memory: the pass read ${report.rows} rows of ${rows}`);
       progress(`scan_memory: ${rows} rows in ${round(report.seconds)} s, peak RSS ${round(report.max_rss_mb, 1)} MB, peak heap ${round(report.max_heap_mb, 1)} MB`);
       passes.push(report);
     }
-    const [small, large] = passes as [ChildReport, ChildReport];
+    const [small, large] = passes as [PassReport, PassReport];
     return {
       rows_small: options.rowsSmall,
       rows_large: options.rowsLarge,

@@ -1,11 +1,14 @@
 /**
- * scan_memory's child process: one full update pass (every row) with the real store and
- * index client, in a process of its own so that each table size has a heap of its own.
- * Prints one JSON line: rows, projects, requests, seconds and the peak RSS
- * (`process.resourceUsage().maxRSS`), plus the largest heap seen by a 50 ms sampler.
+ * One full update pass (every row) with the real store and index client, in a process of
+ * its own: scan_memory gives each table size a heap of its own, and update_rate keeps the
+ * pass's work off the event loop of the index it measures (arrivals timestamped late by a
+ * busy loop would look bunched). Prints one JSON line: rows, projects, requests, seconds
+ * and the peak RSS (`process.resourceUsage().maxRSS`), plus the largest heap seen by a
+ * 50 ms sampler.
  *
- *   tsx bench/support/scan-child.ts --database-url URL --embedded --concurrency 16 --page-size 500
- *   tsx bench/support/scan-child.ts --warmup
+ *   tsx bench/support/pass-child.ts --database-url URL [--embedded] [--concurrency 16]
+ *       [--page-size 500] [--rate 1000000 --burst 1000]
+ *   tsx bench/support/pass-child.ts --warmup
  */
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -21,6 +24,9 @@ const { values } = parseArgs({
     embedded: { type: 'boolean', default: false },
     concurrency: { type: 'string', default: '16' },
     'page-size': { type: 'string', default: '500' },
+    // Unlimited unless told: for scan_memory the index is not the subject.
+    rate: { type: 'string', default: '1000000' },
+    burst: { type: 'string', default: '1000' },
     warmup: { type: 'boolean', default: false },
   },
 });
@@ -42,8 +48,8 @@ try {
         concurrency: Number(values.concurrency),
         pageSize: Number(values['page-size']),
         all: true,
-        rate: 1_000_000, // the index is not the subject here
-        burst: 1_000,
+        rate: Number(values.rate),
+        burst: Number(values.burst),
         retry: INDEX_RETRY,
         deferOnFailureMs: 60_000,
       },
