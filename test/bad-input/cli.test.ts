@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
-import { runCli } from '../support/cli.js';
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
 
 interface CliCase {
   readonly name: string;
@@ -49,7 +49,7 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-describe('cli: bad settings exit 2 and name each problem', () => {
+describe('cli: bad settings exit 2 and name each problem', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it.each(CASES)('$name', async (c) => {
     const dataDir = join(scratch, c.name.replace(/\W+/g, '-'));
     const result = await runCli(c.args, { PKGSTREAM_DATA_DIR: dataDir, PKGSTREAM_HTTP_PORT: '0', ...c.env });

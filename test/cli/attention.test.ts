@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addIndex, addProject, recordAttention } from '../../src/db/index.js';
-import { runCli } from '../support/cli.js';
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 
@@ -28,7 +28,7 @@ afterAll(async () => {
   await database.close();
 });
 
-describe('pkgstream attention', () => {
+describe('pkgstream attention', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('lists the open items with pipeline, key, code and attempts', async () => {
     const { code, stdout } = await runCli(['attention', 'list'], database.env);
     expect(code).toBe(0);

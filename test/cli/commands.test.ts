@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliDatabaseEnv, runCli } from '../support/cli.js';
+import { CLI_TEST_TIMEOUT_MS, cliDatabaseEnv, runCli } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 
 let env: NodeJS.ProcessEnv;
@@ -16,7 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => closeDatabase?.());
 
-describe('pkgstream help and usage', () => {
+describe('pkgstream help and usage', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('lists every command and every setting with its env name and default', async () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
@@ -49,7 +49,7 @@ describe('pkgstream help and usage', () => {
   });
 });
 
-describe('pkgstream database commands', () => {
+describe('pkgstream database commands', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('migrates once, then finds the schema up to date', async () => {
     const first = await runCli(['migrate'], env);
     expect(first.stderr).toBe('');

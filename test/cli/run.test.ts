@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliDatabaseEnv, exitOf, startCli, waitForLog } from '../support/cli.js';
+import { CLI_TEST_TIMEOUT_MS, cliDatabaseEnv, exitOf, startCli, waitForLog } from '../support/cli.js';
 import { createTestDatabase } from '../support/database.js';
 
 let env: NodeJS.ProcessEnv;
@@ -16,14 +16,20 @@ beforeAll(async () => {
 });
 afterAll(async () => closeDatabase?.());
 
-describe('pkgstream run', () => {
+describe('pkgstream run', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   // On its embedded defaults: PyPI as the index (unreachable here: the feed poll fails and
   // is counted, the service stays up), events on stdout, Jobs only logged.
   it('serves /metrics, /livez and /readyz with every pipeline running, then drains on SIGTERM and exits 0 within the grace period', async () => {
     const child = startCli(['run', '--http-port', '0'], { ...env, LOG_LEVEL: 'info', PKGSTREAM_SHUTDOWN_GRACE: '5' });
     try {
-      const listening = await waitForLog(child, (line) => line.msg === 'http server listening');
-      await waitForLog(child, (line) => line.msg === 'pkgstream running');
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // Both listeners from the start: the two lines may arrive in one chunk, which the first
+      // waiter consumes. Startup (embedded database, migrations) is slow on a loaded machine.
+      const [listening] = await Promise.all([
+        waitForLog(child, (line) => line.msg === 'http server listening', 60_000),
+        waitForLog(child, (line) => line.msg === 'pkgstream running', 60_000),
+      ]);
       const base = `http://127.0.0.1:${String(listening.port)}`;
 
       const metrics = await fetch(`${base}/metrics`);
@@ -39,7 +45,12 @@ describe('pkgstream run', () => {
       child.kill('SIGTERM');
       const { code } = await exitOf(child);
       expect(code).toBe(0);
-      expect(performance.now() - started).toBeLessThan(5_000 + 2_000);
+      // Drained within the grace period by the service's own clock: no 'grace period over'.
+      expect(stderr).toContain('"msg":"stopped"');
+      expect(stderr).not.toContain('grace period over');
+      // And no hang after it (the CLI exits at most 2 s after stopping); wall-clock time
+      // on a loaded machine also holds the closers and process exit, hence the slack.
+      expect(performance.now() - started).toBeLessThan(5_000 + 2_000 + 15_000);
     } finally {
       child.kill('SIGKILL');
     }

@@ -3,7 +3,7 @@
  * embedded database) and the local index, Kafka broker and Kubernetes API.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
+import { CLI_TEST_TIMEOUT_MS, exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
@@ -60,7 +60,7 @@ async function until(condition: () => boolean, timeoutMs = 30_000): Promise<void
   }
 }
 
-describe('pkgstream end to end', () => {
+describe('pkgstream end to end', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it('a release on the index becomes a row, a package-released message and one Job per solver', async () => {
     index.addRelease('alpha', '1.0');
     const child = startCli(['run', '--http-port', '0'], { ...env, LOG_LEVEL: 'info', PKGSTREAM_SHUTDOWN_GRACE: '10' });

@@ -184,7 +184,14 @@ describe('index faults under the releases pipeline', () => {
     const w = await watch({ projects: PROJECTS, rate: 2, burst: 1, concurrency: 4 });
     const timed = timeRequests(w.index);
     const keys = w.publish(PROJECTS, ['1.0']);
-    await until('three project pages asked', () => timed.filter((r) => r.path.startsWith('/simple/')).length >= 3, 20_000);
+    // Wait for a moment with no request in flight: one that has arrived (and is logged) picks
+    // its fault only after the server's latency wait, so it could still take the 429 below.
+    await until(
+      'three project pages asked, none in flight',
+      () => timed.filter((r) => r.path.startsWith('/simple/')).length >= 3 && w.index.counters.snapshot().inFlight === 0,
+      20_000,
+      10,
+    );
     const limitedAt = timed.length; // the next request arriving is the one answered 429
     w.index.inject({ kind: 'rate-limited', retryAfter: retryAfterSeconds });
     await w.settled(keys);

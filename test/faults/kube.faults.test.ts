@@ -73,18 +73,24 @@ async function setup(releases: number): Promise<Setup> {
  * Plays the Job controller: every active Job succeeds some time after it was created. The
  * creation time has whole seconds, so a Job may finish right after it was created, even
  * before the create call's answer reached the pipeline: part of the fault. With `seen`,
- * the time counts from when the controller first saw the Job.
+ * the time counts from when the controller first saw the Job. It starts once `startWhen`
+ * resolves true.
  */
-function controller(afterMs: number, from: 'created' | 'seen' = 'created'): void {
+function controller(afterMs: number, from: 'created' | 'seen' = 'created', startWhen: () => Promise<boolean> = async () => true): void {
   const seen = new Map<string, number>();
+  let started = false;
   const timer = setInterval(() => {
-    const now = Date.now();
-    for (const job of kube.jobs(NAMESPACE)) {
-      const finished = (job.status.conditions ?? []).some((c) => c.status === 'True');
-      if (!seen.has(job.metadata.name)) seen.set(job.metadata.name, now);
-      const since = from === 'created' ? Date.parse(job.metadata.creationTimestamp) : (seen.get(job.metadata.name) ?? now);
-      if (!finished && now - since >= afterMs) kube.succeedJob(NAMESPACE, job.metadata.name);
-    }
+    void (async () => {
+      started ||= await startWhen();
+      if (!started) return;
+      const now = Date.now();
+      for (const job of kube.jobs(NAMESPACE)) {
+        const finished = (job.status.conditions ?? []).some((c) => c.status === 'True');
+        if (!seen.has(job.metadata.name)) seen.set(job.metadata.name, now);
+        const since = from === 'created' ? Date.parse(job.metadata.creationTimestamp) : (seen.get(job.metadata.name) ?? now);
+        if (!finished && now - since >= afterMs) kube.succeedJob(NAMESPACE, job.metadata.name);
+      }
+    })();
   }, 100);
   cleanups.push(() => clearInterval(timer));
 }
@@ -206,7 +212,9 @@ describe('Kubernetes API faults under the dispatch pipeline', () => {
   it('403 exceeded quota below the capacity: refused creates wait and retry, nothing scheduled twice', async () => {
     // Each refusal pauses every create for a backoff (1 s doubling): a few pairs, Jobs done fast.
     const s = await setup(4);
-    controller(300, 'seen');
+    // No Job finishes before the quota has refused a create: on a slow machine they could
+    // otherwise all be done before the pipeline fills the quota, and nothing be refused.
+    controller(300, 'seen', async () => (await counter(s.metrics, 'jobs', 'refused')) > 0);
     const quota = 3;
     kube.setQuota(NAMESPACE, quota);
     const r = run(s, { capacity: 6, scheduleMaxAttempts: 50 });

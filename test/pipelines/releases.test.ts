@@ -125,14 +125,16 @@ describe('releases pipeline', () => {
     server.addRelease('good', '1.0');
     server.addRelease('gone', '1.0');
     server.inject({ kind: 'status', status: 503 }, { times: 2, routes: ['simple-project'] });
-    const { events, store } = start();
+    const { events, store, outcomes } = start();
     // Both projects are fetched concurrently and either may take the two 503s: wait for both.
     await until(() => ['good==1.0', 'gone==1.0'].every((release) => released(events.events).includes(release)));
 
     // The feed announces a release whose project page answers 404: attention, not a crash.
     server.inject({ kind: 'status', status: 404 }, { times: 1_000, routes: ['simple-project'] });
     server.addRelease('vanishing', '3.0');
-    await until(async () => (await store.listAttention({ pipeline: 'releases' })).length > 0);
+    // A new project: both feeds (updates, new projects) announce it and each reads its page.
+    // Wait for both reads to fail, or the second may come after the faults are cleared below.
+    await until(() => outcomes.filter((outcome) => outcome.type === 'failed' && outcome.project === 'vanishing').length >= 2);
     const [attention] = await store.listAttention({ pipeline: 'releases' });
     expect(attention?.itemKey).toBe(`${index.simpleUrl}|vanishing`);
     expect(attention?.errorCode).toBe('INDEX_NOT_FOUND');

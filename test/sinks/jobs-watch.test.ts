@@ -133,9 +133,13 @@ describe('solver Jobs watch', () => {
     api.failNext(1, { status: 500, verbs: ['watch'] });
     api.closeWatches({ abrupt: true });
     await until(() => api.requestCount('watch') > watchesBefore && api.pendingFailures() === 0, 'the failed reconnect');
+    // Synchronously, so that all of it lands before the next reconnect however slow the
+    // machine: an awaited create call could outlast the backoff and let a watch see it.
     api.succeedJob(NS, b.jobName);
     api.deleteJob(NS, c.jobName);
-    const d = await jobs.schedule(release('4.0'));
+    const built = jobs.buildJob(release('4.0'));
+    const d = { jobName: built.metadata?.name ?? '' };
+    api.seedJob(NS, { metadata: { name: d.jobName, labels: built.metadata?.labels ?? {}, annotations: built.metadata?.annotations ?? {} } });
     api.compact();
 
     await until(() => finished().length === 2 && lastActive(events) === 1, 'the re-list');

@@ -215,6 +215,9 @@ describe('stored checkpoints', () => {
 });
 
 describe('feedSource with the real client against the local index', () => {
+  // vi.waitFor gives up after 1 s by default: too short for HTTP polls on a loaded machine.
+  const WAIT = { timeout: 30_000, interval: 20 };
+
   let server: IndexServer;
 
   beforeAll(async () => {
@@ -233,22 +236,22 @@ describe('feedSource with the real client against the local index', () => {
     const subscription = feedSource({ client, index: server.packageIndex(), feed: 'updates', interval: 30 }).subscribe((event) => events.push(event));
     const lastItems = () => events.filter((e): e is Extract<FeedEvent, { type: 'items' }> => e.type === 'items').at(-1);
     try {
-      await vi.waitFor(() => expect(lastItems()?.items.map((i) => i.project)).toEqual(['a', 'b']));
+      await vi.waitFor(() => expect(lastItems()?.items.map((i) => i.project)).toEqual(['a', 'b']), WAIT);
       lastItems()?.ack();
-      await vi.waitFor(() => expect(events.some((e) => e.type === 'not-modified')).toBe(true));
+      await vi.waitFor(() => expect(events.some((e) => e.type === 'not-modified')).toBe(true), WAIT);
 
       server.addRelease('c', '1.0');
-      await vi.waitFor(() => expect(lastItems()?.items.map((i) => i.project)).toEqual(['c']));
+      await vi.waitFor(() => expect(lastItems()?.items.map((i) => i.project)).toEqual(['c']), WAIT);
       const polls = server.counters.count('rss-updates');
       const d = server.addRelease('d', '1.0');
       await new Promise((resolve) => setTimeout(resolve, 150));
       expect(server.counters.count('rss-updates')).toBe(polls);
       lastItems()?.ack();
-      await vi.waitFor(() => expect(lastItems()?.items.map((i) => i.project)).toEqual(['d']));
+      await vi.waitFor(() => expect(lastItems()?.items.map((i) => i.project)).toEqual(['d']), WAIT);
 
       const burst = Array.from({ length: 105 }, (_, i) => server.addRelease(`burst-${i}`, '1.0'));
       lastItems()?.ack();
-      await vi.waitFor(() => expect(lastItems()?.items).toHaveLength(100));
+      await vi.waitFor(() => expect(lastItems()?.items).toHaveLength(100), WAIT);
       const gap = events.find((e) => e.type === 'gap');
       expect(gap).toMatchObject({ type: 'gap', feed: 'updates', since: d.uploadTime, until: burst[5]?.uploadTime });
       expect(events.filter((e) => e.type === 'error')).toEqual([]);

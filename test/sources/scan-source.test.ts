@@ -186,13 +186,16 @@ describe('scanDue', () => {
           }
           return true;
         };
-        const backends = async (where = '') =>
-          (
-            await admin.query<{ pid: number }>(
-              `SELECT pid FROM pg_stat_activity WHERE application_name = $1 ${where}`,
-              [applicationName],
-            )
-          ).rows.map((row) => row.pid);
+        const backends = async (where = '') => {
+          // Inside a transaction pg_stat_activity is a snapshot taken on first use: drop it,
+          // or a wait that starts after the first look is never seen.
+          await admin.query('SELECT pg_stat_clear_snapshot()');
+          const { rows } = await admin.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE application_name = $1 ${where}`,
+            [applicationName],
+          );
+          return rows.map((row) => row.pid);
+        };
 
         // 1. Killed while idle between pages.
         await pull(pageSize);
@@ -208,13 +211,20 @@ describe('scanDue', () => {
         await admin.query('LOCK TABLE package_version IN ACCESS EXCLUSIVE MODE');
         const pending = pull(pageSize);
         let waiting: number[] = [];
-        for (let i = 0; i < 200 && waiting.length === 0; i++) {
+        // A deadline, not a number of tries: a loaded machine may take a while to reconnect.
+        const deadline = Date.now() + 30_000;
+        while (waiting.length === 0 && Date.now() < deadline) {
           waiting = await backends("AND wait_event_type = 'Lock'");
           if (waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
         }
         expect(waiting).toHaveLength(1);
         await admin.query('SELECT pg_terminate_backend($1)', [waiting[0]]);
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // pg_terminate_backend only signals: release the lock once the backend is gone, or
+        // its query may still get through and there is nothing to retry.
+        while ((await backends(`AND pid = ${String(waiting[0])}`)).length !== 0) {
+          if (Date.now() > deadline) throw new Error('the killed scan backend did not exit in time');
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
         await admin.query('COMMIT');
         await pending;
 

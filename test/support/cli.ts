@@ -7,6 +7,13 @@ import { fileURLToPath } from 'node:url';
 
 export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
+/**
+ * Per-test timeout of tests that run the CLI as child processes: on a loaded 2-core machine
+ * one run (node start, embedded database, migrations) can take 5-15 s, and a test runs
+ * several in a row. A hung child is still caught by runCli's own per-run timeout.
+ */
+export const CLI_TEST_TIMEOUT_MS = 180_000;
+
 export interface CliResult {
   readonly code: number | null;
   readonly stdout: string;
@@ -76,6 +83,13 @@ export function waitForLog(child: ChildProcess, match: (line: Record<string, unk
 }
 
 export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = child.exitCode !== null || child.signalCode !== null;
+  const drained = [child.stdout, child.stderr].every((stream) => !stream || stream.destroyed || stream.readableEnded);
+  if (exited && drained) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  // 'close', not 'exit': output written just before exiting (the last log lines) may still
+  // be in the pipes when 'exit' fires, and callers assert on it. Unread output is let flow
+  // (a paused pipe never ends, and then 'close' never comes); listeners still get it all.
+  child.stdout?.resume();
+  child.stderr?.resume();
+  return new Promise((resolve) => child.once('close', (code, signal) => resolve({ code, signal })));
 }
