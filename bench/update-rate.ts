@@ -1,7 +1,7 @@
 /**
  * update_rate: the local index answers every request after L ms; one update pass with
- * rate limit R/s, burst B and concurrency C over P projects (K versions each). Reports
- * The pass runs in a child process (bench/support/pass-child.ts), the index in this one.
+ * rate limit R/s, burst B and concurrency C over P projects (K versions each), the pass in a
+ * child process (bench/support/pass-child.ts) and the index in this one. Reports
  * - achieved_per_s: index requests over the pass's wall time, and fraction_of_limit: that
  *   over min(R, C / L) (what the limit and the concurrency allow at that latency);
  * - max_window: the most requests the index saw arrive in any one-second sliding window

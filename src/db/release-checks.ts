@@ -99,13 +99,15 @@ async function loadRows(db: Queryable, ids: readonly number[], lock: boolean): P
   return byId;
 }
 
+type Transition = ReturnType<typeof transition>;
+
 function plan(
   row: LoadedRow,
   { releaseId, check }: ReleaseCheckOf,
+  { state, yankedReason }: Transition,
   artifacts: { readonly rewritten: boolean; readonly changed: boolean },
   priority: PriorityOptions,
 ): PlannedWrite {
-  const { state, yankedReason } = transition(row, check.changes);
   const changed = state !== row.state || yankedReason !== row.yanked_reason || artifacts.changed;
   const changedAt = changed ? check.checkedAt : row.last_changed_at;
   const due =
@@ -181,15 +183,22 @@ export async function applyChecks(
   if (new Set(ids).size !== ids.length) throw new Error('applyChecks: each release at most once per call');
   // Bad hashes are refused before anything is written.
   const files = checks.map(({ check }) => (check.files === null ? null : fileMap(check.files)));
-  const rewrites = (row: LoadedRow, i: number) => files[i] !== null && transition(row, checks[i]!.check.changes).touched;
+  /** The row's transition, and whether the release's artifacts must be rewritten. */
+  const assess = (row: LoadedRow, i: number) => {
+    const after = transition(row, checks[i]!.check.changes);
+    return { after, rewrites: files[i] !== null && after.touched };
+  };
 
   const results = new Map<number, AppliedCheck>();
   const read = await loadRows(pool, ids, false);
-  const simple = checks.flatMap((check, i) => (rewrites(read.get(check.releaseId)!, i) ? [] : [check]));
-  if (simple.length > 0) {
-    const planned = simple.map((check) => plan(read.get(check.releaseId)!, check, { rewritten: false, changed: false }, priority));
-    const written = await writePlanned(pool, planned);
-    for (const write of planned) if (written.has(write.id)) results.set(write.id, write.result);
+  const unlocked = checks.flatMap((check, i) => {
+    const row = read.get(check.releaseId)!;
+    const { after, rewrites } = assess(row, i);
+    return rewrites ? [] : [plan(row, check, after, { rewritten: false, changed: false }, priority)];
+  });
+  if (unlocked.length > 0) {
+    const written = await writePlanned(pool, unlocked);
+    for (const write of unlocked) if (written.has(write.id)) results.set(write.id, write.result);
   }
 
   const rest = [...checks.entries()].filter(([, check]) => !results.has(check.releaseId));
@@ -199,9 +208,9 @@ export async function applyChecks(
       const planned: PlannedWrite[] = [];
       for (const [i, check] of rest) {
         const row = locked.get(check.releaseId)!;
-        const rewritten = rewrites(row, i);
+        const { after, rewrites: rewritten } = assess(row, i);
         const changed = rewritten && (await syncArtifacts(client, check.releaseId, files[i]!, check.check.checkedAt));
-        planned.push(plan(row, check, { rewritten, changed }, priority));
+        planned.push(plan(row, check, after, { rewritten, changed }, priority));
       }
       await writePlanned(client, planned);
       for (const write of planned) results.set(write.id, write.result);

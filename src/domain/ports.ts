@@ -210,7 +210,7 @@ export interface PackageStore {
   scanDue(options: { readonly now: Date; readonly pageSize: number; readonly all?: boolean }): AsyncIterable<StoredRelease>;
   /** Records a check: state transitions, artifacts, last_checked_at and the next due time. */
   applyCheck(release: StoredRelease | number, check: ReleaseCheck): Promise<AppliedCheck>;
-  /** Records the checks of distinct releases (one project's) in one transaction; results in input order. */
+  /** Records the checks of distinct releases (one project's), each release atomically; results in input order. */
   applyChecks(
     checks: readonly { readonly release: StoredRelease | number; readonly check: ReleaseCheck }[],
   ): Promise<AppliedCheck[]>;

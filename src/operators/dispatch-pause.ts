@@ -6,7 +6,7 @@
  * quota is full) also ends as soon as a Job finishes, since that frees the room it was
  * refused for. Pure: time is passed in.
  */
-import { backoffDelay } from './retry-backoff.js';
+import { backoffDelay, retryAfterOf } from './retry-backoff.js';
 
 export interface DispatchBackoff {
   readonly baseDelayMs: number;
@@ -34,8 +34,7 @@ export class DispatchPause {
   failed(now: number, error: unknown, refusal: boolean): void {
     this.failures += 1;
     this.until = Math.max(this.until, now + backoffDelay(this.failures, error, this.backoff));
-    const retryAfter = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
-    this.endsWhenAJobFinishes = refusal && typeof retryAfter !== 'number';
+    this.endsWhenAJobFinishes = refusal && retryAfterOf(error) === undefined;
   }
 
   succeeded(): void {

@@ -59,6 +59,12 @@ export function hasRetriableFlag(error: unknown): boolean {
   return field(error, 'retriable') === true;
 }
 
+/** The error's `retryAfterMs` (a 429's Retry-After), when it carries one. */
+export function retryAfterOf(error: unknown): number | undefined {
+  const value = field(error, 'retryAfterMs');
+  return typeof value === 'number' ? value : undefined;
+}
+
 /** The wait before retry `retry` (1-based): full jitter, or the error's `retryAfterMs` if longer. */
 export function backoffDelay(
   retryNumber: number,
@@ -67,8 +73,8 @@ export function backoffDelay(
 ): number {
   const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retryNumber - 1));
   const jittered = options.random() * cap;
-  const retryAfter = field(error, 'retryAfterMs');
-  return typeof retryAfter === 'number' && retryAfter > jittered ? retryAfter : jittered;
+  const retryAfter = retryAfterOf(error);
+  return retryAfter !== undefined && retryAfter > jittered ? retryAfter : jittered;
 }
 
 export function retryEach<T, R>(

@@ -5,7 +5,7 @@
  *
  *   1. every event of the project (`eventsForChanges` of each release, `package-released`
  *      of each new version) is published, in one call, and is durable;
- *   2. then the known releases get `applyChecks`, in one transaction (state, artifacts,
+ *   2. then the known releases get `applyChecks`, each atomically (state, artifacts,
  *      last_checked_at, due);
  *   3. then the new versions are recorded (`recordReleases`).
  *
