@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { PIPELINE_NAMES, SETTINGS } from '../../src/runtime/settings.js';
-import { hasKubectl, run } from './tools.js';
+import { run, runsWith } from '../support/tools.js';
 
 /* Just enough of the Kubernetes types to read the rendered manifests. */
 interface EnvVar {
@@ -132,7 +132,7 @@ function portNumber(container: Container, port: number | string | undefined): nu
 
 const PLACEHOLDERS = ['{{project}}', '{{version}}', '{{index_url}}', '{{solver}}'];
 
-describe.skipIf(!hasKubectl)('kustomize', () => {
+describe.skipIf(!runsWith('kubectl'))('kustomize', () => {
   describe.each(['deploy/overlays/example', 'deploy/overlays/cronjob'])('%s', (dir) => {
     let manifests: Manifest[];
     let deployment: Manifest;

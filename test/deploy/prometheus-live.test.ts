@@ -17,7 +17,8 @@ import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
 import { addIndex, addProject, setIndexEnabled } from '../../src/db/index.js';
 import { allExpressions, namesOf, type PromqlExpression } from './promql-expressions.js';
-import { LogTail, hasPrometheus, sampledMetricNames, startPrometheus, stopChild, thresholdsAsBool, until, type Prometheus } from './support-live.js';
+import { runsWith } from '../support/tools.js';
+import { LogTail, sampledMetricNames, startPrometheus, stopChild, thresholdsAsBool, until, type Prometheus } from './support-live.js';
 
 const JOB = 'pkgstream'; // the scrape job the alert PkgstreamDown names
 const SCRAPE_SECONDS = 1;
@@ -79,7 +80,7 @@ async function produceOutsideMessages(): Promise<void> {
   }
 }
 
-describe.skipIf(!hasPrometheus)('a live Prometheus scraping pkgstream', () => {
+describe.skipIf(!runsWith('prometheus'))('a live Prometheus scraping pkgstream', () => {
   beforeAll(async () => {
     [index, broker, kube] = await Promise.all([startIndexServer(), startKafkaBroker(), startKubeApi()]);
     const kubeconfig = kube.kubeConfigFile();

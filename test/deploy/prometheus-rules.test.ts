@@ -4,7 +4,7 @@ import { parse } from 'yaml';
 import { PIPELINE_NAMES } from '../../src/runtime/settings.js';
 import { catalogue, problemsOf } from './catalogue.js';
 import { alertExpressions, readAlertRules, type AlertRule } from './promql-expressions.js';
-import { hasPromtool, run } from './tools.js';
+import { run, runsWith } from '../support/tools.js';
 
 const ALERTS = [
   'PkgstreamDown',
@@ -63,13 +63,13 @@ describe('prometheus alert rules', () => {
     }
   });
 
-  it.skipIf(!hasPromtool)('pass promtool check rules', () => {
+  it.skipIf(!runsWith('promtool'))('pass promtool check rules', () => {
     const result = run('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yaml']);
     expect(result.stdout + result.stderr).toContain(`SUCCESS: ${ALERTS.length} rules found`);
     expect(result.status, result.stdout + result.stderr).toBe(0);
   });
 
-  it.skipIf(!hasPromtool)('pass their promtool unit tests', () => {
+  it.skipIf(!runsWith('promtool'))('pass their promtool unit tests', () => {
     const result = run('promtool', ['test', 'rules', 'deploy/prometheus/alerts.test.yaml']);
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(result.stdout).toContain('SUCCESS');

@@ -13,7 +13,6 @@ import type { Readable } from 'node:stream';
 
 /** Debian's package (scripts/install-test-tools.sh installs it in CI). */
 export const PROMETHEUS_PATH = '/usr/bin/prometheus';
-export const hasPrometheus = existsSync(PROMETHEUS_PATH);
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
