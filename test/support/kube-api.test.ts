@@ -131,7 +131,8 @@ describe('local Kubernetes API server', () => {
     expect((await apiError(batch.readNamespacedJob({ namespace: NS, name: 'nope' }))).code).toBe(404);
 
     const all = await batch.listNamespacedJob({ namespace: NS });
-    expect(all.items.map((j) => j.metadata?.name)).toEqual(['one', 'two', 'three']);
+    // Sorted by key (namespace/name), as etcd lists them, not in creation order.
+    expect(all.items.map((j) => j.metadata?.name)).toEqual(['one', 'three', 'two']);
     expect(all.metadata?.resourceVersion).toBe(String(api.resourceVersion()));
     const eq = await batch.listNamespacedJob({ namespace: NS, labelSelector: 'app=pkgstream' });
     expect(eq.items.map((j) => j.metadata?.name)).toEqual(['one', 'two']);

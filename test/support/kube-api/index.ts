@@ -1,84 +1,41 @@
 /**
- * A local Kubernetes API server for tests: batch/v1 Jobs over real HTTP, enough of the
- * apiserver's behaviour (Status bodies, resourceVersions, label selectors, chunked watch
- * streams, 410 Gone after compaction, quota) that @kubernetes/client-node talks to it as to
- * a cluster. Controls play the Job controller (start, succeed, fail) and inject faults.
+ * A local Kubernetes API server for tests and demos: batch/v1 Jobs and
+ * coordination.k8s.io/v1 Leases over real HTTP, with enough of the apiserver's behaviour
+ * (discovery, OpenAPI v3, health, tokens and RBAC, Status bodies, resourceVersions,
+ * selectors, paging, watch with bookmarks and 410 Gone, PUT/PATCH/server-side apply,
+ * dry-run, Tables) that both @kubernetes/client-node and kubectl talk to it as to a cluster.
+ * Controls play the Job controller (start, succeed, fail) and inject faults; an optional
+ * built-in controller finishes Jobs by itself.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
-import { parseLabelSelector, type LabelSelector } from './label-selector.js';
-import { failure, success, type StatusBody } from './status.js';
-import { validateJob } from './validation.js';
+import { activeJobs } from './admission.js';
+import { DEFAULT_USERS, type KubeUser } from './auth.js';
+import { sendStatus } from './http.js';
+import { startJobController, type JobControllerOptions } from './job-controller.js';
+import { failJob, startJob, succeedJob } from './job-status.js';
+import { kubeconfigYaml } from './kubeconfig.js';
+import { clone, type KubeObject, type StoredJob } from './objects.js';
+import { JOBS, LEASES } from './resources.js';
+import type { Verb } from './route.js';
+import { createHandler, type InjectedFailure } from './router.js';
+import { failure } from './status.js';
+import { createStore } from './store.js';
+import type { OpenWatch } from './watch.js';
+import { createObject } from './writes.js';
 
 export { parseLabelSelector } from './label-selector.js';
 export type { StatusBody } from './status.js';
-
-export type Verb = 'create' | 'get' | 'list' | 'watch' | 'delete' | 'other';
-
-export interface JobCondition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  lastProbeTime: string;
-  lastTransitionTime: string;
-  reason?: string;
-  message?: string;
-}
-
-export interface StoredJob {
-  apiVersion: 'batch/v1';
-  kind: 'Job';
-  metadata: {
-    name: string;
-    namespace: string;
-    uid: string;
-    resourceVersion: string;
-    creationTimestamp: string;
-    generation: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [key: string]: unknown;
-  };
-  spec: Record<string, unknown>;
-  status: {
-    active?: number;
-    ready?: number;
-    succeeded?: number;
-    failed?: number;
-    startTime?: string;
-    completionTime?: string;
-    conditions?: JobCondition[];
-  };
-}
-
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
-
-interface HistoryEvent {
-  readonly rv: number;
-  readonly type: WatchEventType;
-  readonly object: StoredJob;
-}
-
-interface Watcher {
-  readonly namespace: string | null;
-  readonly selector: LabelSelector;
-  readonly bookmarks: boolean;
-  readonly res: ServerResponse;
-  readonly timer: NodeJS.Timeout | null;
-}
-
-export interface InjectedFailure {
-  /** HTTP status to answer with; 500 by default. */
-  readonly status?: number;
-  /** Sent as `Retry-After` and `details.retryAfterSeconds`. */
-  readonly retryAfterSeconds?: number;
-  /** Only requests of these verbs fail (and count down); all verbs by default. */
-  readonly verbs?: readonly Verb[];
-}
+export type { JobCondition, KubeObject, StoredJob } from './objects.js';
+export type { WatchEventType } from './store.js';
+export type { KubeUser, RbacRule } from './auth.js';
+export type { InjectedFailure } from './router.js';
+export type { Verb } from './route.js';
+export { OUTCOME_ANNOTATION } from './job-controller.js';
 
 export interface KubeApiOptions {
   readonly port?: number;
@@ -90,6 +47,14 @@ export interface KubeApiOptions {
   readonly historyLimit?: number;
   /** How a too-old watch is refused: an ERROR event in a 200 stream (as the apiserver does) or HTTP 410. */
   readonly goneMode?: 'event' | 'http';
+  /** Tokens and their RBAC rules; default one user `pkgstream-test` (token `test-token`) allowed everything. */
+  readonly users?: readonly KubeUser[];
+  /** Finish Jobs by themselves after `runMs` (off by default: tests drive Jobs). */
+  readonly jobController?: JobControllerOptions;
+  /** Period of BOOKMARK events on watches that allow them; default 60 s, as the apiserver. */
+  readonly bookmarkIntervalMs?: number;
+  /** Called with one line per request (method, path, status, and a Status's message). */
+  readonly log?: (line: string) => void;
 }
 
 export interface KubeApi {
@@ -97,8 +62,8 @@ export interface KubeApi {
   stop(): Promise<void>;
   /** A KubeConfig whose current cluster is this server (plain http, TLS verification off). */
   kubeConfig(): KubeConfig;
-  /** kubeConfig() written to a temp file (removed on stop), for a child's KUBECONFIG. */
-  kubeConfigFile(): string;
+  /** A kubeconfig file (removed on stop), for a child's KUBECONFIG or kubectl's --kubeconfig. */
+  kubeConfigFile(options?: { token?: string; insecureSkipTlsVerify?: boolean }): string;
 
   /** Jobs stored, optionally of one namespace, in creation order. */
   jobs(namespace?: string): StoredJob[];
@@ -113,6 +78,8 @@ export interface KubeApi {
   failJob(namespace: string, name: string, options?: { reason?: string; message?: string }): StoredJob;
   /** Removes a Job as the TTL controller or a user would; emits DELETED. */
   deleteJob(namespace: string, name: string): boolean;
+  /** Leases stored (of one namespace, if given). */
+  leases(namespace?: string): KubeObject[];
 
   /** The current (latest) resourceVersion. */
   resourceVersion(): number;
@@ -140,319 +107,37 @@ export interface KubeApi {
   resetCounts(): void;
 }
 
-const JOBS_PATH = /^\/apis\/batch\/v1\/(?:namespaces\/([^/]+)\/)?jobs(?:\/([^/]+))?(?:\/(status))?\/?$/;
-
-function timestamp(date = new Date()): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function clone<T>(value: T): T {
-  return structuredClone(value);
-}
-
-function isFinished(job: StoredJob): boolean {
-  return (job.status.conditions ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
-function sendStatus(res: ServerResponse, status: StatusBody, headers: Record<string, string> = {}): void {
-  sendJson(res, status.code, status, headers);
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeApi> {
-  const jobs = new Map<string, StoredJob>(); // key: `${namespace}/${name}`
-  const history: HistoryEvent[] = [];
-  const watchers = new Set<Watcher>();
+  const store = createStore(options.historyLimit);
   const quota = new Map<string, number>(Object.entries(options.quota ?? {}));
   const failures: { remaining: number; failure: InjectedFailure }[] = [];
-  const counts: Record<Verb, number> = { create: 0, get: 0, list: 0, watch: 0, delete: 0, other: 0 };
-  let rv = 1;
-  /** Watches from a resourceVersion below this answer 410. */
-  let compactedRv = 0;
+  const counts: Record<Verb, number> = { create: 0, get: 0, list: 0, watch: 0, update: 0, patch: 0, delete: 0, other: 0 };
+  const watches = new Set<OpenWatch>();
+  const users = options.users ?? DEFAULT_USERS;
+  const namespace = options.namespace ?? 'default';
   let goneMode = options.goneMode ?? 'event';
+  let url = '';
 
-  const key = (namespace: string, name: string) => `${namespace}/${name}`;
-
-  function activeJobs(namespace: string): number {
-    let count = 0;
-    for (const job of jobs.values()) if (job.metadata.namespace === namespace && !isFinished(job)) count += 1;
-    return count;
-  }
-
-  function writeEvent(watcher: Watcher, type: string, object: unknown): void {
-    if (!watcher.res.writableEnded && !watcher.res.destroyed) watcher.res.write(`${JSON.stringify({ type, object })}\n`);
-  }
-
-  function record(type: WatchEventType, job: StoredJob): void {
-    rv += 1;
-    job.metadata.resourceVersion = String(rv);
-    const object = clone(job);
-    history.push({ rv, type, object });
-    if (options.historyLimit !== undefined && history.length > options.historyLimit) {
-      const dropped = history.splice(0, history.length - options.historyLimit);
-      const last = dropped.at(-1);
-      if (last) compactedRv = Math.max(compactedRv, last.rv);
-    }
-    for (const watcher of watchers) {
-      if (watcher.namespace !== null && watcher.namespace !== object.metadata.namespace) continue;
-      if (!watcher.selector(object.metadata.labels)) continue;
-      writeEvent(watcher, type, object);
-    }
-  }
-
-  function storeNew(namespace: string, body: Record<string, unknown>, name: string): StoredJob {
-    const metadata = isRecord(body.metadata) ? body.metadata : {};
-    const spec = isRecord(body.spec) ? clone(body.spec) : {};
-    const uid = randomUUID();
-    const selectorLabels = { 'batch.kubernetes.io/controller-uid': uid };
-    const template = isRecord(spec.template) ? spec.template : {};
-    const templateMetadata = isRecord(template.metadata) ? template.metadata : {};
-    const templateLabels = isRecord(templateMetadata.labels) ? templateMetadata.labels : {};
-    spec.template = {
-      ...template,
-      metadata: {
-        ...templateMetadata,
-        labels: { ...templateLabels, ...selectorLabels, 'batch.kubernetes.io/job-name': name, 'controller-uid': uid, 'job-name': name },
-      },
-    };
-    spec.selector ??= { matchLabels: selectorLabels };
-    spec.backoffLimit ??= 6;
-    spec.completions ??= 1;
-    spec.parallelism ??= 1;
-    spec.completionMode ??= 'NonIndexed';
-    spec.suspend ??= false;
-    const job: StoredJob = {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: {
-        ...clone(metadata),
-        name,
-        namespace,
-        uid,
-        resourceVersion: '',
-        creationTimestamp: timestamp(),
-        generation: 1,
-      },
-      spec,
-      status: {},
-    };
-    delete job.metadata.generateName;
-    jobs.set(key(namespace, name), job);
-    record('ADDED', job);
-    return job;
-  }
-
-  function mustGet(namespace: string, name: string): StoredJob {
-    const job = jobs.get(key(namespace, name));
-    if (!job) throw new Error(`no Job ${namespace}/${name}`);
-    return job;
-  }
-
-  function condition(type: string, reason: string, message: string): JobCondition {
-    const now = timestamp();
-    return { type, status: 'True', lastProbeTime: now, lastTransitionTime: now, reason, message };
-  }
-
-  function takeFailure(verb: Verb): InjectedFailure | null {
-    const entry = failures.find((f) => f.failure.verbs === undefined || f.failure.verbs.includes(verb));
-    if (!entry) return null;
-    entry.remaining -= 1;
-    if (entry.remaining <= 0) failures.splice(failures.indexOf(entry), 1);
-    return entry.failure;
-  }
-
-  function listBody(namespace: string | null, selector: LabelSelector) {
-    const items = [...jobs.values()]
-      .filter((job) => (namespace === null || job.metadata.namespace === namespace) && selector(job.metadata.labels))
-      .map(clone);
-    return { apiVersion: 'batch/v1', kind: 'JobList', metadata: { resourceVersion: String(rv) }, items };
-  }
-
-  function startWatch(res: ServerResponse, namespace: string | null, selector: LabelSelector, params: URLSearchParams): void {
-    const fromParam = params.get('resourceVersion');
-    const from = fromParam === null || fromParam === '' || fromParam === '0' ? null : Number(fromParam);
-    if (from !== null && !Number.isFinite(from)) {
-      sendStatus(res, failure(400, `invalid resourceVersion: ${JSON.stringify(fromParam)}`));
-      return;
-    }
-    const gone = from !== null && from < compactedRv;
-    const goneStatus = failure(410, `too old resource version: ${from} (${compactedRv})`, { reason: 'Expired' });
-    if (gone && goneMode === 'http') {
-      sendStatus(res, goneStatus);
-      return;
-    }
-    res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked', 'cache-control': 'no-cache, private' });
-    res.flushHeaders();
-    if (gone) {
-      res.end(`${JSON.stringify({ type: 'ERROR', object: goneStatus })}\n`);
-      return;
-    }
-    const timeoutSeconds = Number(params.get('timeoutSeconds') ?? '0');
-    const timer = timeoutSeconds > 0 ? setTimeout(() => res.end(), timeoutSeconds * 1000) : null;
-    const watcher: Watcher = { namespace, selector, bookmarks: params.get('allowWatchBookmarks') === 'true', res, timer };
-    const forget = () => {
-      if (watcher.timer) clearTimeout(watcher.timer);
-      watchers.delete(watcher);
-    };
-    // Not req 'close': an IncomingMessage closes once its (empty) body has been read.
-    res.on('close', forget);
-    const visible = (job: StoredJob) => (namespace === null || job.metadata.namespace === namespace) && selector(job.metadata.labels);
-    if (from === null) {
-      for (const job of jobs.values()) if (visible(job)) writeEvent(watcher, 'ADDED', clone(job));
-    } else {
-      for (const event of history) if (event.rv > from && visible(event.object)) writeEvent(watcher, event.type, event.object);
-    }
-    watchers.add(watcher);
-  }
-
-  async function createJob(req: IncomingMessage, res: ServerResponse, namespace: string, params: URLSearchParams): Promise<void> {
-    let body: unknown;
-    try {
-      body = JSON.parse(await readBody(req));
-    } catch {
-      sendStatus(res, failure(400, 'the request body is not valid JSON'));
-      return;
-    }
-    if (!isRecord(body) || body.kind !== 'Job' || body.apiVersion !== 'batch/v1') {
-      sendStatus(res, failure(400, 'the object is not a batch/v1 Job'));
-      return;
-    }
-    const metadata = isRecord(body.metadata) ? body.metadata : {};
-    if (typeof metadata.namespace === 'string' && metadata.namespace !== namespace) {
-      sendStatus(res, failure(400, 'the namespace of the provided object does not match the namespace sent on the request'));
-      return;
-    }
-    let name = typeof metadata.name === 'string' ? metadata.name : '';
-    if (name === '' && typeof metadata.generateName === 'string') {
-      name = `${metadata.generateName}${Math.random().toString(36).slice(2, 7)}`;
-    }
-    if (name === '') {
-      sendStatus(res, failure(422, 'Job.batch "" is invalid: metadata.name: Required value: name or generateName is required', {
-        details: { group: 'batch', kind: 'Job', causes: [{ reason: 'FieldValueRequired', message: 'Required value: name or generateName is required', field: 'metadata.name' }] },
-      }));
-      return;
-    }
-    const causes = validateJob(body, name);
-    if (causes.length > 0) {
-      const summary = causes.map((c) => `${c.field ?? ''}: ${c.message}`).join(', ');
-      sendStatus(res, failure(422, `Job.batch ${JSON.stringify(name)} is invalid: ${summary}`, { details: { name, group: 'batch', kind: 'Job', causes } }));
-      return;
-    }
-    if (jobs.has(key(namespace, name))) {
-      sendStatus(res, failure(409, `jobs.batch ${JSON.stringify(name)} already exists`, { details: { name, group: 'batch', kind: 'jobs' } }));
-      return;
-    }
-    const limit = quota.get(namespace);
-    const used = limit === undefined ? 0 : activeJobs(namespace); // a walk of every Job: only when it matters
-    if (limit !== undefined && used >= limit) {
-      sendStatus(res, failure(403, `jobs.batch ${JSON.stringify(name)} is forbidden: exceeded quota: pkgstream-jobs, requested: count/jobs.batch=1, used: count/jobs.batch=${used}, limited: count/jobs.batch=${limit}`, {
-        details: { name, group: 'batch', kind: 'jobs' },
-      }));
-      return;
-    }
-    if (params.get('dryRun') === 'All') {
-      sendJson(res, 201, { ...body, metadata: { ...metadata, name, namespace, uid: randomUUID() } });
-      return;
-    }
-    sendJson(res, 201, clone(storeNew(namespace, body, name)));
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const params = url.searchParams;
-    const match = JOBS_PATH.exec(url.pathname);
-    const method = req.method ?? 'GET';
-    const watching = params.get('watch') === 'true' || params.get('watch') === '1';
-    const namespace = match?.[1] === undefined ? null : decodeURIComponent(match[1]);
-    const name = match?.[2] === undefined ? null : decodeURIComponent(match[2]);
-    let verb: Verb = 'other';
-    if (match && method === 'POST' && name === null && namespace !== null) verb = 'create';
-    else if (match && method === 'GET' && name !== null) verb = 'get';
-    else if (match && method === 'GET') verb = watching ? 'watch' : 'list';
-    else if (match && method === 'DELETE' && name !== null && namespace !== null) verb = 'delete';
-    counts[verb] += 1;
-
-    const injected = takeFailure(verb);
-    if (injected) {
-      req.resume();
-      const status = injected.status ?? 500;
-      const retryAfter = injected.retryAfterSeconds;
-      const message = status === 429 ? 'Too many requests, please try again later.' : `injected failure (${status})`;
-      sendStatus(res, failure(status, message, retryAfter === undefined ? {} : { details: { retryAfterSeconds: retryAfter } }), retryAfter === undefined ? {} : { 'retry-after': String(retryAfter) });
-      return;
-    }
-    if (verb === 'other') {
-      req.resume();
-      if (url.pathname === '/version') {
-        sendJson(res, 200, { major: '1', minor: '31', gitVersion: 'v1.31.0-pkgstream-test' });
-        return;
-      }
-      sendStatus(res, match ? failure(405, `the server does not allow this method on the requested resource`) : failure(404, 'the server could not find the requested resource'));
-      return;
-    }
-    let selector: LabelSelector;
-    try {
-      selector = parseLabelSelector(params.get('labelSelector'));
-    } catch (error) {
-      req.resume();
-      sendStatus(res, failure(400, `unable to parse requirement: ${(error as Error).message}`));
-      return;
-    }
-    switch (verb) {
-      case 'create':
-        await createJob(req, res, namespace ?? 'default', params);
-        return;
-      case 'get': {
-        req.resume();
-        const job = jobs.get(key(namespace ?? '', name ?? ''));
-        if (!job || namespace === null) sendStatus(res, failure(404, `jobs.batch ${JSON.stringify(name)} not found`, { details: { name: name ?? '', group: 'batch', kind: 'jobs' } }));
-        else sendJson(res, 200, clone(job));
-        return;
-      }
-      case 'list':
-        req.resume();
-        sendJson(res, 200, listBody(namespace, selector));
-        return;
-      case 'watch':
-        req.resume();
-        startWatch(res, namespace, selector, params);
-        return;
-      case 'delete': {
-        req.resume();
-        const job = jobs.get(key(namespace ?? '', name ?? ''));
-        if (!job) {
-          sendStatus(res, failure(404, `jobs.batch ${JSON.stringify(name)} not found`, { details: { name: name ?? '', group: 'batch', kind: 'jobs' } }));
-          return;
-        }
-        removeJob(job);
-        sendJson(res, 200, success({ name: job.metadata.name, group: 'batch', kind: 'jobs', uid: job.metadata.uid }));
-        return;
-      }
-    }
-  }
-
-  function removeJob(job: StoredJob): void {
-    jobs.delete(key(job.metadata.namespace, job.metadata.name));
-    record('DELETED', job);
-  }
-
+  const handle = createHandler({
+    write: { store, quota },
+    users,
+    watches,
+    bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
+    log: options.log ?? null,
+    goneMode: () => goneMode,
+    serverAddress: () => new URL(url).host,
+    count: (verb) => void (counts[verb] += 1),
+    takeFailure(verb) {
+      const entry = failures.find((f) => f.failure.verbs === undefined || f.failure.verbs.includes(verb));
+      if (!entry) return null;
+      entry.remaining -= 1;
+      if (entry.remaining <= 0) failures.splice(failures.indexOf(entry), 1);
+      return entry.failure;
+    },
+  });
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
+      options.log?.(`internal error on ${req.method} ${req.url}: ${(error as Error).stack ?? String(error)}`);
       if (!res.headersSent) sendStatus(res, failure(500, `internal error: ${(error as Error).message}`));
       else res.destroy();
     });
@@ -464,133 +149,76 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       resolve();
     });
   });
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const stopController = options.jobController ? startJobController(store, options.jobController) : () => {};
 
   function closeWatches(closeOptions: { abrupt?: boolean } = {}): number {
-    const count = watchers.size;
-    for (const watcher of [...watchers]) {
-      if (watcher.timer) clearTimeout(watcher.timer);
-      watchers.delete(watcher);
-      if (closeOptions.abrupt) watcher.res.socket?.destroy();
-      else watcher.res.end();
+    const count = watches.size;
+    for (const watch of [...watches]) {
+      watches.delete(watch);
+      watch.close(closeOptions.abrupt ?? false);
     }
     return count;
   }
 
+  const token = users[0]?.token ?? 'test-token';
   const kubeConfig = (): KubeConfig => {
     const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'pkgstream-test', server: url, skipTLSVerify: true }],
-      users: [{ name: 'pkgstream-test', token: 'test-token' }],
-      contexts: [{ name: 'pkgstream-test', cluster: 'pkgstream-test', user: 'pkgstream-test', namespace: options.namespace ?? 'default' }],
-      currentContext: 'pkgstream-test',
-    });
+    kc.loadFromString(kubeconfigYaml({ server: url, token, namespace }));
     return kc;
   };
   const tempDirs: string[] = [];
+  const asJob = (object: KubeObject | undefined) => (object ? (clone(object) as StoredJob) : undefined);
   return {
     url,
     async stop() {
+      stopController();
       closeWatches({ abrupt: true });
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
     },
     kubeConfig,
-    kubeConfigFile() {
+    kubeConfigFile(fileOptions = {}) {
       const dir = mkdtempSync(join(tmpdir(), 'pkgstream-kubeconfig-'));
       tempDirs.push(dir);
-      const file = join(dir, 'kubeconfig.json');
-      writeFileSync(file, kubeConfig().exportConfig());
+      const file = join(dir, 'kubeconfig.yaml');
+      writeFileSync(file, kubeconfigYaml({ server: url, token: fileOptions.token ?? token, namespace, ...fileOptions }), { mode: 0o600 });
       return file;
     },
-    jobs(namespace) {
-      return [...jobs.values()].filter((job) => namespace === undefined || job.metadata.namespace === namespace).map(clone);
+    jobs: (ns) => store.created(JOBS, ns ?? null).map((job) => clone(job) as StoredJob),
+    job: (ns, name) => asJob(store.get(JOBS, ns, name)),
+    seedJob(ns, body) {
+      const spec = body.spec ?? { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } } };
+      const created = createObject({ store, quota: new Map() }, { resource: JOBS, namespace: ns, name: null, subresource: null }, { metadata: body.metadata, spec }, { params: new URLSearchParams({ fieldValidation: 'Ignore' }), manager: 'seed' });
+      if (created.code !== 201) throw new Error(`seedJob ${ns}/${body.metadata.name}: ${JSON.stringify(created.body)}`);
+      return clone(created.body) as StoredJob;
     },
-    job(namespace, name) {
-      const job = jobs.get(key(namespace, name));
-      return job ? clone(job) : undefined;
-    },
-    seedJob(namespace, body) {
-      const full = {
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: body.metadata,
-        spec: body.spec ?? { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } } },
-      };
-      return clone(storeNew(namespace, full, body.metadata.name));
-    },
-    startJob(namespace, name) {
-      const job = mustGet(namespace, name);
-      job.status.startTime ??= timestamp();
-      job.status.active = 1;
-      job.status.ready = 0;
-      record('MODIFIED', job);
-      return clone(job);
-    },
-    succeedJob(namespace, name) {
-      const job = mustGet(namespace, name);
-      const now = timestamp();
-      job.status.startTime ??= now;
-      job.status.active = 0;
-      job.status.ready = 0;
-      job.status.succeeded = 1;
-      job.status.completionTime = now;
-      job.status.conditions = [
-        ...(job.status.conditions ?? []),
-        condition('SuccessCriteriaMet', 'CompletionsReached', 'Reached expected number of succeeded pods'),
-        condition('Complete', 'CompletionsReached', 'Reached expected number of succeeded pods'),
-      ];
-      record('MODIFIED', job);
-      return clone(job);
-    },
-    failJob(namespace, name, failOptions = {}) {
-      const job = mustGet(namespace, name);
-      job.status.startTime ??= timestamp();
-      job.status.active = 0;
-      job.status.ready = 0;
-      const backoffLimit = typeof job.spec.backoffLimit === 'number' ? job.spec.backoffLimit : 6;
-      job.status.failed = backoffLimit + 1;
-      const reason = failOptions.reason ?? 'BackoffLimitExceeded';
-      const message = failOptions.message ?? 'Job has reached the specified backoff limit';
-      job.status.conditions = [...(job.status.conditions ?? []), condition('FailureTarget', reason, message), condition('Failed', reason, message)];
-      record('MODIFIED', job);
-      return clone(job);
-    },
-    deleteJob(namespace, name) {
-      const job = jobs.get(key(namespace, name));
-      if (!job) return false;
-      removeJob(job);
-      return true;
-    },
-    resourceVersion: () => rv,
-    compact() {
-      compactedRv = rv;
-      history.length = 0;
-    },
+    startJob: (ns, name) => startJob(store, ns, name),
+    succeedJob: (ns, name) => succeedJob(store, ns, name),
+    failJob: (ns, name, failOptions) => failJob(store, ns, name, failOptions),
+    deleteJob: (ns, name) => store.remove(JOBS, ns, name) !== undefined,
+    leases: (ns) => store.created(LEASES, ns ?? null).map(clone),
+    resourceVersion: () => store.resourceVersion(),
+    compact: () => store.compact(),
     setGoneMode(mode) {
       goneMode = mode;
     },
     bookmark() {
-      for (const watcher of watchers) {
-        if (watcher.bookmarks) writeEvent(watcher, 'BOOKMARK', { apiVersion: 'batch/v1', kind: 'Job', metadata: { resourceVersion: String(rv) } });
-      }
+      for (const watch of watches) watch.bookmark();
     },
     closeWatches,
-    watchCount: () => watchers.size,
+    watchCount: () => watches.size,
     failNext(count, injected = {}) {
       if (count > 0) failures.push({ remaining: count, failure: injected });
     },
     pendingFailures: () => failures.reduce((sum, f) => sum + f.remaining, 0),
-    setQuota(namespace, maxActiveJobs) {
-      if (maxActiveJobs === null) quota.delete(namespace);
-      else quota.set(namespace, maxActiveJobs);
+    setQuota(ns, maxActiveJobs) {
+      if (maxActiveJobs === null) quota.delete(ns);
+      else quota.set(ns, maxActiveJobs);
     },
-    activeJobs,
-    requestCount(verb) {
-      return verb === undefined ? Object.values(counts).reduce((a, b) => a + b, 0) : counts[verb];
-    },
+    activeJobs: (ns) => activeJobs(store, ns),
+    requestCount: (verb) => (verb === undefined ? Object.values(counts).reduce((a, b) => a + b, 0) : counts[verb]),
     requestCounts: () => ({ ...counts }),
     resetCounts() {
       for (const verb of Object.keys(counts) as Verb[]) counts[verb] = 0;

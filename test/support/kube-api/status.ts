@@ -29,6 +29,7 @@ const REASONS: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'NotFound',
   405: 'MethodNotAllowed',
+  406: 'NotAcceptable',
   409: 'AlreadyExists',
   410: 'Expired',
   415: 'UnsupportedMediaType',

@@ -19,6 +19,10 @@ function isQualifiedName(key: string): boolean {
   return name.length <= 63 && QUALIFIED_NAME.test(name);
 }
 
+export function isDns1123Subdomain(value: string): boolean {
+  return value.length <= 253 && DNS1123_SUBDOMAIN.test(value);
+}
+
 export function isLabelValue(value: string): boolean {
   return value.length <= 63 && LABEL_VALUE.test(value);
 }
