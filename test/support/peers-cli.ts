@@ -1,7 +1,10 @@
 /**
- * `npm run peers -- <index|kafka|kube> [--port N]`: starts one local peer for a benchmark
- * or a demo, prints exactly one JSON line with its address on stdout, and serves until
- * SIGTERM or SIGINT.
+ * `npm run peers -- <index|kafka|kube> [--port N] [--log]`: starts one local peer for a
+ * benchmark or a demo, prints exactly one JSON line with its address on stdout, and serves
+ * until SIGTERM or SIGINT. `--log` writes each request and protocol error to stderr.
+ * The kube peer's line adds `kubeconfig` (a file with its URL and token, for kubectl and
+ * client-node as is); `--job-controller MS` has it finish each Job MS milliseconds after
+ * creation. The npm script `exec`s tsx, so a signal to npm reaches the peer.
  */
 import { parseArgs } from 'node:util';
 import { startIndexServer } from './index-server/index.js';
@@ -9,31 +12,39 @@ import { startKafkaBroker } from './kafka-broker/index.js';
 import { startKubeApi } from './kube-api/index.js';
 
 type Started = { address: Record<string, string>; stop: () => Promise<void> };
+type PeerArgs = { port: number | undefined; log: ((line: string) => void) | undefined; jobControllerMs: number | undefined };
 
-const PEERS: Record<string, (port: number | undefined) => Promise<Started>> = {
-  index: async (port) => {
+const PEERS: Record<string, (args: PeerArgs) => Promise<Started>> = {
+  index: async ({ port }) => {
     const server = await startIndexServer({ port });
     return { address: { url: server.url }, stop: () => server.stop() };
   },
-  kafka: async (port) => {
+  kafka: async ({ port }) => {
     const broker = await startKafkaBroker({ port });
     return { address: { brokers: broker.brokers }, stop: () => broker.stop() };
   },
-  kube: async (port) => {
-    const api = await startKubeApi({ port });
-    return { address: { url: api.url }, stop: () => api.stop() };
+  kube: async ({ port, log, jobControllerMs }) => {
+    const api = await startKubeApi({ port, tls: true, ...(log ? { log } : {}), ...(jobControllerMs === undefined ? {} : { jobController: { runMs: jobControllerMs } }) });
+    return { address: { url: api.url, kubeconfig: api.kubeConfigFile() }, stop: () => api.stop() };
   },
 };
 
+const isCount = (value: number | undefined, max: number) => value === undefined || (Number.isInteger(value) && value >= 0 && value <= max);
+
 async function main(): Promise<void> {
-  const { positionals, values } = parseArgs({ options: { port: { type: 'string' } }, allowPositionals: true });
+  const { positionals, values } = parseArgs({
+    options: { port: { type: 'string' }, log: { type: 'boolean' }, 'job-controller': { type: 'string' } },
+    allowPositionals: true,
+  });
   const start = PEERS[positionals[0] ?? ''];
   const port = values.port === undefined ? undefined : Number(values.port);
-  if (!start || positionals.length !== 1 || (port !== undefined && !(Number.isInteger(port) && port >= 0 && port <= 65_535))) {
-    process.stderr.write(`usage: npm run peers -- <${Object.keys(PEERS).join('|')}> [--port N]\n`);
+  const jobControllerMs = values['job-controller'] === undefined ? undefined : Number(values['job-controller']);
+  if (!start || positionals.length !== 1 || !isCount(port, 65_535) || !isCount(jobControllerMs, 86_400_000)) {
+    process.stderr.write(`usage: npm run peers -- <${Object.keys(PEERS).join('|')}> [--port N] [--log] [--job-controller MS (kube)]\n`);
     process.exit(2);
   }
-  const peer = await start(port);
+  const log = values.log ? (line: string) => void process.stderr.write(`${line}\n`) : undefined;
+  const peer = await start({ port, log, jobControllerMs });
   process.stdout.write(`${JSON.stringify(peer.address)}\n`);
   const stop = () => {
     peer.stop().then(

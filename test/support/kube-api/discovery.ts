@@ -41,10 +41,8 @@ const GROUP_VERSIONS: readonly GroupVersion[] = [
 /** The discovery document at `path`, or null when the path is not a discovery path. */
 export function discoveryDocument(path: string, serverAddress: string): unknown {
   const trimmed = path.replace(/\/+$/, '');
-  if (trimmed === '/api') {
-    return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
-  }
-  if (trimmed === '/api/v1') return { kind: 'APIResourceList', groupVersion: 'v1', resources: [] };
+  // No core (v1) resources are served: an empty version list, not an empty v1 (which kubectl reports as broken).
+  if (trimmed === '/api') return { kind: 'APIVersions', versions: [], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
   if (trimmed === '/apis') {
     const groups = [...new Set(GROUP_VERSIONS.map((gv) => gv.group))].map((name) => {
       const versions = GROUP_VERSIONS.filter((gv) => gv.group === name).map((gv) => ({ groupVersion: `${name}/${gv.version}`, version: gv.version }));

@@ -1,6 +1,7 @@
 /** Reading request bodies (JSON or YAML, as the API server accepts) and writing answers. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
+import { decodeSelfSubjectAccessReview } from './protobuf.js';
 import { failure, type StatusBody } from './status.js';
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -18,10 +19,10 @@ export function sendText(res: ServerResponse, status: number, text: string): voi
   res.end(text);
 }
 
-async function readText(req: IncomingMessage): Promise<string> {
+async function readBytes(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 /** Thrown for a body the server cannot decode; carries the Status to answer with. */
@@ -32,6 +33,7 @@ export class BadBody extends Error {
 }
 
 const YAML_TYPES = new Set(['application/yaml', 'application/apply-patch+yaml']);
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 const JSON_TYPES = new Set(['application/json', 'application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json', '']);
 
 /** The media type of the body, without parameters. */
@@ -39,10 +41,18 @@ export function contentTypeOf(req: IncomingMessage): string {
   return (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
 }
 
-/** The decoded body: YAML for YAML media types, JSON otherwise; 415 for anything else. */
+/** The decoded body: YAML for YAML media types, JSON otherwise (protobuf only for access reviews); 415 for anything else. */
 export async function readBody(req: IncomingMessage): Promise<unknown> {
   const type = contentTypeOf(req);
-  const text = await readText(req);
+  const raw = await readBytes(req);
+  if (type === PROTOBUF) {
+    try {
+      return decodeSelfSubjectAccessReview(raw);
+    } catch (error) {
+      throw new BadBody(failure(415, `the body of the request was in an unknown format: ${(error as Error).message}`));
+    }
+  }
+  const text = raw.toString('utf8');
   if (!YAML_TYPES.has(type) && !JSON_TYPES.has(type)) {
     throw new BadBody(failure(415, `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`));
   }

@@ -10,7 +10,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { activeJobs } from './admission.js';
@@ -25,6 +26,7 @@ import type { Verb } from './route.js';
 import { createHandler, type InjectedFailure } from './router.js';
 import { failure } from './status.js';
 import { createStore } from './store.js';
+import { TLS_CERT, TLS_KEY } from './tls.js';
 import type { OpenWatch } from './watch.js';
 import { createObject } from './writes.js';
 
@@ -39,6 +41,8 @@ export { OUTCOME_ANNOTATION } from './job-controller.js';
 
 export interface KubeApiOptions {
   readonly port?: number;
+  /** Serve https with the fixture certificate (kubectl sends tokens only over TLS); plain http by default. */
+  readonly tls?: boolean;
   /** Namespace written into kubeConfig()'s context. */
   readonly namespace?: string;
   /** Most active (not Complete/Failed) Jobs per namespace; more is 403 exceeded quota. */
@@ -60,7 +64,7 @@ export interface KubeApiOptions {
 export interface KubeApi {
   readonly url: string;
   stop(): Promise<void>;
-  /** A KubeConfig whose current cluster is this server (plain http, TLS verification off). */
+  /** A KubeConfig whose current cluster is this server (its CA over https; over http, TLS verification off). */
   kubeConfig(): KubeConfig;
   /** A kubeconfig file (removed on stop), for a child's KUBECONFIG or kubectl's --kubeconfig. */
   kubeConfigFile(options?: { token?: string; insecureSkipTlsVerify?: boolean }): string;
@@ -135,13 +139,14 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return entry.failure;
     },
   });
-  const server = createServer((req, res) => {
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
     handle(req, res).catch((error: unknown) => {
       options.log?.(`internal error on ${req.method} ${req.url}: ${(error as Error).stack ?? String(error)}`);
       if (!res.headersSent) sendStatus(res, failure(500, `internal error: ${(error as Error).message}`));
       else res.destroy();
     });
-  });
+  };
+  const server = options.tls ? createTlsServer({ cert: TLS_CERT, key: TLS_KEY }, listener) : createServer(listener);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => {
@@ -149,7 +154,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       resolve();
     });
   });
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  url = `${options.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const stopController = options.jobController ? startJobController(store, options.jobController) : () => {};
 
   function closeWatches(closeOptions: { abrupt?: boolean } = {}): number {
