@@ -35,7 +35,6 @@ function ownerFor(owners: Owned[], manager: string, operation: ManagedFieldsEntr
     owner = { entry: { manager, operation, apiVersion, time: timestamp(), fieldsType: 'FieldsV1', fieldsV1: {} }, paths: new Map() };
     owners.push(owner);
   }
-  owner.entry.time = timestamp();
   return owner;
 }
 
@@ -51,6 +50,7 @@ export function recordUpdate(before: KubeObject | null, after: KubeObject, manag
   const changed = fieldPathsOf(after).filter((path) => path.at(-1) === '.' ? valueAt(before, path) === undefined : !jsonEqual(valueAt(before, path), valueAt(after, path)));
   if (changed.length > 0) {
     const owner = ownerFor(owners, manager, 'Update', after.apiVersion);
+    owner.entry.time = timestamp();
     for (const path of changed) {
       for (const other of owners) other.paths.delete(pathKey(path));
       owner.paths.set(pathKey(path), path);
@@ -89,7 +89,9 @@ export function applyConfiguration(live: KubeObject, applied: Record<string, unk
     if (!owners.some((other) => other !== mine && other.paths.has(key))) removeAt(object, path);
   }
   const merged = strategicMerge(object, stripIdentity(applied)) as KubeObject;
+  const before = [...mine.paths.keys()].sort().join();
   mine.paths = new Map(appliedPaths.map((path) => [pathKey(path), path]));
+  if ([...mine.paths.keys()].sort().join() !== before) mine.entry.time = timestamp(); // a no-op apply changes nothing
   writeOwners(merged, owners);
   return { object: merged, conflicts };
 }
