@@ -4,7 +4,6 @@
  * in a dry run, a store and an event sink that log what they would write.
  */
 import type { Writable } from 'node:stream';
-import { KubeConfig } from '@kubernetes/client-node';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
 import type { Config } from '../runtime/config.js';
@@ -18,6 +17,7 @@ import { createKubeJobScheduler, type KubeJobScheduler } from '../sinks/job-sink
 import { createLogEventSink } from '../sinks/log-event-sink.js';
 import { createPackageStore } from '../sinks/store-sink.js';
 import { createIndexClient } from '../sources/index-client/index.js';
+import { loadKubeConfig } from './kube-config.js';
 
 export interface Adapters {
   readonly database: Database;
@@ -39,14 +39,6 @@ export interface AdapterOptions {
   readonly eventsOut?: Writable;
 }
 
-function kubeConfigOf(config: Config): KubeConfig | null {
-  if (config.kubernetes === 'none') return null;
-  const kubeConfig = new KubeConfig();
-  if (config.kubernetes === 'in-cluster') kubeConfig.loadFromCluster();
-  else kubeConfig.loadFromFile(config.kubeconfig ?? '');
-  return kubeConfig;
-}
-
 function eventSinkOf({ config, logger, metrics, dryRun, eventsOut }: AdapterOptions): EventSink {
   if (dryRun) return createLogEventSink(logger);
   const serviceVersion = packageVersion();
@@ -66,7 +58,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
   try {
     await migrate(database.pool, logger);
     const realStore = createPackageStore(database.pool, { analyzeBeforeScan: database.embedded });
-    const kubeConfig = kubeConfigOf(config);
+    const kubeConfig = loadKubeConfig(config, logger);
     if (kubeConfig === null && !dryRun) logger.warn('no Kubernetes configuration found: solver Jobs are only logged');
     const jobs = createKubeJobScheduler({
       kubeConfig,

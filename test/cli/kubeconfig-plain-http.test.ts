@@ -9,18 +9,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addIndex, addProject, recordAttention } from '../../src/db/index.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
+import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
 
 const NAMESPACE = 'plain-http';
 let kube: KubeApi;
+let index: IndexServer;
 let database: CliDatabase;
 let itemId: number;
 
 beforeAll(async () => {
   kube = await startKubeApi({ namespace: NAMESPACE });
+  index = await startIndexServer();
+  index.addRelease('alpha', '1.0');
   database = await createCliDatabase();
   itemId = await database.use(async (pool) => {
-    const simpleUrl = 'https://index.test/simple';
+    const simpleUrl = `${index.url}/simple`;
     const registered = await addIndex(pool, { simpleUrl, warehouse: true });
     await addProject(pool, { indexId: registered.id, project: 'alpha' });
     const item = await recordAttention(pool, { pipeline: 'dispatch', itemKey: `${simpleUrl}|alpha|1.0|solver-x`, errorCode: 'JOB_FAILED', errorMessage: 'Job failed', attempts: 3 });
@@ -30,6 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await kube?.stop();
+  await index?.stop();
   await database?.close();
 });
 
@@ -40,12 +45,12 @@ describe('a plain-http kubeconfig without insecure-skip-tls-verify', { timeout: 
     expect(kube.url).toMatch(/^http:\/\//);
     const result = await runCli(['attention', 'retry', String(itemId)], { ...database.env, KUBECONFIG: kubeconfig, PKGSTREAM_NAMESPACE: NAMESPACE });
     expect(result.stderr).not.toContain('HTTP protocol is not allowed');
-    expect(result, result.stderr).toMatchObject({ code: 0 });
+    expect({ code: result.code, stdout: result.stdout }).toMatchObject({ code: 0 });
     expect(result.stdout).toMatch(new RegExp(`^${itemId}\\tresolved\\tJob solver-x-[0-9a-f]{16}-a4 created`));
     expect(kube.jobs(NAMESPACE).map((job) => job.metadata.labels?.['pkgstream.dev/solver'])).toEqual(['solver-x']);
     const warnings = result.stderr.split('\n').filter((line) => line.includes('plain http'));
     expect(warnings).toHaveLength(1);
-    expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 'warn', server: kube.url });
+    expect(JSON.parse(warnings[0] ?? '{}')).toMatchObject({ level: 40, server: kube.url });
     expect(result.stderr).not.toContain('test-token');
   });
 });
