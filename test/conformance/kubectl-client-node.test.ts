@@ -56,7 +56,7 @@ async function watchUntil(kc: KubeConfig, name: string, done: (job: V1Job) => bo
 describe('client-node against the local Kubernetes API server (the kubectl scenario)', { timeout: 60_000 }, () => {
   let api: KubeApi;
   let clients: ReturnType<typeof clientsOf>;
-  const create = (name: string, labels?: Record<string, string>) => clients.batch.createNamespacedJob({ namespace, body: jobManifest(name, labels) as V1Job });
+  const create = (name: string, labels?: Record<string, string>) => clients.batch.createNamespacedJob({ namespace, body: jobManifest(name, labels) });
   const patch = (name: string, body: object, strategy: PatchStrategy, extra: { fieldManager?: string; force?: boolean } = {}) =>
     clients.batch.patchNamespacedJob({ name, namespace, body, ...extra }, setHeaderOptions('Content-Type', strategy));
 
@@ -82,7 +82,7 @@ describe('client-node against the local Kubernetes API server (the kubectl scena
   });
 
   it('patches twice with the same strategic merge patch (the second changes nothing), then a changed one', async () => {
-    await clients.batch.createNamespacedJob({ namespace, body: suspended('applied') as V1Job });
+    await clients.batch.createNamespacedJob({ namespace, body: suspended('applied') });
     const body = { metadata: { labels: { tier: 'one' } } };
     const first = await patch('applied', body, PatchStrategy.StrategicMergePatch);
     const second = await patch('applied', body, PatchStrategy.StrategicMergePatch);
@@ -181,7 +181,7 @@ describe('client-node against the local Kubernetes API server (the kubectl scena
     expect((await refusal(stranger.batch.listNamespacedJob({ namespace }))).code).toBe(401);
     const viewer = clientsOf(api.kubeConfigFile({ token: VIEWER_TOKEN }));
     expect((await viewer.batch.listNamespacedJob({ namespace, fieldSelector: 'metadata.name=fs-a' })).items).toHaveLength(1);
-    const write = await refusal(viewer.batch.createNamespacedJob({ namespace, body: jobManifest('forbidden') as V1Job }));
+    const write = await refusal(viewer.batch.createNamespacedJob({ namespace, body: jobManifest('forbidden') }));
     expect(write).toMatchObject({ code: 403, body: { kind: 'Status', reason: 'Forbidden' } });
     expect(write.body.message).toBe(`jobs.batch is forbidden: User "viewer" cannot create resource "jobs" in API group "batch" in the namespace "${namespace}"`);
   });

@@ -78,8 +78,8 @@ export function admit(context: WriteContext, resource: ResourceType, next: KubeO
   if (request.applied === undefined) recordUpdate(stored, next, request.manager);
   else if (stored === null) next.metadata.managedFields = [applyEntry(request.manager, next.apiVersion, request.applied)];
   if (stored && jsonEqual(stored, { ...next, metadata: { ...next.metadata, resourceVersion: stored.metadata.resourceVersion } })) {
-    return answer(200, stored, fields as Record<string, string>); // a no-op write keeps the resourceVersion
+    return answer(200, stored, fields); // a no-op write keeps the resourceVersion
   }
-  if (isDryRun(request.params)) return answer(stored ? 200 : 201, next, fields as Record<string, string>);
-  return answer(stored ? 200 : 201, context.store.save(resource, next), fields as Record<string, string>);
+  if (isDryRun(request.params)) return answer(stored ? 200 : 201, next, fields);
+  return answer(stored ? 200 : 201, context.store.save(resource, next), fields);
 }

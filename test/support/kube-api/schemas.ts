@@ -8,7 +8,7 @@
 export type FieldSchema = true | { readonly [field: string]: FieldSchema; };
 
 const fields = (names: string, nested: Record<string, FieldSchema> = {}): Record<string, FieldSchema> => ({
-  ...Object.fromEntries(names.split(/\s+/).filter(Boolean).map((name) => [name, true as FieldSchema])),
+  ...Object.fromEntries(names.split(/\s+/).filter(Boolean).map((name) => [name, true])),
   ...nested,
 });
 
