@@ -20,7 +20,7 @@ import { Delivery, etagMatches, etagOf } from './delivery.js';
 import { FaultInjector, type Fault, type FaultRuleOptions } from './faults.js';
 import type { FileSpec, IndexFileEntry } from './files.js';
 import { IndexModel, type ProjectOptions, type ProjectStatus, type ReleaseEntry, type ReleaseOptions } from './model.js';
-import { answer, matchRoute, type RouteName, type SimpleMode } from './routes.js';
+import { answer, matchRoute, type SimpleMode } from './routes.js';
 import { applySeed, parseSeed, type SeedDocument } from './seed.js';
 
 export type { CountersSnapshot } from './counters.js';
@@ -168,7 +168,8 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
     const vary: Record<string, string> = route === 'file' ? {} : { vary: 'Accept' };
     const headers: Record<string, string> = { 'content-type': ans.contentType, etag, ...vary, ...ans.headers };
     if (ans.status === 200 && etagMatches(req.headers['if-none-match'], etag)) {
-      const { 'content-type': _type, ...unchanged } = headers;
+      const unchanged = { ...headers };
+      delete unchanged['content-type'];
       return send(res, route, 304, unchanged);
     }
     if (req.method === 'HEAD') return send(res, route, ans.status, headers);
