@@ -22,7 +22,7 @@ import { startIndexServer } from '../test/support/index-server/index.js';
 import type { BenchOptions } from './support/args.js';
 import { createBenchDatabase } from './support/database.js';
 import { runPassChild } from './support/run-pass.js';
-import { seedIndex, seedReleases } from './support/seed.js';
+import { seedIndex, seedReleases, storeIndexDigests } from './support/seed.js';
 import { now, progress, round } from './support/util.js';
 import type { UndiciIndexClient } from '../src/sources/index-client/client.js';
 
@@ -62,6 +62,7 @@ export async function updateRate(options: BenchOptions): Promise<UpdateRateResul
     const registered = await addIndex(db.pool, { simpleUrl: `${index.url}/simple`, watchMode: 'all' });
     await seedReleases(db.pool, { ...shape, indexId: registered.id });
     seedIndex(index, { ...shape, indexId: registered.id });
+    await storeIndexDigests(db.pool, index, registered.id);
     index.setLatency(latency);
     const store = createPackageStore(db.pool, { analyzeBeforeScan: db.embedded });
     progress(`update_rate: ${rows} rows over ${options.rateProjects} projects; index latency ${latency} ms, limit ${limit}/s, burst ${burst}, concurrency ${concurrency}`);

@@ -13,7 +13,7 @@ import { startIndexServer } from '../test/support/index-server/index.js';
 import type { BenchOptions } from './support/args.js';
 import { createBenchDatabase } from './support/database.js';
 import { countingSink, INDEX_RETRY } from './support/ports.js';
-import { seedIndex, seedReleases } from './support/seed.js';
+import { seedIndex, seedReleases, storeIndexDigests } from './support/seed.js';
 import { now, progress, round } from './support/util.js';
 
 export interface UpdateRequestsResult {
@@ -32,6 +32,7 @@ export async function updateRequests(options: BenchOptions): Promise<UpdateReque
     const registered = await addIndex(db.pool, { simpleUrl: `${index.url}/simple`, watchMode: 'all' });
     await seedReleases(db.pool, { ...shape, indexId: registered.id });
     seedIndex(index, { ...shape, indexId: registered.id });
+    await storeIndexDigests(db.pool, index, registered.id);
     const projects = Math.ceil(options.versions / versionsPerProject);
     progress(`update_requests: ${options.versions} versions over ${projects} projects seeded; one update pass`);
     index.resetCounters();

@@ -1,8 +1,9 @@
 /**
  * Fast seeding: `package_version` and `artifact` rows made by generate_series in SQL, and
- * the same projects on the local index, with exactly the files and sha256 digests the
- * local index derives (test/support/index-server/model.ts: a wheel and an sdist per
- * version, sha256 of `<project>/<version>/<filename>`), so a re-check finds nothing changed.
+ * the same projects on the local index (a wheel and an sdist per version). The rows' sha256
+ * is that of `<project>/<version>/<filename>` (what bench/support/synthetic-index.ts serves);
+ * against the local index, whose files are real bytes, storeIndexDigests then stores its
+ * digests, so a re-check finds nothing changed.
  *
  * Project `i` is `<prefix><i>`, its versions `1.0` .. `1.<k-1>`; release `g` (0-based) is
  * version `1.<g % k>` of project `floor(g / k)`.
@@ -77,6 +78,18 @@ export function seedIndex(index: IndexServer, shape: SeedShape): void {
   for (let g = shape.from ?? 0; g < shape.rows; g += 1) {
     index.addRelease(projectName(shape.prefix, Math.floor(g / k)), versionName(g % k), undefined, { uploadTime });
   }
+}
+
+/** Stores the local index's sha256 of every seeded artifact (one statement). */
+export async function storeIndexDigests(pool: pg.Pool, index: IndexServer, indexId: number): Promise<void> {
+  const rows = index.model.allProjects().flatMap((p) => p.releases.flatMap((r) => r.files.map((f) => [p.name, r.version, f.filename, f.sha256])));
+  const column = (i: number) => rows.map((row) => row[i]);
+  await pool.query(
+    `UPDATE artifact a SET sha256 = d.sha256
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) AS d(project, version, filename, sha256), package_version v
+      WHERE v.id = a.package_version_id AND v.index_id = $1 AND v.project = d.project AND v.version = d.version AND a.filename = d.filename`,
+    [indexId, column(0), column(1), column(2), column(3)],
+  );
 }
 
 export function projectsOf(rows: number, versionsPerProject: number): number {

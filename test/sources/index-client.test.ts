@@ -151,7 +151,7 @@ describe('IndexClient: project pages', () => {
       ['3.0', 0],
     ]);
     const wheel = page?.releases[0]?.files[0];
-    expect(wheel).toMatchObject({ filename: 'demo_pkg-1.0-py3-none-any.whl', yanked: true, yankedReason: 'broken', uploadTime: '2024-01-01T00:00:01.000Z' });
+    expect(wheel).toMatchObject({ filename: 'demo_pkg-1.0-py3-none-any.whl', yanked: true, yankedReason: 'broken', uploadTime: '2024-01-01T00:00:01Z' });
     expect(wheel?.sha256).toMatch(/^[0-9a-f]{64}$/);
     expect(page?.releases[1]?.files[0]).toMatchObject({ size: 77, yanked: false, yankedReason: null });
     expect(await counter(metrics.indexRequests, { route: 'project', status: '2xx' })).toBe(1);
@@ -208,7 +208,7 @@ describe('IndexClient: project pages', () => {
     expect(one?.releases).toEqual([
       {
         version: '1.1',
-        files: [{ filename: 'j-1.1.tar.gz', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, yanked: true, yankedReason: 'why', uploadTime: '2024-01-01T00:00:02.000000Z', size: 5 }],
+        files: [{ filename: 'j-1.1.tar.gz', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown, yanked: true, yankedReason: 'why', uploadTime: '2024-01-01T00:00:02Z', size: 5 }],
       },
     ]);
     expect(await counter(metrics.indexRequests, { route: 'json', status: '2xx' })).toBe(2);

@@ -39,7 +39,7 @@ interface Rule {
 }
 
 /** mulberry32: a small seeded PRNG. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

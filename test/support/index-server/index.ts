@@ -1,7 +1,9 @@
 /**
- * A Warehouse-like package index on node:http for tests and benchmarks: RSS feeds, the
- * JSON API and the simple API (PEP 691 JSON / PEP 503 HTML), with ETags, content set
- * programmatically, fault injection and request counters.
+ * A Warehouse-like package index on node:http for tests, benchmarks and the demo: RSS
+ * feeds, the JSON API, the simple API (PEP 691 JSON / PEP 503 HTML, PEP 700, PEP 792),
+ * the files themselves (real wheels and sdists whose sha256 the pages give), Warehouse's
+ * serials, ETags/304 on every answer, fault injection, request counters, and an admin
+ * route (admin.ts) to change it while it runs.
  *
  *   const index = await startIndexServer();
  *   index.addRelease('requests', '2.32.0');
@@ -9,21 +11,29 @@
  *   ... index.counters.count('simple-project', 503) ...
  *   await index.stop();
  */
-import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { PackageIndex } from '../../../src/domain/types.js';
+import { admin } from './admin.js';
 import { RequestCounters } from './counters.js';
+import { Delivery, etagMatches, etagOf } from './delivery.js';
 import { FaultInjector, type Fault, type FaultRuleOptions } from './faults.js';
-import { IndexModel, type FileSpec, type ProjectOptions, type ReleaseEntry, type ReleaseOptions } from './model.js';
-import { answer, matchRoute, type Answer, type BodyFormat, type RouteName, type SimpleMode } from './routes.js';
+import type { FileSpec, IndexFileEntry } from './files.js';
+import { IndexModel, type ProjectOptions, type ProjectStatus, type ReleaseEntry, type ReleaseOptions } from './model.js';
+import { answer, matchRoute, type SimpleMode } from './routes.js';
+import { applySeed, parseSeed, type SeedDocument } from './seed.js';
 
 export type { CountersSnapshot } from './counters.js';
 export type { Fault, FaultRuleOptions } from './faults.js';
-export { canonical, defaultFiles, deterministicSha256 } from './model.js';
-export type { FileSpec, IndexFileEntry, ProjectEntry, ReleaseEntry, ReleaseOptions } from './model.js';
+export { artifactBytes, canonical, distName } from './artifacts.js';
+export { defaultFiles } from './files.js';
+export type { FileSpec, IndexFileEntry } from './files.js';
+export { generateSeed } from './generator.js';
+export type { JournalEntry } from './journal.js';
+export type { ProjectEntry, ProjectStatus, ReleaseEntry, ReleaseOptions } from './model.js';
 export type { RouteName, SimpleMode } from './routes.js';
-export { IndexModel, RequestCounters, FaultInjector };
+export type { SeedDocument } from './seed.js';
+export { etagOf, IndexModel, RequestCounters, FaultInjector };
 
 export interface IndexServerOptions {
   /** Port on 127.0.0.1; 0 (default) picks a free one. */
@@ -32,6 +42,8 @@ export interface IndexServerOptions {
   readonly seed?: number;
   /** Time of the first upload without an explicit time (each next one is 1 s later). */
   readonly clockStart?: Date;
+  /** Called once per answered request (admin requests included), e.g. to log it. */
+  readonly onRequest?: (entry: { method: string; path: string; status: number }) => void;
 }
 
 export interface RecordedRequest {
@@ -50,8 +62,9 @@ export interface IndexServer {
   packageIndex(id?: number): PackageIndex;
   readonly model: IndexModel;
   readonly faults: FaultInjector;
+  /** Requests to the index (admin requests not counted). */
   readonly counters: RequestCounters;
-  /** The last 200 requests (method, path, headers), oldest first; cleared by resetCounters. */
+  /** The last 200 index requests (method, path, headers), oldest first; cleared by resetCounters. */
   readonly requests: readonly RecordedRequest[];
 
   addProject(name: string, options?: ProjectOptions): void;
@@ -60,7 +73,14 @@ export interface IndexServer {
   removeProject(name: string): boolean;
   yank(name: string, version: string, reason?: string | null): void;
   unyank(name: string, version: string): void;
+  /** PEP 792 status, with an optional reason. */
+  setStatus(name: string, status: ProjectStatus, reason?: string | null): void;
+  /** The pages report this sha256 for the file; its bytes stay as they are. */
   setSha(name: string, version: string, filename: string, sha256: string): void;
+  /** New bytes at the file's URL; the pages keep the old digest unless `rehash`. */
+  setContent(name: string, version: string, filename: string, content: Uint8Array | string, options?: { rehash?: boolean }): IndexFileEntry;
+  /** Adds a seed document's projects (seed.ts); throws naming the field on a bad document. */
+  seed(document: SeedDocument): { projects: number; releases: number };
   setClock(date: Date): void;
   setSimpleMode(mode: SimpleMode): void;
 
@@ -73,23 +93,21 @@ export interface IndexServer {
   stop(): Promise<void>;
 }
 
-/** Strong ETag of a body. */
-export function etagOf(contentType: string, body: string): string {
-  return `"${createHash('sha256').update(contentType).update('\0').update(body).digest('hex').slice(0, 32)}"`;
-}
+const MAX_ADMIN_BODY = 50 * 1024 * 1024;
 
-function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((candidate) => candidate.trim().replace(/^W\//, '') === etag);
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_ADMIN_BODY) req.destroy(new Error('admin body too large'));
+      else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
 }
-
-const MALFORMED: Record<BodyFormat, string> = {
-  xml: '<?xml version="1.0" encoding="UTF-8"?>\n<rss version="2.0"><channel><item><title>broken 1.0</title></item></chanel></rss>\n',
-  json: '{"meta": {"api-version": "1.1"}, "name": "broken", "files": [{"filename": ',
-  html: '<!DOCTYPE html><html><body><a href="/packages/x/broken-1.0.tar.gz#sha256=zz',
-  text: '\u0000\u0001 not what you asked for',
-};
 
 export async function startIndexServer(options: IndexServerOptions = {}): Promise<IndexServer> {
   const model = new IndexModel(options.clockStart);
@@ -109,75 +127,19 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
       }, ms);
       timers.add(timer);
     });
+  const delivery = new Delivery(counters, sleep);
+  const send = delivery.send.bind(delivery);
 
-  function send(res: ServerResponse, route: RouteName, status: number, headers: Record<string, string | number>, body: string | Uint8Array = '') {
-    counters.answered(route, status);
-    const buffer = typeof body === 'string' ? Buffer.from(body) : Buffer.from(body);
-    res.writeHead(status, { 'content-length': buffer.length, ...headers });
-    res.end(buffer);
+  async function handleAdmin(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const result = admin(model, req.method ?? 'GET', url, await readBody(req), origin);
+    const body = `${JSON.stringify(result.body)}\n`;
+    res.writeHead(result.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
   }
 
-  async function sendWithFault(res: ServerResponse, route: RouteName, ans: Answer, headers: Record<string, string>, fault: Fault | null) {
-    const body = Buffer.from(ans.body);
-    if (!fault || fault.kind === 'status' || fault.kind === 'rate-limited') return send(res, route, ans.status, headers, body);
-    switch (fault.kind) {
-      case 'malformed': {
-        const broken = MALFORMED[ans.format];
-        return send(res, route, ans.status, { ...headers, etag: etagOf(ans.contentType, broken) }, broken);
-      }
-      case 'body':
-        return send(res, route, ans.status, { ...headers, 'content-type': fault.contentType ?? ans.contentType }, fault.body);
-      case 'truncate': {
-        counters.answered(route, ans.status);
-        res.writeHead(ans.status, { 'content-length': body.length, ...headers });
-        const keep = Math.min(fault.keepBytes ?? Math.floor(body.length / 2), Math.max(0, body.length - 1));
-        res.write(body.subarray(0, keep));
-        await sleep(20);
-        res.socket?.destroy();
-        return;
-      }
-      case 'drip': {
-        counters.answered(route, ans.status);
-        res.writeHead(ans.status, { 'content-length': body.length, ...headers });
-        const step = Math.max(1, fault.chunkBytes ?? 16);
-        for (let at = 0; at < body.length; at += step) {
-          if (res.destroyed) return;
-          res.write(body.subarray(at, at + step));
-          await sleep(fault.intervalMs);
-        }
-        res.end();
-        return;
-      }
-      case 'oversize': {
-        counters.answered(route, ans.status);
-        res.writeHead(ans.status, fault.declareLength ? { ...headers, 'content-length': fault.bytes } : headers);
-        const chunk = Buffer.alloc(64 * 1024, 0x20);
-        let sent = 0;
-        while (sent < fault.bytes && !res.destroyed) {
-          const piece = chunk.subarray(0, Math.min(chunk.length, fault.bytes - sent));
-          sent += piece.length;
-          if (!res.write(piece)) {
-            await new Promise<void>((resolve) => {
-              const done = () => {
-                res.off('drain', done);
-                res.off('close', done);
-                resolve();
-              };
-              res.on('drain', done);
-              res.on('close', done);
-            });
-          }
-        }
-        if (!res.destroyed) res.end();
-        return;
-      }
-    }
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     counters.started(Date.now());
     res.once('close', () => counters.ended());
-    const url = new URL(req.url ?? '/', origin);
     requests.push({ method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, remotePort: req.socket.remotePort, headers: { ...req.headers } });
     if (requests.length > 200) requests.shift();
     const matched = matchRoute(url.pathname);
@@ -203,17 +165,26 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
 
     const ans = answer(model, matched, url.pathname, req.headers.accept, origin, simpleMode);
     const etag = etagOf(ans.contentType, ans.body);
-    const headers: Record<string, string> = { 'content-type': ans.contentType, etag, vary: 'Accept', ...ans.headers };
+    const vary: Record<string, string> = route === 'file' ? {} : { vary: 'Accept' };
+    const headers: Record<string, string> = { 'content-type': ans.contentType, etag, ...vary, ...ans.headers };
     if (ans.status === 200 && etagMatches(req.headers['if-none-match'], etag)) {
-      return send(res, route, 304, { etag, vary: 'Accept' });
+      const unchanged = { ...headers };
+      delete unchanged['content-type'];
+      return send(res, route, 304, unchanged);
     }
     if (req.method === 'HEAD') return send(res, route, ans.status, headers);
     if (ans.status !== 200) return send(res, route, ans.status, headers, ans.body);
-    return sendWithFault(res, route, ans, headers, fault);
+    return delivery.withFault(res, route, ans, headers, fault);
   }
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
+    const url = new URL(req.url ?? '/', origin);
+    if (options.onRequest) {
+      const onRequest = options.onRequest;
+      res.once('finish', () => onRequest({ method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, status: res.statusCode }));
+    }
+    const work = url.pathname.startsWith('/_admin/') ? handleAdmin(req, res, url) : handle(req, res, url);
+    work.catch((error: unknown) => {
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'text/plain' });
         res.end(`index-server error: ${String(error)}\n`);
@@ -256,7 +227,10 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
     removeProject: (name) => model.removeProject(name),
     yank: (name, version, reason) => model.yank(name, version, reason),
     unyank: (name, version) => model.unyank(name, version),
+    setStatus: (name, status, reason) => model.setStatus(name, status, reason),
     setSha: (name, version, filename, sha256) => model.setSha(name, version, filename, sha256),
+    setContent: (name, version, filename, content, opts) => model.setContent(name, version, filename, content, opts),
+    seed: (document) => applySeed(model, parseSeed(document, 'document')),
     setClock: (date) => model.setClock(date),
     setSimpleMode: (mode) => {
       simpleMode = mode;

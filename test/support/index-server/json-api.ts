@@ -1,6 +1,7 @@
-/** Warehouse's JSON API: `/pypi/<name>/json` and `/pypi/<name>/<version>/json`. */
-import type { IndexFileEntry, IndexModel, ProjectEntry, ReleaseEntry } from './model.js';
-import { fileUrl } from './simple.js';
+/** Warehouse's JSON API: `/pypi/<name>/json` and `/pypi/<name>/<version>/json`; `last_serial` is the project's. */
+import type { IndexFileEntry } from './files.js';
+import type { ProjectEntry, ReleaseEntry } from './model.js';
+import { fileUrl, pythonIsoTime } from './simple.js';
 
 function fileJson(origin: string, release: ReleaseEntry, file: IndexFileEntry) {
   return {
@@ -15,7 +16,7 @@ function fileJson(origin: string, release: ReleaseEntry, file: IndexFileEntry) {
     requires_python: file.requiresPython,
     size: file.size,
     upload_time: file.uploadTime.toISOString().slice(0, 19),
-    upload_time_iso_8601: file.uploadTime.toISOString().replace(/\.\d{3}Z$/, '.000000Z'),
+    upload_time_iso_8601: pythonIsoTime(file.uploadTime),
     url: fileUrl(origin, file),
     yanked: release.yanked,
     yanked_reason: release.yankedReason,
@@ -43,21 +44,21 @@ function latest(project: ProjectEntry): ReleaseEntry | undefined {
   return byTime.find((r) => !r.yanked) ?? byTime[0];
 }
 
-export function projectJsonApi(model: IndexModel, project: ProjectEntry, origin: string): string {
+export function projectJsonApi(project: ProjectEntry, origin: string): string {
   const current = latest(project);
   return JSON.stringify({
     info: info(origin, project, current),
-    last_serial: model.serial,
+    last_serial: project.lastSerial,
     releases: Object.fromEntries(project.releases.map((r) => [r.version, r.files.map((f) => fileJson(origin, r, f))])),
     urls: current ? current.files.map((f) => fileJson(origin, current, f)) : [],
     vulnerabilities: [],
   });
 }
 
-export function releaseJsonApi(model: IndexModel, project: ProjectEntry, release: ReleaseEntry, origin: string): string {
+export function releaseJsonApi(project: ProjectEntry, release: ReleaseEntry, origin: string): string {
   return JSON.stringify({
     info: info(origin, project, release),
-    last_serial: model.serial,
+    last_serial: project.lastSerial,
     urls: release.files.map((f) => fileJson(origin, release, f)),
     vulnerabilities: [],
   });

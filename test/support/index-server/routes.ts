@@ -1,8 +1,9 @@
 /** Which route a path is, and the answer the index gives it (before faults and ETags). */
 import { projectJsonApi, releaseJsonApi } from './json-api.js';
 import { canonical, type IndexModel } from './model.js';
+import { PEP691_HTML, PEP691_JSON, TEXT_HTML, negotiate, type SimpleContentType } from './negotiate.js';
 import { packagesFeed, projectReleasesFeed, updatesFeed } from './rss.js';
-import { PEP691_HTML, PEP691_JSON, indexHtml, indexJson, negotiate, projectHtml, projectJson } from './simple.js';
+import { indexHtml, indexJson, projectHtml, projectJson } from './simple.js';
 
 export type RouteName =
   | 'rss-updates'
@@ -12,16 +13,17 @@ export type RouteName =
   | 'json-release'
   | 'simple-index'
   | 'simple-project'
+  | 'file'
   | 'other';
 
 /** The body's format, which decides what a `malformed` fault sends. */
-export type BodyFormat = 'xml' | 'json' | 'html' | 'text';
+export type BodyFormat = 'xml' | 'json' | 'html' | 'text' | 'binary';
 
 export interface Answer {
   readonly status: number;
   readonly contentType: string;
   readonly format: BodyFormat;
-  readonly body: string;
+  readonly body: string | Buffer;
   readonly headers?: Readonly<Record<string, string>>;
 }
 
@@ -32,11 +34,19 @@ interface Matched {
   readonly route: RouteName;
   readonly name?: string;
   readonly version?: string;
+  /** The file's path under /packages/. */
+  readonly path?: string;
   /** The path with the canonical name, used to redirect a non-normalized name. */
   readonly canonicalPath?: (name: string) => string;
 }
 
 const XML = 'text/xml; charset=UTF-8';
+
+const CONTENT_TYPES: Record<SimpleContentType, string> = {
+  [TEXT_HTML]: 'text/html; charset=utf-8',
+  [PEP691_HTML]: PEP691_HTML,
+  [PEP691_JSON]: PEP691_JSON,
+};
 
 export function matchRoute(pathname: string): Matched {
   let m: RegExpExecArray | null;
@@ -56,6 +66,7 @@ export function matchRoute(pathname: string): Matched {
   if ((m = /^\/simple\/([^/]+)(\/?)$/.exec(pathname))) {
     return { route: 'simple-project', name: decodeURIComponent(m[1] ?? ''), canonicalPath: (n) => `/simple/${n}/` };
   }
+  if ((m = /^\/packages\/(.+)$/.exec(pathname))) return { route: 'file', path: decodeURIComponent(m[1] ?? '') };
   return { route: 'other' };
 }
 
@@ -65,6 +76,22 @@ function notFound(): Answer {
 
 function redirect(location: string): Answer {
   return { status: 301, contentType: 'text/plain; charset=utf-8', format: 'text', body: `Moved to ${location}\n`, headers: { location } };
+}
+
+function simpleType(accept: string | undefined, mode: SimpleMode): SimpleContentType {
+  if (mode === 'html-only') return TEXT_HTML;
+  if (mode === 'json-only') return PEP691_JSON;
+  return negotiate(accept);
+}
+
+function serialHeader(serial: number): Record<string, string> {
+  return { 'x-pypi-last-serial': String(serial) };
+}
+
+function fileAnswer(model: IndexModel, path: string | undefined): Answer {
+  const found = path === undefined ? undefined : model.fileAt(path);
+  if (!found || found.project.status === 'quarantined') return notFound();
+  return { status: 200, contentType: 'application/octet-stream', format: 'binary', body: found.file.content };
 }
 
 export function answer(
@@ -78,11 +105,11 @@ export function answer(
   const { route } = matched;
   if (route === 'rss-updates') return { status: 200, contentType: XML, format: 'xml', body: updatesFeed(model, origin) };
   if (route === 'rss-packages') return { status: 200, contentType: XML, format: 'xml', body: packagesFeed(model, origin) };
-  const format = simpleMode === 'negotiate' ? negotiate(accept) : simpleMode === 'json-only' ? 'json' : 'html';
+  if (route === 'file') return fileAnswer(model, matched.path);
+  const type = simpleType(accept, simpleMode);
   if (route === 'simple-index') {
-    return format === 'json'
-      ? { status: 200, contentType: PEP691_JSON, format: 'json', body: indexJson(model) }
-      : { status: 200, contentType: 'text/html; charset=utf-8', format: 'html', body: indexHtml(model) };
+    const json = type === PEP691_JSON;
+    return { status: 200, contentType: CONTENT_TYPES[type], format: json ? 'json' : 'html', body: json ? indexJson(model) : indexHtml(model), headers: serialHeader(model.serial) };
   }
   if (route === 'other' || matched.name === undefined || !matched.canonicalPath) return notFound();
 
@@ -91,24 +118,21 @@ export function answer(
   const canonicalPath = matched.canonicalPath(canonical(matched.name));
   // Warehouse answers a non-normalized name (or a missing trailing slash) with a 301.
   if (canonicalPath !== pathname) return redirect(canonicalPath);
+  const headers = serialHeader(project.lastSerial);
 
   switch (route) {
     case 'rss-project':
       return { status: 200, contentType: XML, format: 'xml', body: projectReleasesFeed(project, origin) };
     case 'json-project':
-      return { status: 200, contentType: 'application/json', format: 'json', body: projectJsonApi(model, project, origin) };
+      if (project.status === 'quarantined') return notFound();
+      return { status: 200, contentType: 'application/json', format: 'json', body: projectJsonApi(project, origin), headers };
     case 'json-release': {
       const release = project.releases.find((r) => r.version === matched.version);
-      if (!release) return notFound();
-      return { status: 200, contentType: 'application/json', format: 'json', body: releaseJsonApi(model, project, release, origin) };
+      if (!release || project.status === 'quarantined') return notFound();
+      return { status: 200, contentType: 'application/json', format: 'json', body: releaseJsonApi(project, release, origin), headers };
     }
     case 'simple-project':
-      if (format === 'json') return { status: 200, contentType: PEP691_JSON, format: 'json', body: projectJson(model, project, origin) };
-      return {
-        status: 200,
-        contentType: accept?.includes(PEP691_HTML) ? PEP691_HTML : 'text/html; charset=utf-8',
-        format: 'html',
-        body: projectHtml(model, project, origin),
-      };
+      if (type === PEP691_JSON) return { status: 200, contentType: PEP691_JSON, format: 'json', body: projectJson(project, origin), headers };
+      return { status: 200, contentType: CONTENT_TYPES[type], format: 'html', body: projectHtml(project, origin), headers };
   }
 }
