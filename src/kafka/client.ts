@@ -5,6 +5,7 @@
  */
 import { Kafka, logLevel, type LogEntry } from 'kafkajs';
 import type { Logger } from '../runtime/logger.js';
+import { registerCompressionCodecs } from './codecs.js';
 
 export interface KafkaClientOptions {
   readonly brokers: string | readonly string[];
@@ -37,6 +38,7 @@ function kafkaLogLevel(logger: Logger): logLevel {
 }
 
 export function createKafkaClient(options: KafkaClientOptions): Kafka {
+  registerCompressionCodecs();
   const log = options.logger.child({ component: 'kafkajs' });
   return new Kafka({
     clientId: options.clientId,

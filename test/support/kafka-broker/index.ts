@@ -42,6 +42,8 @@ export interface KafkaTestBroker {
   start(): Promise<void>;
   /** Every record of a topic, partition by partition, in offset order. */
   records(topic: string): StoredRecord[];
+  /** The compression codec of every stored batch of a topic (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+  codecs(topic: string): number[];
   createTopic(name: string, partitions: number): void;
   /** The offset a group committed for a partition (the next offset it will read), or null. */
   committedOffset(groupId: string, topic: string, partition: number): number | null;
@@ -109,6 +111,7 @@ export async function startKafkaBroker(options: KafkaBrokerOptions = {}): Promis
     start,
     stop,
     records: (topic) => logs.topics.get(topic)?.partitions.flatMap((p) => p.records) ?? [],
+    codecs: (topic) => logs.topics.get(topic)?.partitions.flatMap((p) => p.codecs()) ?? [],
     createTopic: (name, partitions) => {
       if (!isLegalTopicName(name)) throw new Error(`illegal topic name ${name}`);
       if (logs.topics.has(name)) throw new Error(`topic ${name} already exists`);

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { messageSetRecords, toMessageSet } from './legacy-format.js';
 import { ErrorCode, type ErrorCodeValue } from './protocol.js';
-import { checkRecordSet, decodeBatch, encodeBatch, LAST_OFFSET_DELTA_OFFSET } from './record-batch.js';
+import { ATTRIBUTES_OFFSET, checkRecordSet, decodeBatch, encodeBatch, LAST_OFFSET_DELTA_OFFSET } from './record-batch.js';
 
 export interface StoredRecord {
   readonly topic: string;
@@ -36,6 +36,11 @@ export class PartitionLog {
 
   get endOffset(): number {
     return this.next;
+  }
+
+  /** The compression codec of each stored batch (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+  codecs(): number[] {
+    return this.batches.map((b) => b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & 0x07);
   }
 
   /** Validates one produce request's record set and appends it; the base offset on success. */

@@ -6,17 +6,15 @@
 import decodeRecordBatch from 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
 import crc32C from 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
 import Decoder from 'kafkajs/src/protocol/decoder.js';
-import { registerCompressionCodecs } from '../../../src/kafka/codecs.js';
+import { decompress } from '../../../src/kafka/codecs.js';
 import { ErrorCode, type ErrorCodeValue } from './protocol.js';
 import { Writer } from './wire.js';
-
-registerCompressionCodecs();
 
 /** Fixed part of a v2 record batch, up to and including the record count. */
 const BATCH_HEADER_SIZE = 61;
 const MAGIC_OFFSET = 16;
 const CRC_OFFSET = 17;
-const ATTRIBUTES_OFFSET = 21;
+export const ATTRIBUTES_OFFSET = 21;
 export const LAST_OFFSET_DELTA_OFFSET = 23;
 const COMPRESSION_MASK = 0x07;
 /** none, gzip, snappy, lz4, zstd. */
@@ -57,9 +55,21 @@ export function checkRecordSet(recordSet: Buffer): CheckedRecordSet {
   return batches.length === 0 ? { errorCode: ErrorCode.CORRUPT_MESSAGE } : { batches };
 }
 
-/** Every record of one batch, with absolute offsets; throws on a batch it cannot read. */
+/**
+ * Every record of one batch, with absolute offsets; throws on a batch it cannot read (as
+ * Kafka's log validator does for a compressed batch). The payload is decompressed here, not
+ * by kafkajs's codec table, which a client in the same process may have changed.
+ */
 export async function decodeBatch(bytes: Buffer): Promise<(PlainRecord & { readonly offset: number })[]> {
-  const decoded = await decodeRecordBatch(new Decoder(bytes));
+  const attributes = bytes.readInt16BE(ATTRIBUTES_OFFSET);
+  const codec = attributes & COMPRESSION_MASK;
+  let plain = bytes;
+  if (codec !== 0) {
+    plain = Buffer.concat([bytes.subarray(0, BATCH_HEADER_SIZE), await decompress(codec, bytes.subarray(BATCH_HEADER_SIZE))]);
+    plain.writeInt16BE(attributes & ~COMPRESSION_MASK, ATTRIBUTES_OFFSET);
+    plain.writeInt32BE(plain.length - 12, 8);
+  }
+  const decoded = await decodeRecordBatch(new Decoder(plain));
   return decoded.records.map((r) => ({ offset: Number(r.offset), timestamp: Number(r.timestamp), key: r.key, value: r.value, headers: r.headers }));
 }
 
