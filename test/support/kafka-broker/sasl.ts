@@ -38,7 +38,7 @@ export class SaslUsers {
 export type AuthStep =
   | { readonly kind: 'continue'; readonly bytes: Buffer }
   | { readonly kind: 'done'; readonly bytes: Buffer }
-  | { readonly kind: 'failed'; readonly message: string };
+  | { readonly kind: 'failed'; readonly message: string; readonly reason: string };
 
 export class SaslSession {
   mechanism: SaslMechanism | null = null;
@@ -67,8 +67,9 @@ export class SaslSession {
   }
 
   authenticate(token: Buffer): AuthStep {
-    const failed = (): AuthStep => ({
+    const failed = (reason = 'invalid credentials'): AuthStep => ({
       kind: 'failed',
+      reason,
       message: `Authentication failed during authentication due to invalid credentials with SASL mechanism ${this.mechanism ?? 'none'}`,
     });
     if (this.users === null || this.mechanism === null || this.user !== null) return failed();
@@ -81,7 +82,7 @@ export class SaslSession {
       return { kind: 'done', bytes: Buffer.alloc(0) };
     }
     const step = this.scram!.step(token);
-    if (step.kind === 'failed') return failed();
+    if (step.kind === 'failed') return failed(step.reason);
     if (step.kind === 'challenge') return { kind: 'continue', bytes: step.bytes };
     this.user = step.user;
     return { kind: 'done', bytes: step.bytes };

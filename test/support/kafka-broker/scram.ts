@@ -82,7 +82,9 @@ export class ScramExchange {
     if (proofAt < 0) return { kind: 'failed', reason: 'client-final message without a proof' };
     const withoutProof = message.slice(0, proofAt);
     const attrs = attributes(withoutProof);
-    if (attrs.get('r') !== state.nonce) return { kind: 'failed', reason: 'nonce mismatch' };
+    // Kafka's ScramSaslServer only checks that the nonce ends with the server's (librdkafka
+    // 2.0 sends the client nonce twice).
+    if (!(attrs.get('r') ?? '').endsWith(state.nonce)) return { kind: 'failed', reason: 'nonce mismatch' };
     const digest = digestOf(this.mechanism);
     const authMessage = `${state.clientFirstBare},${state.serverFirst},${withoutProof}`;
     const signature = hmac(digest, state.credential.storedKey, authMessage);

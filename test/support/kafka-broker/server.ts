@@ -98,6 +98,7 @@ class Connection {
         clientId: header.clientId ?? '',
         clientHost: this.socket.remoteAddress ?? this.ctx.host,
         sasl: this.sasl,
+        log: (message) => this.log(`${this.peer}: ${message}`),
       });
     } catch (error) {
       return this.close(`${name} failed: ${String(error)}`);
@@ -113,7 +114,7 @@ class Connection {
   /** SaslHandshake v0: a token is a bare size-prefixed frame, and so is the answer. */
   private bareToken(frame: Buffer): void {
     const step = this.sasl.authenticate(frame);
-    if (step.kind === 'failed') return this.close(`SASL ${this.sasl.mechanism ?? ''}: ${step.message}`);
+    if (step.kind === 'failed') return this.close(`SASL ${this.sasl.mechanism ?? ''}: ${step.reason}`);
     this.send(new Writer().bytes(step.bytes, false).toBuffer());
   }
 }

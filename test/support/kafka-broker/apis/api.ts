@@ -29,6 +29,8 @@ export interface RequestContext extends BrokerContext {
   /** Address of the client, for DescribeGroups. */
   readonly clientHost: string;
   readonly sasl: SaslSession;
+  /** The broker's protocol log (silent unless asked for). */
+  readonly log: (message: string) => void;
 }
 
 export interface ApiSpec {

@@ -28,6 +28,7 @@ export const saslAuthenticateApi = api({
     }
     const step = ctx.sasl.authenticate((raw.AuthBytes as Buffer | null) ?? Buffer.alloc(0));
     if (step.kind === 'failed') {
+      ctx.log(`SASL ${ctx.sasl.mechanism} for ${ctx.clientHost}: ${step.reason}`);
       return { ErrorCode: ErrorCode.SASL_AUTHENTICATION_FAILED, ErrorMessage: step.message, AuthBytes: Buffer.alloc(0), SessionLifetimeMs: 0n };
     }
     return { ErrorCode: ErrorCode.NONE, ErrorMessage: null, AuthBytes: step.bytes, SessionLifetimeMs: 0n };
