@@ -35,7 +35,8 @@ export function snappyDecompress(data: Buffer): Buffer {
 
 /** Decompresses a record batch's payload by its codec (1 gzip, 2 snappy, 3 lz4, 4 zstd). */
 export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
-  switch (codec) {
+  // kafkajs's numeric codec ids: 1 gzip, 2 snappy, 3 lz4, 4 zstd.
+  switch (codec as (typeof CompressionTypes)[keyof typeof CompressionTypes]) {
     case CompressionTypes.GZIP:
       return gunzipSync(data);
     case CompressionTypes.Snappy:

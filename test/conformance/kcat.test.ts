@@ -12,6 +12,8 @@ import { runsWith } from '../support/tools.js';
 
 const USERS = { alice: 'wonder-land:1' };
 const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
+/** librdkafka sends a batch uncompressed when compressing does not make it smaller. */
+const WORDS = ['one', 'two', 'three'].map((w) => w.repeat(60));
 
 interface Ran {
   readonly status: number | null;
@@ -69,12 +71,12 @@ describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Ka
     it(`kcat -z ${codec}: produced, stored as sent, consumed by kcat and by kafkajs`, async () => {
       const topic = `codec-${codec}`;
       broker.createTopic(topic, 1);
-      const produced = await kcat(['-b', broker.brokers, '-P', '-t', topic, '-p', '0', '-z', codec, '-d', 'protocol'], 'one\ntwo\nthree\n');
+      const produced = await kcat(['-b', broker.brokers, '-P', '-t', topic, '-p', '0', '-z', codec, '-d', 'protocol'], `${WORDS.join('\n')}\n`);
       expect(produced.status).toBe(0);
       expectCleanProtocol(produced);
-      expect(broker.codecs(topic)).toEqual([id]);
+      expect(new Set(broker.codecs(topic))).toEqual(new Set([id]));
       const consumed = await kcat(['-b', broker.brokers, '-C', '-t', topic, '-p', '0', '-o', 'beginning', '-e', '-q', '-d', 'protocol']);
-      expect(lines(consumed.stdout)).toEqual(['one', 'two', 'three']);
+      expect(lines(consumed.stdout)).toEqual(WORDS);
       expectCleanProtocol(consumed);
 
       const kafka = createKafkaClient({ brokers: broker.brokers, clientId: 'conformance', logger: silentLogger() });
@@ -83,7 +85,7 @@ describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Ka
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value?.toString() ?? '') });
-      await expect.poll(() => seen, { timeout: 20_000 }).toEqual(['one', 'two', 'three']);
+      await expect.poll(() => seen, { timeout: 20_000 }).toEqual(WORDS);
       await consumer.disconnect();
     });
   }
@@ -91,13 +93,13 @@ describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Ka
   it('kcat -G: a group consumes, commits, stops, and resumes from its committed offset on rejoin', async () => {
     broker.createTopic('grouped', 1);
     await kcat(['-b', broker.brokers, '-P', '-t', 'grouped', '-p', '0'], 'm1\nm2\nm3\n');
-    const group = ['-b', broker.brokers, '-X', 'auto.offset.reset=earliest', '-q', '-d', 'protocol', '-G', 'kcat-group', 'grouped'];
-    const first = await kcat([...group.slice(0, -2), '-c', '2', ...group.slice(-2)]);
+    const base = ['-b', broker.brokers, '-X', 'auto.offset.reset=earliest', '-q', '-d', 'protocol'];
+    const first = await kcat([...base, '-c', '2', '-G', 'kcat-group', 'grouped']);
     expect(lines(first.stdout)).toEqual(['m1', 'm2']);
     expectCleanProtocol(first);
     expect(broker.committedOffset('kcat-group', 'grouped', 0)).toBe(2);
     await kcat(['-b', broker.brokers, '-P', '-t', 'grouped', '-p', '0'], 'm4\n');
-    const rejoined = await kcat([...group.slice(0, -2), '-e', ...group.slice(-2)]);
+    const rejoined = await kcat([...base, '-e', '-G', 'kcat-group', 'grouped']);
     expect(lines(rejoined.stdout)).toEqual(['m3', 'm4']);
     expectCleanProtocol(rejoined);
     expect(broker.committedOffset('kcat-group', 'grouped', 0)).toBe(4);
@@ -108,7 +110,7 @@ describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Ka
     const legacy = ['-X', 'api.version.request=false', '-X', 'broker.version.fallback=0.9.0'];
     const produced = await kcat(['-b', broker.brokers, ...legacy, '-P', '-t', 'legacy', '-p', '0', '-z', 'gzip', '-d', 'protocol'], 'old1\nold2\n');
     expect(produced.status).toBe(0);
-    expect(produced.stderr).toContain('Sent ProduceRequest (v0');
+    expect(produced.stderr).toContain('Sent ProduceRequest (v1');
     expectCleanProtocol(produced);
     const consumed = await kcat(['-b', broker.brokers, ...legacy, '-C', '-t', 'legacy', '-p', '0', '-o', 'beginning', '-e', '-q']);
     expect(lines(consumed.stdout)).toEqual(['old1', 'old2']);

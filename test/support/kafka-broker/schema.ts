@@ -75,7 +75,7 @@ function readValue(r: Reader, type: FieldType, version: number, flexible: boolea
     if (count < 0) return null;
     return Array.from({ length: count }, () => readValue(r, type.array, version, flexible));
   }
-  return readStruct(r, type as readonly Field[], version, flexible);
+  return readStruct(r, type, version, flexible);
 }
 
 function readStruct(r: Reader, fields: readonly Field[], version: number, flexible: boolean): Message {
@@ -116,7 +116,7 @@ function writeValue(w: Writer, type: FieldType, value: unknown, version: number,
     for (const item of items) writeValue(w, type.array, item, version, flexible);
     return;
   }
-  writeStruct(w, type as readonly Field[], (value ?? {}) as Message, version, flexible);
+  writeStruct(w, type, (value ?? {}) as Message, version, flexible);
 }
 
 function writeStruct(w: Writer, fields: readonly Field[], value: Message, version: number, flexible: boolean): void {

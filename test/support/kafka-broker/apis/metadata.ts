@@ -90,7 +90,7 @@ export const metadataApi = api({
     const req = raw as unknown as MetadataRequest;
     // v0: an empty list means every topic; v1+: null does.
     const all = req.Topics === null || (ctx.version === 0 && req.Topics.length === 0);
-    const wanted = all ? [...ctx.logs.topics.values()].map((t) => ({ Name: t.name, TopicId: t.id })) : req.Topics!;
+    const wanted = all ? [...ctx.logs.topics.values()].map((t) => ({ Name: t.name, TopicId: t.id })) : req.Topics;
     // v0–3 have no flag: those clients always asked for auto-creation.
     const allowAutoCreate = ctx.version < 4 || req.AllowAutoTopicCreation;
     return {
