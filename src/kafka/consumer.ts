@@ -3,7 +3,7 @@
  * producer for the dead-letter topic, each behind a small interface.
  */
 import type { Consumer, Producer } from 'kafkajs';
-import { createKafkaClient, type KafkaClientOptions } from './client.js';
+import { createKafkaClient, describeConnectError, type KafkaClientOptions } from './client.js';
 
 export type KafkaConnection = KafkaClientOptions;
 
@@ -87,7 +87,9 @@ export function createKafkaConsumer(
 
   return {
     async run(handler) {
-      await consumer.connect();
+      await consumer.connect().catch((error: unknown) => {
+        throw describeConnectError(error, connection);
+      });
       await consumer.subscribe({ topics: [...connection.topics], fromBeginning: connection.fromBeginning });
       await consumer.run({
         autoCommit: false,

@@ -3,7 +3,7 @@
  * kafkajs errors read as (code, permanent).
  */
 import type { Producer } from 'kafkajs';
-import { createKafkaClient, type KafkaClientOptions } from './client.js';
+import { createKafkaClient, describeConnectError, type KafkaClientOptions } from './client.js';
 
 export interface OutgoingMessage {
   readonly key: string;
@@ -25,7 +25,10 @@ export interface KafkaProducerPort {
 export function createKafkaProducer(options: KafkaClientOptions): KafkaProducerPort {
   const producer: Producer = createKafkaClient(options).producer({ allowAutoTopicCreation: true, idempotent: false });
   return {
-    connect: () => producer.connect(),
+    connect: () =>
+      producer.connect().catch((error: unknown) => {
+        throw describeConnectError(error, options);
+      }),
     async sendBatch(batches) {
       await producer.sendBatch({
         acks: -1,

@@ -4,6 +4,7 @@
 import { Kafka, logLevel, CompressionTypes, type Consumer, type Producer } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { registerCompressionCodecs } from '../../src/kafka/codecs.js';
 import { startKafkaBroker, type KafkaTestBroker } from './kafka-broker/index.js';
 
 const CONSUMER_TIMING = {
@@ -48,6 +49,7 @@ async function until(condition: () => boolean, timeoutMs = 20_000): Promise<void
 }
 
 beforeAll(async () => {
+  registerCompressionCodecs();
   broker = await startKafkaBroker();
   kafka = client();
 });
@@ -325,21 +327,29 @@ describe('kafka test broker', () => {
     expect(broker.records('idempotent').map((r) => [r.key?.toString(), r.value?.toString()])).toEqual([['k', 'once']]);
   });
 
-  it('accepts gzip batches and rejects a compression it cannot read with UNSUPPORTED_COMPRESSION_TYPE', async () => {
+  it('stores gzip, snappy and lz4 batches as sent, and refuses a batch that is not what its codec says (CORRUPT_MESSAGE)', async () => {
     const producer = await connectedProducer();
     broker.createTopic('compressed', 1);
-    await producer.send({ topic: 'compressed', compression: CompressionTypes.GZIP, messages: [{ value: 'zipped' }] });
-    expect(broker.records('compressed').map((r) => r.value?.toString())).toEqual(['zipped']);
+    for (const codec of [CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4]) {
+      await producer.send({ topic: 'compressed', compression: codec, messages: [{ value: `zipped-${codec}` }] });
+    }
+    expect(broker.records('compressed').map((r) => r.value?.toString())).toEqual(['zipped-1', 'zipped-2', 'zipped-3']);
+    expect(broker.codecs('compressed')).toEqual([1, 2, 3]);
 
-    // A pass-through "snappy" codec on the client: the broker must refuse the batch.
+    // A pass-through "snappy" codec on the client: the bytes are not snappy, so the broker refuses them.
     const codecs = kafkajs.CompressionCodecs as Record<number, () => unknown>;
+    const snappy = codecs[CompressionTypes.Snappy]!;
     codecs[CompressionTypes.Snappy] = () => ({
       compress: (encoder: { buffer: Buffer }) => Promise.resolve(encoder.buffer),
       decompress: (buffer: Buffer) => Promise.resolve(buffer),
     });
-    await expect(
-      producer.send({ topic: 'compressed', compression: CompressionTypes.Snappy, messages: [{ value: 'x' }] }),
-    ).rejects.toMatchObject({ type: 'UNSUPPORTED_COMPRESSION_TYPE' });
-    expect(broker.records('compressed')).toHaveLength(1);
+    try {
+      await expect(
+        producer.send({ topic: 'compressed', compression: CompressionTypes.Snappy, messages: [{ value: 'x' }] }),
+      ).rejects.toMatchObject({ cause: { type: 'CORRUPT_MESSAGE' } });
+    } finally {
+      codecs[CompressionTypes.Snappy] = snappy;
+    }
+    expect(broker.records('compressed')).toHaveLength(3);
   });
 });

@@ -1,94 +1,15 @@
 /**
  * The group coordinator: membership with a join barrier and a rebalance timeout, the
  * leader's assignment handed out by SyncGroup, heartbeats that report a rebalance, session
- * expiry, and committed offsets per group (kept across a broker stop/start; membership is
- * not, as after a coordinator failover).
+ * expiry and static members (`group.instance.id`). Membership does not survive a broker
+ * stop/start (as after a coordinator failover); committed offsets (offsets.ts) do.
  */
 import { randomUUID } from 'node:crypto';
+import { EMPTY, Group, joinError, selectProtocol, type GroupDescription, type JoinRequest, type JoinResult, type Member, type SyncResult } from './group-state.js';
 import { ErrorCode, type ErrorCodeValue } from './protocol.js';
-
-type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable';
-
-export interface JoinRequest {
-  readonly groupId: string;
-  readonly memberId: string;
-  readonly clientId: string;
-  readonly clientHost: string;
-  readonly sessionTimeoutMs: number;
-  readonly rebalanceTimeoutMs: number;
-  readonly protocolType: string;
-  readonly protocols: readonly { readonly name: string; readonly metadata: Buffer }[];
-}
-
-export interface JoinResult {
-  readonly errorCode: ErrorCodeValue;
-  readonly generationId: number;
-  readonly protocol: string;
-  readonly leaderId: string;
-  readonly memberId: string;
-  readonly members: readonly { readonly memberId: string; readonly metadata: Buffer }[];
-}
-
-export interface SyncResult {
-  readonly errorCode: ErrorCodeValue;
-  readonly assignment: Buffer;
-}
-
-interface Member {
-  readonly id: string;
-  clientId: string;
-  clientHost: string;
-  sessionTimeoutMs: number;
-  rebalanceTimeoutMs: number;
-  protocolType: string;
-  protocols: readonly { readonly name: string; readonly metadata: Buffer }[];
-  assignment: Buffer;
-  lastSeen: number;
-  awaitingJoin: ((result: JoinResult) => void) | null;
-  awaitingSync: ((result: SyncResult) => void) | null;
-}
-
-export interface GroupDescription {
-  readonly groupId: string;
-  readonly state: GroupState | 'Dead';
-  readonly protocolType: string;
-  readonly protocol: string;
-  readonly members: readonly {
-    readonly memberId: string;
-    readonly clientId: string;
-    readonly clientHost: string;
-    readonly metadata: Buffer;
-    readonly assignment: Buffer;
-  }[];
-}
-
-const EMPTY = Buffer.alloc(0);
-
-class Group {
-  state: GroupState = 'Empty';
-  generation = 0;
-  protocolType = '';
-  protocol = '';
-  leaderId = '';
-  readonly members = new Map<string, Member>();
-  joinTimer: NodeJS.Timeout | null = null;
-
-  constructor(readonly id: string) {}
-}
-
-function joinError(errorCode: ErrorCodeValue, memberId: string): JoinResult {
-  return { errorCode, generationId: -1, protocol: '', leaderId: '', memberId, members: [] };
-}
-
-export interface CommittedOffset {
-  readonly offset: number;
-  readonly metadata: string | null;
-}
 
 export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
-  /** group → topic → partition → committed offset. */
-  private readonly offsets = new Map<string, Map<string, Map<number, CommittedOffset>>>();
   private expiryTimer: NodeJS.Timeout | null = null;
 
   /** Starts the session-expiry check. */
@@ -112,48 +33,76 @@ export class GroupCoordinator {
   }
 
   join(request: JoinRequest): Promise<JoinResult> {
-    if (request.groupId === '') return Promise.resolve(joinError(ErrorCode.INVALID_GROUP_ID, request.memberId));
-    if (request.sessionTimeoutMs <= 0) {
-      return Promise.resolve(joinError(ErrorCode.INVALID_SESSION_TIMEOUT, request.memberId));
-    }
+    const refused = this.refuseJoin(request);
+    if (refused !== null) return Promise.resolve(joinError(refused, request.memberId));
     const group = this.group(request.groupId);
-    if (request.memberId !== '' && !group.members.has(request.memberId)) {
+    const known = request.instanceId === null ? undefined : [...group.members.values()].find((m) => m.instanceId === request.instanceId);
+    if (known && request.memberId === '' && group.state === 'Stable') return Promise.resolve(this.replaceStatic(group, known, request));
+    if (known && request.memberId !== '' && known.id !== request.memberId) {
+      return Promise.resolve(joinError(ErrorCode.FENCED_INSTANCE_ID, request.memberId));
+    }
+    if (request.memberId !== '' && !group.members.has(request.memberId) && !group.pendingIds.delete(request.memberId)) {
       return Promise.resolve(joinError(ErrorCode.UNKNOWN_MEMBER_ID, request.memberId));
+    }
+    if (request.memberId === '' && request.instanceId === null && request.requireKnownMemberId) {
+      const id = `${request.clientId}-${randomUUID()}`;
+      group.pendingIds.add(id);
+      return Promise.resolve(joinError(ErrorCode.MEMBER_ID_REQUIRED, id));
     }
     if (!this.protocolsFit(group, request)) {
       return Promise.resolve(joinError(ErrorCode.INCONSISTENT_GROUP_PROTOCOL, request.memberId));
     }
-    let member = group.members.get(request.memberId);
-    if (!member) {
-      member = {
-        id: `${request.clientId}-${randomUUID()}`,
-        clientId: request.clientId,
-        clientHost: request.clientHost,
-        sessionTimeoutMs: request.sessionTimeoutMs,
-        rebalanceTimeoutMs: request.rebalanceTimeoutMs,
-        protocolType: request.protocolType,
-        protocols: request.protocols,
-        assignment: EMPTY,
-        lastSeen: Date.now(),
-        awaitingJoin: null,
-        awaitingSync: null,
-      };
-      group.members.set(member.id, member);
-    } else {
-      Object.assign(member, {
-        sessionTimeoutMs: request.sessionTimeoutMs,
-        rebalanceTimeoutMs: request.rebalanceTimeoutMs,
-        protocols: request.protocols,
-        lastSeen: Date.now(),
-      });
-      this.releasePending(member, ErrorCode.REBALANCE_IN_PROGRESS);
-    }
-    const joining = member;
+    const member = known ?? group.members.get(request.memberId) ?? this.newMember(group, request.memberId || `${request.clientId}-${randomUUID()}`, request);
+    Object.assign(member, {
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+      protocols: request.protocols,
+      lastSeen: Date.now(),
+    });
+    this.releasePending(member, ErrorCode.REBALANCE_IN_PROGRESS);
     return new Promise((resolve) => {
-      joining.awaitingJoin = resolve;
+      member.awaitingJoin = resolve;
       if (group.state !== 'PreparingRebalance') this.prepareRebalance(group);
       this.maybeCompleteJoin(group);
     });
+  }
+
+  private refuseJoin(request: JoinRequest): ErrorCodeValue | null {
+    if (request.groupId === '') return ErrorCode.INVALID_GROUP_ID;
+    if (request.sessionTimeoutMs <= 0) return ErrorCode.INVALID_SESSION_TIMEOUT;
+    return null;
+  }
+
+  private newMember(group: Group, id: string, request: JoinRequest): Member {
+    const member: Member = {
+      id,
+      instanceId: request.instanceId,
+      clientId: request.clientId,
+      clientHost: request.clientHost,
+      sessionTimeoutMs: request.sessionTimeoutMs,
+      rebalanceTimeoutMs: request.rebalanceTimeoutMs,
+      protocolType: request.protocolType,
+      protocols: request.protocols,
+      assignment: EMPTY,
+      lastSeen: Date.now(),
+      awaitingJoin: null,
+      awaitingSync: null,
+    };
+    group.members.set(id, member);
+    return member;
+  }
+
+  /**
+   * A static member back under a new member id while the group is stable: the old id is
+   * fenced and the new one takes its place and assignment, with no rebalance (KIP-345).
+   */
+  private replaceStatic(group: Group, old: Member, request: JoinRequest): JoinResult {
+    group.members.delete(old.id);
+    this.releasePending(old, ErrorCode.FENCED_INSTANCE_ID);
+    const member = this.newMember(group, `${request.clientId}-${randomUUID()}`, request);
+    member.assignment = old.assignment;
+    if (group.leaderId === old.id) group.leaderId = member.id;
+    return { errorCode: ErrorCode.NONE, generationId: group.generation, protocol: group.protocol, leaderId: group.leaderId, memberId: member.id, members: [] };
   }
 
   sync(groupId: string, generationId: number, memberId: string, assignments: ReadonlyMap<string, Buffer>): Promise<SyncResult> {
@@ -190,10 +139,13 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  leave(groupId: string, memberId: string): ErrorCodeValue {
+  /** A static member may leave by its instance id alone (LeaveGroup v3+, member id ''). */
+  leave(groupId: string, memberId: string, instanceId: string | null = null): ErrorCodeValue {
     const group = this.groups.get(groupId);
-    const member = group?.members.get(memberId);
+    const members = [...(group?.members.values() ?? [])];
+    const member = members.find((m) => (memberId !== '' ? m.id === memberId : instanceId !== null && m.instanceId === instanceId));
     if (!group || !member) return ErrorCode.UNKNOWN_MEMBER_ID;
+    if (instanceId !== null && member.instanceId !== instanceId) return ErrorCode.FENCED_INSTANCE_ID;
     this.removeMember(group, member);
     return ErrorCode.NONE;
   }
@@ -210,22 +162,6 @@ export class GroupCoordinator {
     return ErrorCode.NONE;
   }
 
-  commit(groupId: string, topic: string, partition: number, committed: CommittedOffset): void {
-    let topics = this.offsets.get(groupId);
-    if (!topics) this.offsets.set(groupId, (topics = new Map<string, Map<number, CommittedOffset>>()));
-    let partitions = topics.get(topic);
-    if (!partitions) topics.set(topic, (partitions = new Map<number, CommittedOffset>()));
-    partitions.set(partition, committed);
-  }
-
-  committed(groupId: string, topic: string, partition: number): CommittedOffset | undefined {
-    return this.offsets.get(groupId)?.get(topic)?.get(partition);
-  }
-
-  forgetTopic(topic: string): void {
-    for (const topics of this.offsets.values()) topics.delete(topic);
-  }
-
   describe(groupId: string): GroupDescription {
     const group = this.groups.get(groupId);
     if (!group) return { groupId, state: 'Dead', protocolType: '', protocol: '', members: [] };
@@ -236,6 +172,7 @@ export class GroupCoordinator {
       protocol: group.protocol,
       members: [...group.members.values()].map((m) => ({
         memberId: m.id,
+        instanceId: m.instanceId,
         clientId: m.clientId,
         clientHost: m.clientHost,
         metadata: m.protocols.find((p) => p.name === group.protocol)?.metadata ?? EMPTY,
@@ -244,12 +181,17 @@ export class GroupCoordinator {
     };
   }
 
-  list(): { groupId: string; protocolType: string }[] {
-    const listed = [...this.groups.values()].map((g) => ({ groupId: g.id, protocolType: g.protocolType }));
-    for (const groupId of this.offsets.keys()) {
-      if (!this.groups.has(groupId)) listed.push({ groupId, protocolType: 'consumer' });
-    }
-    return listed;
+  /** Groups with members (or none left), for ListGroups. */
+  list(): { groupId: string; protocolType: string; state: string }[] {
+    return [...this.groups.values()].map((g) => ({ groupId: g.id, protocolType: g.protocolType, state: g.state }));
+  }
+
+  /** DeleteGroups: only a group without members can go. */
+  delete(groupId: string): ErrorCodeValue {
+    const group = this.groups.get(groupId);
+    if (group && group.members.size > 0) return ErrorCode.NON_EMPTY_GROUP;
+    this.groups.delete(groupId);
+    return ErrorCode.NONE;
   }
 
   private group(groupId: string): Group {
@@ -299,7 +241,7 @@ export class GroupCoordinator {
     }
     const members = [...group.members.values()];
     group.protocolType = members[0]!.protocolType;
-    group.protocol = this.selectProtocol(members);
+    group.protocol = selectProtocol(members);
     if (!group.members.has(group.leaderId)) group.leaderId = members[0]!.id;
     group.state = 'CompletingRebalance';
     const metadata = members.map((m) => ({
@@ -319,21 +261,6 @@ export class GroupCoordinator {
         members: member.id === group.leaderId ? metadata : [],
       });
     }
-  }
-
-  /** Each member votes for its most preferred protocol that every member supports. */
-  private selectProtocol(members: readonly Member[]): string {
-    const common = (members[0]?.protocols ?? [])
-      .map((p) => p.name)
-      .filter((name) => members.every((m) => m.protocols.some((p) => p.name === name)));
-    const votes = new Map<string, number>();
-    for (const m of members) {
-      const vote = m.protocols.find((p) => common.includes(p.name))?.name;
-      if (vote !== undefined) votes.set(vote, (votes.get(vote) ?? 0) + 1);
-    }
-    let best = common[0] ?? '';
-    for (const name of common) if ((votes.get(name) ?? 0) > (votes.get(best) ?? 0)) best = name;
-    return best;
   }
 
   private removeMember(group: Group, member: Member): void {

@@ -1,11 +1,12 @@
 /**
  * The broker's storage: per topic, per partition, an append-only list of v2 record batches
- * exactly as produced (base offset rewritten), plus their decoded records for inspection.
- * Lives outside the server so that a stop/start keeps it.
+ * exactly as produced (base offset rewritten, compression kept), plus their decoded records
+ * for inspection and for old fetchers. Lives outside the server so that a stop/start keeps it.
  */
-import decodeRecordBatch from 'kafkajs/src/protocol/recordBatch/v0/decoder.js';
-import crc32C from 'kafkajs/src/protocol/recordBatch/crc32C/index.js';
-import { Decoder, ErrorCode, type ErrorCodeValue } from './protocol.js';
+import { randomBytes } from 'node:crypto';
+import { messageSetRecords, toMessageSet } from './legacy-format.js';
+import { ErrorCode, type ErrorCodeValue } from './protocol.js';
+import { ATTRIBUTES_OFFSET, checkRecordSet, decodeBatch, encodeBatch, LAST_OFFSET_DELTA_OFFSET } from './record-batch.js';
 
 export interface StoredRecord {
   readonly topic: string;
@@ -23,16 +24,6 @@ interface StoredBatch {
   readonly bytes: Buffer;
 }
 
-/** Fixed part of a v2 record batch, up to and including the record count. */
-const BATCH_HEADER_SIZE = 61;
-const MAGIC_OFFSET = 16;
-const CRC_OFFSET = 17;
-const ATTRIBUTES_OFFSET = 21;
-const LAST_OFFSET_DELTA_OFFSET = 23;
-const COMPRESSION_MASK = 0x07;
-/** Compression codecs this broker accepts: none, and gzip (kafkajs decodes it natively). */
-const ACCEPTED_CODECS = new Set([0, 1]);
-
 export class PartitionLog {
   private readonly batches: StoredBatch[] = [];
   readonly records: StoredRecord[] = [];
@@ -47,9 +38,22 @@ export class PartitionLog {
     return this.next;
   }
 
+  /** The compression codec of each stored batch (0 none, 1 gzip, 2 snappy, 3 lz4, 4 zstd). */
+  codecs(): number[] {
+    return this.batches.map((b) => b.bytes.readInt16BE(ATTRIBUTES_OFFSET) & 0x07);
+  }
+
   /** Validates one produce request's record set and appends it; the base offset on success. */
   async append(recordSet: Buffer): Promise<{ errorCode: ErrorCodeValue; baseOffset: number }> {
-    const checked = checkRecordSet(recordSet);
+    let checked = checkRecordSet(recordSet);
+    if ('legacy' in checked) {
+      // Message format 0/1: up-converted to one uncompressed v2 batch, as Kafka 3.x stores it.
+      try {
+        checked = { batches: [encodeBatch(0, await messageSetRecords(recordSet))] };
+      } catch {
+        return { errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1 };
+      }
+    }
     if ('errorCode' in checked) return { errorCode: checked.errorCode, baseOffset: -1 };
     // Decode every batch before storing any, so a bad batch leaves the log untouched.
     let offset = this.next;
@@ -60,19 +64,11 @@ export class PartitionLog {
       const lastOffset = offset + bytes.readInt32BE(LAST_OFFSET_DELTA_OFFSET);
       let decoded;
       try {
-        decoded = await decodeRecordBatch(new Decoder(bytes));
+        decoded = await decodeBatch(bytes);
       } catch {
         return { errorCode: ErrorCode.CORRUPT_MESSAGE, baseOffset: -1 };
       }
-      const records = decoded.records.map((r) => ({
-        topic: this.topic,
-        partition: this.partition,
-        offset: Number(r.offset),
-        timestamp: Number(r.timestamp),
-        key: r.key,
-        value: r.value,
-        headers: r.headers,
-      }));
+      const records = decoded.map((r) => ({ topic: this.topic, partition: this.partition, ...r }));
       staged.push({ batch: { baseOffset: offset, lastOffset, bytes }, records });
       offset = lastOffset + 1;
     }
@@ -90,16 +86,9 @@ export class PartitionLog {
    * always returned whole, as Kafka does, so that a large batch cannot stall a consumer).
    */
   read(fetchOffset: number, maxBytes: number): Buffer {
-    let lo = 0;
-    let hi = this.batches.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.batches[mid]!.lastOffset < fetchOffset) lo = mid + 1;
-      else hi = mid;
-    }
     const out: Buffer[] = [];
     let size = 0;
-    for (let i = lo; i < this.batches.length; i++) {
+    for (let i = firstAtOrAfter(this.batches, fetchOffset, (b) => b.lastOffset); i < this.batches.length; i++) {
       const bytes = this.batches[i]!.bytes;
       if (out.length > 0 && size + bytes.length > maxBytes) break;
       out.push(bytes);
@@ -108,17 +97,40 @@ export class PartitionLog {
     return out.length === 1 ? out[0]! : Buffer.concat(out, size);
   }
 
-  /** ListOffsets: -1 latest, -2 earliest, else the first offset at or after the timestamp. */
+  /** Fetch v0–3: the records from `fetchOffset` as a message set of format 0 or 1. */
+  readLegacy(fetchOffset: number, maxBytes: number, magic: 0 | 1): Buffer {
+    return toMessageSet(this.records.slice(firstAtOrAfter(this.records, fetchOffset, (r) => r.offset)), magic, maxBytes);
+  }
+
+  /** ListOffsets: -1 latest, -2 earliest, -3 max timestamp, else the first offset at or after the timestamp. */
   offsetFor(timestamp: number): number {
     if (timestamp === -1) return this.next;
     if (timestamp === -2) return 0;
+    if (timestamp === -3) {
+      const latest = this.records.reduce<StoredRecord | null>((best, r) => (best === null || r.timestamp > best.timestamp ? r : best), null);
+      return latest ? latest.offset : -1;
+    }
     const found = this.records.find((r) => r.timestamp >= timestamp);
     return found ? found.offset : -1;
   }
 }
 
+/** Binary search: the first index whose `last(item)` is at or after `offset`. */
+function firstAtOrAfter<T>(items: readonly T[], offset: number, last: (item: T) => number): number {
+  let lo = 0;
+  let hi = items.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (last(items[mid]!) < offset) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export class TopicLog {
   readonly partitions: PartitionLog[];
+  /** Topic id (KIP-516), 32 hex digits. */
+  readonly id = randomBytes(16).toString('hex');
 
   constructor(
     readonly name: string,
@@ -126,28 +138,6 @@ export class TopicLog {
   ) {
     this.partitions = Array.from({ length: partitionCount }, (_, p) => new PartitionLog(name, p));
   }
-}
-
-/** Splits a record set into v2 batches and checks magic, CRC-32C and compression. */
-function checkRecordSet(recordSet: Buffer): { batches: Buffer[] } | { errorCode: ErrorCodeValue } {
-  const batches: Buffer[] = [];
-  let pos = 0;
-  while (pos < recordSet.length) {
-    if (recordSet.length - pos < BATCH_HEADER_SIZE) return { errorCode: ErrorCode.CORRUPT_MESSAGE };
-    const size = 12 + recordSet.readInt32BE(pos + 8);
-    if (size < BATCH_HEADER_SIZE || pos + size > recordSet.length) return { errorCode: ErrorCode.CORRUPT_MESSAGE };
-    const batch = recordSet.subarray(pos, pos + size);
-    if (batch.readInt8(MAGIC_OFFSET) !== 2) return { errorCode: ErrorCode.UNSUPPORTED_FOR_MESSAGE_FORMAT };
-    if (crc32C(batch.subarray(ATTRIBUTES_OFFSET)) !== batch.readUInt32BE(CRC_OFFSET)) {
-      return { errorCode: ErrorCode.CORRUPT_MESSAGE };
-    }
-    if (!ACCEPTED_CODECS.has(batch.readInt16BE(ATTRIBUTES_OFFSET) & COMPRESSION_MASK)) {
-      return { errorCode: ErrorCode.UNSUPPORTED_COMPRESSION_TYPE };
-    }
-    batches.push(batch);
-    pos += size;
-  }
-  return batches.length === 0 ? { errorCode: ErrorCode.CORRUPT_MESSAGE } : { batches };
 }
 
 /** All topics, with a signal for held fetches when anything is appended. */
@@ -159,6 +149,10 @@ export class LogStore {
     const topic = new TopicLog(name, partitions);
     this.topics.set(name, topic);
     return topic;
+  }
+
+  byId(id: string): TopicLog | undefined {
+    return [...this.topics.values()].find((t) => t.id === id);
   }
 
   partition(topic: string, partition: number): PartitionLog | undefined {
