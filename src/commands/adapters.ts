@@ -39,7 +39,7 @@ export interface AdapterOptions {
   readonly eventsOut?: Writable;
 }
 
-function kubeConfigOf(config: Config): KubeConfig | null {
+export function kubeConfigOf(config: Config): KubeConfig | null {
   if (config.kubernetes === 'none') return null;
   const kubeConfig = new KubeConfig();
   if (config.kubernetes === 'in-cluster') kubeConfig.loadFromCluster();
