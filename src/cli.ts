@@ -4,6 +4,8 @@
  * and the settings' flags, loads the configuration and runs it. Usage errors and bad
  * settings exit 2 with one line per problem.
  */
+// First, before the heavy modules load: a SIGTERM from here on is a request to drain.
+import { shutdownSignal } from './process-signals.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Command, type CommandOption } from './commands/command.js';
 import { attentionCommands } from './commands/attention-commands.js';
@@ -15,6 +17,7 @@ import { packageCommands } from './commands/package-commands.js';
 import { runCommand } from './commands/run-command.js';
 import { ConfigError, loadConfig } from './runtime/config.js';
 import { createLogger } from './runtime/logger.js';
+import { redactText } from './runtime/redact.js';
 import { packageVersion } from './runtime/version.js';
 import { SETTINGS, flagOf, type SettingKey } from './runtime/settings.js';
 
@@ -112,14 +115,21 @@ async function main(argv: readonly string[], out: NodeJS.WritableStream = proces
   try {
     // No option is declared `multiple`, so no value is an array.
     const options = parsed.values as Record<string, string | boolean | undefined>;
-    return await command.run({ config, logger, positionals, options, out });
+    return await command.run({ config, logger, positionals, options, out, signal: shutdownSignal });
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`pkgstream: ${error.message}\nUsage: ${usageOf(command)} [options]\n`);
       return 2;
     }
-    logger.fatal({ err: error, command: command.words.join(' ') }, 'command failed');
-    process.stderr.write(`pkgstream: ${command.words.join(' ')} failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof ConfigError) {
+      // Found only once running (e.g. the database refuses the role): one line per problem, exit 2.
+      logger.error({ command: command.words.join(' '), problems: error.problems }, error.problems.join('; '));
+      process.stderr.write(`pkgstream: invalid configuration\n${error.problems.map((line) => `  ${line}`).join('\n')}\n`);
+      return 2;
+    }
+    // One line with the reason; the stack only at debug level (the logger's err serializer).
+    logger.error({ err: error, command: command.words.join(' ') }, `${command.words.join(' ')} failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.stderr.write(`pkgstream: ${command.words.join(' ')} failed: ${redactText(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   } finally {
     logger.flush();

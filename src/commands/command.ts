@@ -17,6 +17,8 @@ export interface CommandContext {
   readonly options: Readonly<Record<string, string | boolean | undefined>>;
   /** Where command output (tables, events) goes; logs go to stderr. */
   readonly out: NodeJS.WritableStream;
+  /** Aborts on SIGTERM/SIGINT: a command that runs for long drains and returns. */
+  readonly signal: AbortSignal;
 }
 
 export interface Command {

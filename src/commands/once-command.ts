@@ -1,4 +1,4 @@
-import { asyncScheduler, lastValueFrom, toArray, type Observable } from 'rxjs';
+import { asyncScheduler, takeUntil, type Observable } from 'rxjs';
 import { dispatchOnce } from '../pipelines/dispatch.js';
 import { releasesPipeline } from '../pipelines/releases.js';
 import { updatePass } from '../pipelines/update.js';
@@ -6,17 +6,19 @@ import { createMetrics } from '../runtime/metrics.js';
 import { PIPELINE_NAMES, type PipelineName } from '../runtime/settings.js';
 import { openAdapters } from './adapters.js';
 import { UsageError, type Command } from './command.js';
+import { runOncePass } from './once-pass.js';
 import { dispatchOptions, dispatchPorts, indexLimits, updateOptions, updatePorts, type PipelineContext } from './pipeline-factories.js';
 
-/** One pass of a pipeline, as an Observable that completes. */
-const PASSES: Record<PipelineName, (context: PipelineContext, all: boolean) => Observable<unknown>> = {
-  releases: ({ config, adapters, metrics, logger }) =>
+/** One pass of a pipeline, as an Observable that completes; when `stop$` emits it takes no more work. */
+const PASSES: Record<PipelineName, (context: PipelineContext, all: boolean, stop$: Observable<void>) => Observable<unknown>> = {
+  releases: ({ config, adapters, metrics, logger }, _all, stop$) =>
     releasesPipeline(
       { store: adapters.store, index: adapters.index, events: adapters.events, scheduler: asyncScheduler },
-      { ...indexLimits(config), pollIntervalMs: config.pollInterval * 1000, releaseTriggers: config.releaseTriggers, metrics, logger, onePoll: true },
+      { ...indexLimits(config), pollIntervalMs: config.pollInterval * 1000, releaseTriggers: config.releaseTriggers, metrics, logger, onePoll: true, stop$ },
     ),
-  update: (context, all) => updatePass(updatePorts(context), updateOptions(context, all)),
-  dispatch: (context) => dispatchOnce(dispatchPorts(context), dispatchOptions(context)),
+  update: (context, all, stop$) => updatePass(updatePorts(context), { ...updateOptions(context, all), stop: stop$ }),
+  // Effects are idempotent (deterministic Job names): stopping cancels what waits for a slot.
+  dispatch: (context, _all, stop$) => dispatchOnce(dispatchPorts(context), dispatchOptions(context)).pipe(takeUntil(stop$)),
 };
 
 export const onceCommand: Command = {
@@ -24,19 +26,36 @@ export const onceCommand: Command = {
   args: '<releases|update|dispatch>',
   summary: 'one pass of a pipeline, then exit (0 when the pass completed, even with items sent to attention)',
   arity: [1, 1],
-  options: { all: { type: 'boolean', help: 'update: re-check every known release, due or not' } },
-  async run({ config, logger, positionals, options }) {
+  options: {
+    all: { type: 'boolean', help: 'update: re-check every known release, due or not' },
+    'max-wait': { type: 'string', help: 'dispatch: seconds without progress (e.g. at full solver capacity) before giving up with exit 1; default the shutdown grace × 10' },
+  },
+  async run({ config, logger, positionals, options, signal }) {
     const name = positionals[0] as PipelineName;
     if (!PIPELINE_NAMES.includes(name)) throw new UsageError(`unknown pipeline ${JSON.stringify(name)}: one of ${PIPELINE_NAMES.join(', ')}`);
+    const graceMs = config.shutdownGrace * 1000;
+    const maxWaitMs = name === 'dispatch' ? maxWaitOf(options['max-wait'], graceMs * 10) : undefined;
     const metrics = createMetrics(undefined, { defaultMetrics: false });
     const adapters = await openAdapters({ config, logger, metrics, dryRun: config.dryRun });
     try {
       const started = Date.now();
-      const outcomes = await lastValueFrom(PASSES[name]({ config, adapters, metrics, logger }, options.all === true).pipe(toArray()));
-      logger.info({ pipeline: name, outcomes: outcomes.length, ms: Date.now() - started }, `once ${name}: pass complete`);
-      return 0;
+      const context = { config, adapters, metrics, logger };
+      const end = await runOncePass((stop$) => PASSES[name](context, options.all === true, stop$), { name, signal, graceMs, ...(maxWaitMs === undefined ? {} : { maxWaitMs }), metrics, logger });
+      const fields = { pipeline: name, outcomes: end.outcomes, ms: Date.now() - started };
+      if (end.kind === 'complete') logger.info(fields, `once ${name}: pass complete`);
+      if (end.kind === 'stopped' && end.drained) logger.info(fields, `once ${name}: stopped by signal after finishing the work in flight`);
+      if (end.kind === 'stopped' && !end.drained) logger.warn(fields, `once ${name}: stopped by signal; the grace period ran out and the work in flight was cancelled (the next pass does it)`);
+      if (end.kind === 'gave-up') logger.error({ ...fields, maxWaitMs }, `once ${name}: gave up after ${(maxWaitMs ?? 0) / 1000} s without progress (--max-wait), waiting for ${end.waiting}`);
+      return end.kind === 'complete' || (end.kind === 'stopped' && end.drained) ? 0 : 1;
     } finally {
       await adapters.close();
     }
   },
 };
+
+function maxWaitOf(value: string | boolean | undefined, defaultMs: number): number {
+  if (value === undefined || value === true) return defaultMs;
+  const seconds = Number(value);
+  if (!(typeof value === 'string' && /^\d+(\.\d+)?$/.test(value) && seconds > 0)) throw new UsageError(`--max-wait=${JSON.stringify(value)}: must be a positive number of seconds`);
+  return seconds * 1000;
+}

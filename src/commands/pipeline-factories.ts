@@ -64,8 +64,9 @@ export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
           pipeline: 'dispatch',
         })
       : undefined;
-    // A consumer out of its group (crashed, or between rebalances) shows in /readyz.
-    if (released) context.readiness?.register('kafka:dispatch', () => (released.isHealthy() ? null : 'Kafka consumer is not in its group'));
+    // Group membership is shown in /readyz, but joining (or a rebalance) is not a failure:
+    // Kafka being reachable is the `kafka` dependency's check.
+    if (released) context.readiness?.note('dispatch', () => (released.isHealthy() ? 'Kafka consumer in its group' : 'Kafka consumer joining its group'));
     // Effects are idempotent (deterministic Job names, unacked messages come again): stopping cancels.
     return dispatchPipeline(dispatchPorts(context, released), dispatchOptions(context)).pipe(takeUntil(stop$));
   },

@@ -1,49 +1,96 @@
+/**
+ * `pkgstream run`: the service. Start-up, in order: the shutdown signal is watched (a
+ * SIGTERM at any point stops cleanly, and nothing starts after it); /metrics, /livez and
+ * /readyz listen (503 until start-up is done); the database is opened and migrated,
+ * retried while unreachable; the dependencies are checked; the pipelines start.
+ */
+import { listIndexes } from '../db/index.js';
 import { startHttpServer } from '../runtime/http-server.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
-import { createMetrics } from '../runtime/metrics.js';
+import type { Logger } from '../runtime/logger.js';
+import { createMetrics, type Metrics } from '../runtime/metrics.js';
 import { Readiness } from '../runtime/readiness.js';
 import { supervise } from '../runtime/supervisor.js';
-import { openAdapters } from './adapters.js';
-import type { Command } from './command.js';
+import type { Adapters } from './adapters.js';
+import type { Command, CommandContext } from './command.js';
+import { openAdaptersWithRetry } from './database-start.js';
+import { monitorDependencies } from './dependency-monitor.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
+
+const ATTENTION_REFRESH_MS = 30_000;
 
 export const runCommand: Command = {
   words: ['run'],
   args: '',
   summary: 'run the service: the configured pipelines, /metrics, /livez, /readyz, graceful drain',
   arity: [0, 0],
-  async run({ config, logger }) {
-    const readiness = new Readiness();
-    const lifecycle = new Lifecycle({ logger, readiness, graceMs: config.shutdownGrace * 1000 });
-    lifecycle.installSignalHandlers();
+  async run(context) {
+    const { config, logger, signal } = context;
     const metrics = createMetrics();
+    const readiness = new Readiness(metrics.dependencyUp);
+    const lifecycle = new Lifecycle({ logger, readiness, graceMs: config.shutdownGrace * 1000 });
+    lifecycle.watch(signal);
     metrics.jobsCapacity.set(config.solverCapacity);
 
-    const http = await startHttpServer({ port: config.httpPort, registry: metrics.registry, readiness, logger });
-    lifecycle.onClose('http', () => http.close());
-
-    const adapters = await openAdapters({ config, logger, metrics, dryRun: config.dryRun });
-    lifecycle.onClose('adapters', () => adapters.close());
-    readiness.register('database', async () => {
-      await adapters.database.ping();
-      return null;
+    const http = await startHttpServer({ port: config.httpPort, registry: metrics.registry, readiness, logger }).catch((error: unknown) => {
+      throw new Error(`HTTP port ${config.httpPort} (PKGSTREAM_HTTP_PORT): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     });
-    const refreshAttention = async () => {
-      const counts = await adapters.store.openAttentionCounts();
-      metrics.attentionOpen.reset();
-      for (const [pipeline, open] of Object.entries(counts)) metrics.attentionOpen.set({ pipeline }, open);
-    };
-    await refreshAttention();
-    const attentionTimer = setInterval(() => void refreshAttention().catch((error: unknown) => logger.warn({ err: error }, 'attention count failed')), 30_000);
-    lifecycle.onClose('attention gauge', async () => clearInterval(attentionTimer));
-
-    const context = { config, adapters, metrics, logger, readiness };
-    for (const name of config.pipelines) {
-      const pipeline = supervise((stop$) => PIPELINE_FACTORIES[name](context, stop$), { name, logger, metrics, readiness });
-      lifecycle.onDrain(`pipeline ${name}`, () => pipeline.drain());
-      lifecycle.onClose(`pipeline ${name}`, async () => pipeline.stop());
+    lifecycle.onClose('http', () => http.close());
+    if (lifecycle.stopping) {
+      await http.close(); // the signal came while the port opened: the stop has already run
+      return lifecycle.done;
     }
-    logger.info({ database: adapters.database.url, pipelines: config.pipelines, dryRun: config.dryRun }, 'pkgstream running');
+
+    // A stop during start-up waits (within the grace period) for start-up to give up.
+    const startup = startService(context, { lifecycle, readiness, metrics });
+    lifecycle.onDrain('start-up', () => startup.then(() => undefined, () => undefined));
+    try {
+      await startup;
+    } catch (error) {
+      await lifecycle.stop('start-up failed');
+      throw error;
+    }
     return lifecycle.done;
   },
 };
+
+async function startService(context: CommandContext, service: { lifecycle: Lifecycle; readiness: Readiness; metrics: Metrics }): Promise<void> {
+  const { config, logger, signal } = context;
+  const { lifecycle, readiness, metrics } = service;
+  const dependencies = monitorDependencies({ config, readiness, logger });
+  lifecycle.onClose('dependency checks', () => dependencies.close());
+
+  readiness.setStartup('opening the database');
+  const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun }, signal, (reason) =>
+    readiness.setDependency('database', false, reason),
+  );
+  if (opened === null) return;
+  lifecycle.onClose('adapters', () => opened.close());
+  const adapters: Adapters = { ...opened, index: dependencies.watchIndex(opened.index) };
+
+  readiness.setStartup('checking the dependencies');
+  await dependencies.start(await listIndexes(adapters.database.pool, { enabledOnly: true }));
+  await startAttentionGauge(adapters, metrics, logger, lifecycle);
+  if (lifecycle.stopping) return;
+
+  readiness.setStartup('starting the pipelines');
+  const pipelineContext = { config, adapters, metrics, logger, readiness };
+  for (const name of config.pipelines) {
+    const pipeline = supervise((stop$) => PIPELINE_FACTORIES[name](pipelineContext, stop$), { name, logger, metrics, readiness });
+    lifecycle.onDrain(`pipeline ${name}`, () => pipeline.drain());
+    lifecycle.onClose(`pipeline ${name}`, async () => pipeline.stop());
+  }
+  readiness.startupDone();
+  logger.info({ database: adapters.database.url, pipelines: config.pipelines, dryRun: config.dryRun }, 'pkgstream running');
+}
+
+async function startAttentionGauge(adapters: Adapters, metrics: Metrics, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const refresh = async () => {
+    const counts = await adapters.store.openAttentionCounts();
+    metrics.attentionOpen.reset();
+    for (const [pipeline, open] of Object.entries(counts)) metrics.attentionOpen.set({ pipeline }, open);
+  };
+  await refresh();
+  const timer = setInterval(() => void refresh().catch((error: unknown) => logger.warn({ err: error }, 'attention count failed')), ATTENTION_REFRESH_MS);
+  lifecycle.onClose('attention gauge', async () => clearInterval(timer));
+}

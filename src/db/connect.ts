@@ -10,6 +10,9 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../runtime/logger.js';
+import { redactUrl } from '../runtime/redact.js';
+
+export { redactUrl };
 
 export interface Database {
   readonly pool: pg.Pool;
@@ -30,17 +33,6 @@ export interface OpenDatabaseOptions {
   readonly poolMax?: number;
   /** `application_name` the connections report (default `pkgstream`). */
   readonly applicationName?: string;
-}
-
-/** The URL with its password (if any) replaced by `***`. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {

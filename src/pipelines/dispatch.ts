@@ -46,6 +46,7 @@ import {
   Subject,
   takeUntil,
   tap,
+  throwIfEmpty,
   timer,
   type SchedulerLike,
 } from 'rxjs';
@@ -247,9 +248,10 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
     const stop$ = new Subject<void>();
     let stopped = false;
 
-    /** A store write or publish with retries; rejects with the last error. */
+    const stoppedError = () => new PkgstreamError('DISPATCH_STOPPED', 'the dispatch pipeline was stopped');
+    /** A store write or publish with retries; rejects with the last error, or DISPATCH_STOPPED when stopped meanwhile. */
     const retrying = <T>(fn: () => Promise<T>): Promise<T> => {
-      if (stopped) return Promise.reject(new PkgstreamError('DISPATCH_STOPPED', 'the dispatch pipeline was stopped'));
+      if (stopped) return Promise.reject(stoppedError());
       return lastValueFrom(
         of(null).pipe(
           retryEach(() => fn(), storeRetry),
@@ -258,6 +260,8 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
             if (outcome.ok) return outcome.value;
             throw outcome.error;
           }),
+          // A stop during the retries ends the stream empty: that is a stop, not an EmptyError.
+          throwIfEmpty(stoppedError),
         ),
       );
     };
@@ -498,7 +502,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
             return stored;
           });
         } catch (error) {
-          if (errorCode(error) !== 'RELEASE_NOT_STORED') {
+          if (errorCode(error) !== 'RELEASE_NOT_STORED' && errorCode(error) !== 'DISPATCH_STOPPED') {
             log?.error({ pipeline: PIPELINE, indexUrl, project, version, err: error }, 'looking up a released package failed; the unsolved scan will catch it');
           }
           return null;

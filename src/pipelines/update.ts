@@ -166,7 +166,9 @@ function validate(options: UpdateOptions): void {
 export function updatePass(ports: UpdatePorts, options: UpdateOptions): Observable<UpdateOutcome> {
   validate(options);
   return defer(() => {
-    return runPass(ports, options, fetcherFor(ports, options), { stopped: false });
+    const stop = { stopped: false };
+    const stopWatch: Subscription | undefined = options.stop?.subscribe(() => (stop.stopped = true));
+    return runPass(ports, options, fetcherFor(ports, options), stop).pipe(finalize(() => stopWatch?.unsubscribe()));
   });
 }
 

@@ -4,6 +4,7 @@
  * each, naming the variable, the value and what is allowed.
  */
 import { z } from 'zod';
+import { redactText } from './redact.js';
 import { SETTINGS, flagOf, type SettingKey } from './settings.js';
 
 type Parsed<K extends SettingKey> = z.output<(typeof SETTINGS)[K]['schema']>;
@@ -45,7 +46,8 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Partial<Record<Setting
     } else {
       const source = fromFlag === undefined ? setting.env : `${flagOf(key)} (${setting.env})`;
       const reason = result.error.issues.map((issue) => issue.message).join('; ');
-      problems.push(`${source}=${JSON.stringify(raw)}: ${reason}`);
+      // A value is echoed to say which one is wrong, never with a URL's password.
+      problems.push(`${source}=${JSON.stringify(redactText(raw))}: ${reason}`);
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);

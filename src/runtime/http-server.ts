@@ -1,6 +1,6 @@
 /**
  * The service's HTTP face on a plain node:http server: `/metrics` for Prometheus, `/livez`
- * (the process answers), `/readyz` (every readiness check passes).
+ * (the process answers), `/readyz` (src/runtime/readiness.ts's report: 200 when ready, else 503).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -35,9 +35,8 @@ export async function startHttpServer(options: {
       if (path === '/metrics') return reply(200, registry.contentType, await registry.metrics());
       if (path === '/livez') return reply(200, 'text/plain', 'ok\n');
       if (path === '/readyz') {
-        const failures = await readiness.notReady();
-        const ready = Object.keys(failures).length === 0;
-        return reply(ready ? 200 : 503, 'application/json', JSON.stringify(ready ? { ready } : { ready, failures }));
+        const report = await readiness.report();
+        return reply(report.ready ? 200 : 503, 'application/json', JSON.stringify(report));
       }
       return reply(404, 'text/plain', 'not found\n');
     };

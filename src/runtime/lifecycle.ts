@@ -1,25 +1,35 @@
 /**
- * Start, drain and stop. On SIGTERM/SIGINT: readiness turns 503, the registered stoppers
- * run (sources stop taking work, in-flight work finishes) within the grace period, then
- * the closers run (producer flush, connections), then exit 0. A second signal exits at
- * once with 130; an uncaught error is logged with its stack and exits 1.
+ * Start, drain and stop. On the shutdown signal (SIGTERM/SIGINT): readiness turns 503,
+ * the registered drains run (sources stop taking work, in-flight work finishes) within the
+ * grace period, then the closers run (pipelines cancelled, producer flush, connections).
+ * The whole stop never takes longer than grace + `closeBudgetMs`: what is still in flight
+ * then is abandoned (effects are idempotent, it is retried on the next start), and the
+ * process exits 0. An uncaught error is logged and exits 1.
  */
 import type { Logger } from './logger.js';
 import type { Readiness } from './readiness.js';
 
 type Step = { readonly name: string; readonly run: () => Promise<void> };
 
+/** What the closers may take after the drain, so that exit comes within grace + 5 s (the CLI exits ≤ 2 s after). */
+const CLOSE_BUDGET_MS = 3_000;
+
 export class Lifecycle {
   private readonly drains: Step[] = [];
   private readonly closers: Step[] = [];
-  private stopping: Promise<void> | null = null;
+  private stopPromise: Promise<void> | null = null;
   private resolveDone!: (code: number) => void;
   /** Resolves with the exit code once the service has stopped. */
   readonly done: Promise<number> = new Promise((resolve) => (this.resolveDone = resolve));
 
   constructor(
-    private readonly options: { logger: Logger; readiness: Readiness; graceMs: number },
+    private readonly options: { logger: Logger; readiness: Readiness; graceMs: number; closeBudgetMs?: number },
   ) {}
+
+  /** True from the moment the stop began: start-up must not start anything more. */
+  get stopping(): boolean {
+    return this.stopPromise !== null;
+  }
 
   /** Work to let finish on shutdown (bounded by the grace period), run in parallel. */
   onDrain(name: string, run: () => Promise<void>): void {
@@ -31,23 +41,18 @@ export class Lifecycle {
     this.closers.push({ name, run });
   }
 
-  installSignalHandlers(processRef: NodeJS.Process = process): void {
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (this.stopping) {
-        this.options.logger.warn({ signal }, 'second signal: exiting now');
-        processRef.exit(130);
-      }
-      void this.stop(`signal ${signal}`);
-    };
-    processRef.on('SIGTERM', onSignal);
-    processRef.on('SIGINT', onSignal);
+  /** Stops when `shutdown` aborts (at once if it already has); an uncaught error resolves 1. */
+  watch(shutdown: AbortSignal, processRef: NodeJS.Process = process): void {
+    const onAbort = () => void this.stop(`signal ${String(shutdown.reason)}`);
+    if (shutdown.aborted) onAbort();
+    else shutdown.addEventListener('abort', onAbort, { once: true });
     processRef.on('uncaughtException', (error) => this.crash(error));
     processRef.on('unhandledRejection', (reason) => this.crash(reason));
   }
 
   stop(reason: string): Promise<void> {
-    this.stopping ??= this.runStop(reason);
-    return this.stopping;
+    this.stopPromise ??= this.runStop(reason);
+    return this.stopPromise;
   }
 
   private crash(error: unknown): void {
@@ -59,13 +64,17 @@ export class Lifecycle {
     const { logger, readiness, graceMs } = this.options;
     logger.info({ reason, graceMs }, 'shutting down');
     readiness.beginShutdown();
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), graceMs)));
     const drained = Promise.allSettled(this.drains.map((step) => this.runStep(step)));
-    const outcome = await Promise.race([drained.then(() => 'drained' as const), graceOver]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') logger.warn({ graceMs }, 'grace period over: closing with work in flight');
-    for (const step of [...this.closers].reverse()) await this.runStep(step);
+    if ((await within(drained, graceMs)) === 'timeout') {
+      logger.warn({ graceMs }, 'grace period over: cancelling the work in flight (it is retried on the next start)');
+    }
+    const closeBudgetMs = this.options.closeBudgetMs ?? CLOSE_BUDGET_MS;
+    const closed = (async () => {
+      for (const step of [...this.closers].reverse()) await this.runStep(step);
+    })();
+    if ((await within(closed, closeBudgetMs)) === 'timeout') {
+      logger.warn({ closeBudgetMs }, 'closing took too long: exiting with connections open');
+    }
     logger.info('stopped');
     this.resolveDone(0);
   }
@@ -76,5 +85,16 @@ export class Lifecycle {
     } catch (error) {
       this.options.logger.error({ err: error, step: step.name }, 'shutdown step failed');
     }
+  }
+}
+
+/** Resolves 'done' when `work` settles, or 'timeout' after `ms`, whichever comes first. */
+async function within(work: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), ms)));
+  try {
+    return await Promise.race([work.then(() => 'done' as const), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

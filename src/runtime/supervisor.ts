@@ -36,19 +36,20 @@ export function supervise(start: (stop$: Observable<void>) => Observable<unknown
   const initial = options.initialBackoffMs ?? 1_000;
   const max = options.maxBackoffMs ?? 60_000;
   let failures = 0;
-  let problem: string | null = 'starting';
   let running: Subscription | undefined;
   let restart: Subscription | undefined;
   let stopped = false;
   const stop$ = new Subject<void>();
   let drained: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (drained = resolve));
-  readiness.register(`pipeline:${name}`, () => problem);
+  readiness.setPipeline(name, 'starting');
+  // Until a first pass completes, a stall is measured from here (PkgstreamPipelineStalled).
+  metrics.pipelineStarted.set({ pipeline: name }, Date.now() / 1000);
 
   const fail = (reason: string, error?: unknown) => {
     failures += 1;
     const delay = Math.min(max, initial * 2 ** (failures - 1));
-    problem = `${reason}; restarting in ${delay} ms`;
+    readiness.setPipeline(name, 'restarting', `${reason}; restarting in ${delay} ms`);
     metrics.pipelineUp.set({ pipeline: name }, 0);
     metrics.pipelineRestarts.inc({ pipeline: name });
     logger.error({ err: error, pipeline: name, delayMs: delay, failures }, `pipeline ${reason}`);
@@ -57,7 +58,7 @@ export function supervise(start: (stop$: Observable<void>) => Observable<unknown
 
   function run(): void {
     if (stopped) return;
-    problem = null;
+    readiness.setPipeline(name, 'running');
     metrics.pipelineUp.set({ pipeline: name }, 1);
     logger.info({ pipeline: name }, 'pipeline started');
     running = start(stop$).subscribe({
@@ -84,7 +85,7 @@ export function supervise(start: (stop$: Observable<void>) => Observable<unknown
       running?.unsubscribe();
       drained();
       metrics.pipelineUp.set({ pipeline: name }, 0);
-      readiness.unregister(`pipeline:${name}`);
+      readiness.setPipeline(name, 'stopped');
     },
   };
 }

@@ -40,13 +40,14 @@ describe('http server', () => {
     const readiness = new Readiness();
     let databaseUp = true;
     readiness.register('database', () => (databaseUp ? null : 'connection refused'));
-    readiness.register('pipeline:update', () => null);
+    readiness.setPipeline('update', 'running');
+    readiness.startupDone();
     const { base } = await start(readiness);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     databaseUp = false;
     const response = await fetch(`${base}/readyz`);
     expect(response.status).toBe(503);
-    expect(await response.json()).toEqual({ ready: false, failures: { database: 'connection refused' } });
+    expect(await response.json()).toMatchObject({ ready: false, startup: 'done', pipelines: { update: { state: 'running' } }, failures: { database: 'connection refused' } });
   });
 
   it('answers /readyz 503 from the moment shutdown begins', async () => {

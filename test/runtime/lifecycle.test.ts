@@ -14,7 +14,7 @@ describe('Lifecycle', () => {
     lifecycle.onClose('database', async () => void steps.push('close database'));
     lifecycle.onClose('producer', async () => void steps.push('close producer'));
     lifecycle.onDrain('pipeline', async () => {
-      expect(await readiness.notReady()).toEqual({ shutdown: 'shutting down' });
+      expect(await readiness.notReady()).toEqual({ shutdown: 'shutting down', startup: 'starting' });
       await sleep(20);
       steps.push('drained');
     });
@@ -44,22 +44,29 @@ describe('Lifecycle', () => {
     expect(closes).toBe(1);
   });
 
-  it('exits at once with 130 on a second signal while draining', async () => {
-    const fakeProcess = Object.assign(new EventEmitter(), { exitCodes: [] as number[] });
-    const exit = (code: number) => void fakeProcess.exitCodes.push(code);
-    const lifecycle = new Lifecycle({ logger: silentLogger(), readiness: new Readiness(), graceMs: 10_000 });
-    lifecycle.onDrain('slow', async () => void (await sleep(200)));
-    lifecycle.installSignalHandlers(Object.assign(fakeProcess, { exit }) as unknown as NodeJS.Process);
-    fakeProcess.emit('SIGTERM', 'SIGTERM');
-    fakeProcess.emit('SIGTERM', 'SIGTERM');
-    expect(fakeProcess.exitCodes).toEqual([130]);
+  it('stops when the shutdown signal aborts, also when it aborted before watch() (a SIGTERM during start-up)', async () => {
+    const lifecycle = new Lifecycle({ logger: silentLogger(), readiness: new Readiness(), graceMs: 1_000 });
+    const controller = new AbortController();
+    controller.abort('SIGTERM');
+    lifecycle.watch(controller.signal, new EventEmitter() as unknown as NodeJS.Process);
+    expect(lifecycle.stopping).toBe(true);
     expect(await lifecycle.done).toBe(0);
+  });
+
+  it('bounds the closers too: a close that hangs does not hold the exit past grace + close budget', async () => {
+    const lifecycle = new Lifecycle({ logger: silentLogger(), readiness: new Readiness(), graceMs: 50, closeBudgetMs: 100 });
+    lifecycle.onDrain('stuck', () => new Promise<void>(() => undefined));
+    lifecycle.onClose('hung client', () => new Promise<void>(() => undefined));
+    const started = performance.now();
+    await lifecycle.stop('test');
+    expect(await lifecycle.done).toBe(0);
+    expect(performance.now() - started).toBeLessThan(1_000);
   });
 
   it('resolves 1 on an uncaught error', async () => {
     const fakeProcess = new EventEmitter();
     const lifecycle = new Lifecycle({ logger: silentLogger(), readiness: new Readiness(), graceMs: 1_000 });
-    lifecycle.installSignalHandlers(fakeProcess as unknown as NodeJS.Process);
+    lifecycle.watch(new AbortController().signal, fakeProcess as unknown as NodeJS.Process);
     fakeProcess.emit('uncaughtException', new Error('bug'));
     expect(await lifecycle.done).toBe(1);
   });
