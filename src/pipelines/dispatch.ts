@@ -392,6 +392,8 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
         schedule: (work) => jobs.schedule(jobRequest(work.item)),
         capacity: of(options.capacity),
         active: active$,
+        jobName: (result) => (result.outcome === 'dry-run' ? null : result.jobName),
+        finished: finishedJobs$.pipe(map((job) => job.name)),
         concurrency: options.concurrency,
         maxAttempts: options.scheduleMaxAttempts ?? 10,
         // A full quota or a 429 is backpressure, not a failing item: it never uses up attempts.
