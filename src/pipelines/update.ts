@@ -52,11 +52,11 @@ import {
 import { errorCode } from '../domain/errors.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex, StoredRelease } from '../domain/types.js';
-import { metered } from '../operators/metered.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { stageMeter } from './stage-meter.js';
 import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { checkProject, type ProjectCheckResult } from './update-project.js';
 
@@ -296,21 +296,7 @@ function runPass(
       return found ?? null;
     };
 
-    /** Runs a stage through `metered` when there are metrics. */
-    const stage = <T, R>(name: string, item: T, work: (item: T) => ObservableInput<R>, isFailure?: (value: R) => boolean): Observable<R> =>
-      metrics
-        ? of(item).pipe(
-            metered(work, {
-              pipeline,
-              stage: name,
-              items: metrics.stageItems,
-              duration: metrics.stageDuration,
-              inflight: metrics.stageInflight,
-              scheduler,
-              ...(isFailure ? { isFailure } : {}),
-            }),
-          )
-        : from(work(item));
+    const stage = stageMeter('update', metrics, scheduler);
 
     const deferRows = async (ids: readonly number[]): Promise<void> => {
       const until = new Date(scheduler.now() + options.deferOnFailureMs);

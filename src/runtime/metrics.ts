@@ -6,7 +6,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'pkgstream_' });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'pkgstream_' });
+    // prom-client's sums of the per-type gauges are gauges named like counters, which
+    // `promtool check metrics` rejects; the per-type gauges (sum them in PromQL) stay.
+    for (const name of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`pkgstream_nodejs_${name}_total`);
+  }
   const on = [registry];
   return {
     registry,
