@@ -391,7 +391,8 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
       retries.pipe(tap(hold)),
     ).pipe(
       solverDispatch<Work, ScheduleResult>({
-        schedule: (work) => stage('schedule', work.item, (item) => jobs.schedule(jobRequest(item))),
+        // A promise: solverDispatch takes the first value, and the stage must see its completion.
+        schedule: (work) => lastValueFrom(stage('schedule', work.item, (item) => jobs.schedule(jobRequest(item)))),
         capacity: of(options.capacity),
         active: active$,
         jobName: (result) => (result.outcome === 'dry-run' ? null : result.jobName),
