@@ -1,4 +1,4 @@
-import { asyncScheduler, lastValueFrom, toArray, type Observable } from 'rxjs';
+import { asyncScheduler, count, lastValueFrom, type Observable } from 'rxjs';
 import { dispatchOnce } from '../pipelines/dispatch.js';
 import { releasesPipeline } from '../pipelines/releases.js';
 import { updatePass } from '../pipelines/update.js';
@@ -32,8 +32,9 @@ export const onceCommand: Command = {
     const adapters = await openAdapters({ config, logger, metrics, dryRun: config.dryRun });
     try {
       const started = Date.now();
-      const outcomes = await lastValueFrom(PASSES[name]({ config, adapters, metrics, logger }, options.all === true).pipe(toArray()));
-      logger.info({ pipeline: name, outcomes: outcomes.length, ms: Date.now() - started }, `once ${name}: pass complete`);
+      // Counted, not collected: memory stays bounded however long the pass.
+      const outcomes = await lastValueFrom(PASSES[name]({ config, adapters, metrics, logger }, options.all === true).pipe(count()));
+      logger.info({ pipeline: name, outcomes, ms: Date.now() - started }, `once ${name}: pass complete`);
       return 0;
     } finally {
       await adapters.close();

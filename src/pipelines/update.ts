@@ -39,10 +39,12 @@ import {
   finalize,
   from,
   map,
+  merge,
   mergeMap,
   Observable,
   of,
   repeat,
+  Subject,
   takeUntil,
   timer,
   type ObservableInput,
@@ -56,6 +58,7 @@ import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { passTracker, type ProgressOptions } from './pass-progress.js';
 import { stageMeter } from './stage-meter.js';
 import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { checkProject, type ProjectCheckResult } from './update-project.js';
@@ -95,6 +98,8 @@ export interface UpdateOptions {
   readonly maxProjectsRemembered?: number;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
+  /** Progress of a pass (rows due at the start, done, rate, ETA) every `intervalMs`. */
+  readonly progress?: ProgressOptions;
   /** Emits to stop taking work: in-flight projects finish, the pass completes. */
   readonly stop?: Observable<unknown>;
 }
@@ -277,7 +282,7 @@ function runPass(
     let stoppedEarly = false;
 
     metrics?.scanRowsDone.set({ pipeline }, 0);
-    metrics?.scanRowsDue.set({ pipeline }, 0);
+    const tracker = passTracker({ pipeline, store, scheduler, metrics, logger, progress: options.progress }, { now: startedAt, ...(options.all ? { all: true } : {}) }, () => done);
 
     const loadIndexes = (): Promise<Map<number, PackageIndex>> =>
       store.listIndexes().then((list) => new Map(list.map((index) => [index.id, index])));
@@ -413,7 +418,6 @@ function runPass(
 
     const handleRow = (row: StoredRelease): Observable<UpdateOutcome> => {
       rows += 1;
-      metrics?.scanRowsDue.set({ pipeline }, rows);
       const key = `${row.indexId}|${row.project}`;
       const inFlight = running.get(key);
       if (inFlight) {
@@ -443,6 +447,7 @@ function runPass(
     });
 
     const complete = defer(() => {
+      tracker.finish();
       const finishedAt = now();
       metrics?.lastSuccessfulPass.set({ pipeline }, finishedAt.getTime() / 1000);
       const outcome: UpdateOutcome = {
@@ -460,7 +465,9 @@ function runPass(
       return of(outcome);
     });
 
-    return concat(checks, complete).pipe(
+    const ended = new Subject<void>();
+    const reported = merge(checks.pipe(finalize(() => ended.next())), tracker.ticks().pipe(takeUntil(ended)));
+    return concat(tracker.countDue(), reported, complete).pipe(
       finalize(() => {
         stopWatch?.unsubscribe();
         metrics?.stageInflight.set({ pipeline, stage: 'scan' }, 0);

@@ -110,11 +110,18 @@ class FakeStore implements PackageStore {
 
   listIndexes = async (): Promise<PackageIndex[]> => [A, B];
 
+  private isDue(row: Row, options: { readonly now: Date; readonly all?: boolean }): boolean {
+    return options.all === true || row.nextDueAt.getTime() <= options.now.getTime();
+  }
+
+  countDue = async (options: { readonly now: Date; readonly all?: boolean }): Promise<number> =>
+    [...this.rows.values()].filter((row) => this.isDue(row, options)).length;
+
   async *scanDue(options: { readonly now: Date; readonly pageSize: number; readonly all?: boolean }): AsyncGenerator<StoredRelease> {
     this.scans.push(this.scheduler.now());
     if (this.scanFails) throw new Error('scan failed');
     const due = [...this.rows.values()]
-      .filter((row) => options.all === true || row.nextDueAt.getTime() <= options.now.getTime())
+      .filter((row) => this.isDue(row, options))
       .sort((a, b) => a.nextDueAt.getTime() - b.nextDueAt.getTime() || a.id - b.id)
       .map((row) => row.id);
     for (const id of due) {
