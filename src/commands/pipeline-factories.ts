@@ -11,6 +11,7 @@ import { updatePipeline, type UpdateOptions, type UpdatePorts } from '../pipelin
 import { kafkaSource } from '../sources/kafka-source.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
+import { createProgressReporter } from '../runtime/progress-reporter.js';
 import type { Metrics } from '../runtime/metrics.js';
 import type { Readiness } from '../runtime/readiness.js';
 import type { PipelineName } from '../runtime/settings.js';
@@ -90,6 +91,7 @@ export function updateOptions({ config, metrics, logger }: PipelineContext, all:
     deferOnFailureMs: 60 * 60_000,
     metrics,
     logger,
+    progress: { intervalMs: config.progressInterval * 1000, report: createProgressReporter({ logger, terminal: process.stderr }) },
   };
 }
 

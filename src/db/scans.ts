@@ -69,6 +69,25 @@ export async function readDuePage(
   return { rows: rows.map(toStoredRelease), next };
 }
 
+/** How many rows a due scan started now would hand out (its pass's `rows due`). */
+export async function countDue(db: Queryable, options: Omit<DuePageOptions, 'limit'>): Promise<number> {
+  const params: unknown[] = [];
+  const where = ['i.enabled'];
+  if (options.indexId !== undefined) {
+    params.push(options.indexId);
+    where.push(`v.index_id = $${params.length}`);
+  }
+  if (!options.all) {
+    params.push(options.now);
+    where.push(`v.next_due_at <= $${params.length}`);
+  }
+  const { rows } = await db.query<{ due: string }>(
+    `SELECT count(*) AS due FROM package_version v JOIN package_index i ON i.id = v.index_id WHERE ${where.join(' AND ')}`,
+    params,
+  );
+  return Number(rows[0]?.due ?? 0);
+}
+
 export interface DueScanOptions extends PagedScanOptions {
   readonly pageSize: number;
   readonly now: Date;

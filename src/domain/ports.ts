@@ -208,6 +208,8 @@ export interface PackageStore {
   loadProjectReleases(indexId: number, project: string): Promise<StoredRelease[]>;
   /** Due releases (all releases with `all`), most due first, pulled one keyset page at a time. */
   scanDue(options: { readonly now: Date; readonly pageSize: number; readonly all?: boolean }): AsyncIterable<StoredRelease>;
+  /** How many rows `scanDue` with these options would hand out now (a pass's rows due). */
+  countDue(options: { readonly now: Date; readonly all?: boolean }): Promise<number>;
   /** Records a check: state transitions, artifacts, last_checked_at and the next due time. */
   applyCheck(release: StoredRelease | number, check: ReleaseCheck): Promise<AppliedCheck>;
   /** Records the checks of distinct releases (one project's), each release atomically; results in input order. */

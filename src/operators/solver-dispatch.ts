@@ -38,6 +38,13 @@ export interface SolverDispatchOptions<T, R> {
   readonly concurrency?: number;
   /** How long a created Job is counted while the watch does not show it (default 60 s). */
   readonly confirmTimeoutMs?: number;
+  /**
+   * The name of the Job a call's value created, or null when it created nothing the watch
+   * will show (a dry run): such a call holds no slot. Default: an unnamed Job.
+   */
+  readonly jobName?: (value: R) => string | null;
+  /** Names of Jobs the watch reports finished: settles their slot even if the count never rose. */
+  readonly finished?: Observable<string>;
   readonly maxAttempts?: number;
   readonly baseDelayMs?: number;
   readonly maxDelayMs?: number;
@@ -52,7 +59,7 @@ export interface SolverDispatchOptions<T, R> {
 export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): OperatorFunction<T, DispatchOutcome<T, R>> {
   const { schedule, onInflight, concurrency = 4, confirmTimeoutMs = 60_000, maxAttempts = 10 } = options;
   const { baseDelayMs = 1_000, maxDelayMs = 60_000, random = Math.random, scheduler = asyncScheduler } = options;
-  const { isRetriable = hasRetriableFlag, isRefusal = () => false } = options;
+  const { isRetriable = hasRetriableFlag, isRefusal = () => false, jobName = () => '' } = options;
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`solverDispatch: concurrency must be an integer >= 1, got ${concurrency}`);
   }
@@ -108,7 +115,7 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
               },
               complete: () => {
                 subscriber.remove(holder);
-                slots.callCreated(scheduler.now());
+                slots.callCreated(scheduler.now(), jobName(value as R));
                 pause.succeeded();
                 subscriber.next({ ok: true, item: entry.item, value: value as R, attempts: entry.attempts });
                 pump();
@@ -142,6 +149,7 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
       follow(options.capacity, (n) => (limit = n));
       // A Job finished: the room a quota refused may be there now.
       follow(options.active, (n) => slots.watch(n) && pause.jobFinished());
+      if (options.finished) follow(options.finished, (name) => slots.finished(name));
       follow(source, (item) => queue.push({ item, attempts: 0 }), () => (sourceDone = true));
     });
 }

@@ -70,10 +70,11 @@ import {
   scheduledEvent,
   type DispatchItem,
 } from './dispatch-items.js';
+import { stageMeter } from './stage-meter.js';
 
 export * from './dispatch-items.js';
 
-const PIPELINE = 'dispatch';
+const PIPELINE = 'dispatch' as const;
 
 /** A `package-released` message as the Kafka source yields it. */
 export interface ReleasedMessage {
@@ -91,7 +92,7 @@ export interface DispatchPorts {
 
 export type DispatchMetrics = Pick<
   Metrics,
-  'jobsCapacity' | 'stageInflight' | 'events' | 'attentionRecorded' | 'lastSuccessfulPass' | 'dedupeDropped'
+  'jobsCapacity' | 'stageInflight' | 'stageItems' | 'stageDuration' | 'events' | 'attentionRecorded' | 'lastSuccessfulPass' | 'dedupeDropped'
 >;
 
 export interface DispatchOptions {
@@ -242,6 +243,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
     scheduler,
   };
   const gauge = (stage: string, n: number): void => metrics?.stageInflight.set({ pipeline: PIPELINE, stage }, n);
+  const stage = stageMeter(PIPELINE, metrics, scheduler);
 
   return new Observable<DispatchPipelineOutcome>((subscriber) => {
     metrics?.jobsCapacity.set(options.capacity);
@@ -393,9 +395,12 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
       retries.pipe(tap(hold)),
     ).pipe(
       solverDispatch<Work, ScheduleResult>({
-        schedule: (work) => jobs.schedule(jobRequest(work.item)),
+        // A promise: solverDispatch takes the first value, and the stage must see its completion.
+        schedule: (work) => lastValueFrom(stage('schedule', work.item, (item) => jobs.schedule(jobRequest(item)))),
         capacity: of(options.capacity),
         active: active$,
+        jobName: (result) => (result.outcome === 'dry-run' ? null : result.jobName),
+        finished: finishedJobs$.pipe(map((job) => job.name)),
         concurrency: options.concurrency,
         maxAttempts: options.scheduleMaxAttempts ?? 10,
         // A full quota or a 429 is backpressure, not a failing item: it never uses up attempts.
@@ -405,7 +410,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
         onInflight: (n) => gauge('schedule', n),
       }),
       mergeMap(
-        (outcome) => defer(() => recordDispatch(outcome)).pipe(tap({ complete: () => settle(outcome.item.item) })),
+        (outcome) => stage('record', outcome, recordDispatch, (result) => result.kind === 'attention').pipe(tap({ complete: () => settle(outcome.item.item) })),
         options.concurrency,
       ),
     );
@@ -476,7 +481,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
           defer(() => {
             busy += 1;
             gauge('finished', ++finishing);
-            return handleFinished(job);
+            return stage('finished', job, handleFinished);
           }).pipe(
             finalize(() => {
               gauge('finished', --finishing);
@@ -527,7 +532,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
       );
     };
     // Concurrency is bounded by the source (the Kafka source pauses past its high-water mark).
-    const messages$ = (ports.released ?? EMPTY).pipe(mergeMap(handleMessage));
+    const messages$ = (ports.released ?? EMPTY).pipe(mergeMap((message) => stage('released', message, handleMessage)));
 
     const scanPass = (rethrow: boolean): Observable<DispatchPipelineOutcome> =>
       defer(() => {

@@ -27,6 +27,7 @@ import type { Metrics } from '../runtime/metrics.js';
 import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
 import { recordNewReleases, releaseVersionKey, unknownReleases } from './new-releases.js';
 import { createProjectFetcher, indexHost, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
+import { stageMeter } from './stage-meter.js';
 
 export interface ReleasesPorts {
   readonly store: PackageStore;
@@ -60,13 +61,14 @@ export type ReleasesOutcome =
   | { readonly type: 'gap'; readonly indexUrl: string; readonly feed: FeedKind }
   | { readonly type: 'poll'; readonly indexUrl: string; readonly feed: FeedKind; readonly items: number; readonly status: 'items' | 'not-modified' | 'error' };
 
-const PIPELINE = 'releases';
+const PIPELINE = 'releases' as const;
 
 interface Context {
   readonly ports: ReleasesPorts;
   readonly options: ReleasesOptions;
   readonly fetcher: ProjectFetcher;
   readonly triggers: ReadonlySet<string>;
+  readonly stage: ReturnType<typeof stageMeter<'releases'>>;
 }
 
 export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
@@ -75,6 +77,7 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
     options,
     fetcher: createProjectFetcher(ports.index, { ...options, pipeline: PIPELINE, scheduler: ports.scheduler }),
     triggers: new Set((options.releaseTriggers ?? []).map(canonicalizeName)),
+    stage: stageMeter(PIPELINE, options.metrics, ports.scheduler),
   };
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
@@ -191,7 +194,7 @@ function releasesOfProject(
       return { type: 'failed', indexUrl, project, code, message } as const;
     });
 
-  return context.fetcher.fetch({ index, project }).pipe(
+  return context.stage('fetch', { index, project }, (request) => context.fetcher.fetch(request), (outcome) => !outcome.ok).pipe(
     mergeMap((outcome) => {
       if (!outcome.ok) {
         const error = outcome.error;
@@ -200,7 +203,7 @@ function releasesOfProject(
       }
       const page = outcome.value;
       if (page === 'not-found') return failed('INDEX_NOT_FOUND', `project ${project} is not on ${indexUrl}`);
-      return defer(async () => {
+      const record = defer(async () => {
         const known = await ports.store.loadProjectReleases(index.id, project);
         const wanted = unknownReleases(page, known.map((release) => release.version)).filter(
           (release) => versions === 'all' || versions.has(releaseVersionKey(release.version)),
@@ -220,6 +223,8 @@ function releasesOfProject(
               ? timer(backoffDelay(attempt, error, { ...options.retry, random: options.random ?? Math.random }), ports.scheduler)
               : throwError(() => error),
         }),
+      );
+      return context.stage('record', null, () => record).pipe(
         mergeMap(({ events, absent }) =>
           concat(
             events.length > 0 ? of<ReleasesOutcome>({ type: 'released', indexUrl, project, events, backfill: isBackfill }) : EMPTY,

@@ -39,10 +39,12 @@ import {
   finalize,
   from,
   map,
+  merge,
   mergeMap,
   Observable,
   of,
   repeat,
+  Subject,
   takeUntil,
   timer,
   type ObservableInput,
@@ -52,11 +54,12 @@ import {
 import { errorCode } from '../domain/errors.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex, StoredRelease } from '../domain/types.js';
-import { metered } from '../operators/metered.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { passTracker, type ProgressOptions } from './pass-progress.js';
+import { stageMeter } from './stage-meter.js';
 import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { checkProject, type ProjectCheckResult } from './update-project.js';
 
@@ -95,6 +98,8 @@ export interface UpdateOptions {
   readonly maxProjectsRemembered?: number;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
+  /** Progress of a pass (rows due at the start, done, rate, ETA) every `intervalMs`. */
+  readonly progress?: ProgressOptions;
   /** Emits to stop taking work: in-flight projects finish, the pass completes. */
   readonly stop?: Observable<unknown>;
 }
@@ -279,7 +284,7 @@ function runPass(
     let stoppedEarly = false;
 
     metrics?.scanRowsDone.set({ pipeline }, 0);
-    metrics?.scanRowsDue.set({ pipeline }, 0);
+    const tracker = passTracker({ pipeline, store, scheduler, metrics, logger, progress: options.progress }, { now: startedAt, ...(options.all ? { all: true } : {}) }, () => done);
 
     const loadIndexes = (): Promise<Map<number, PackageIndex>> =>
       store.listIndexes().then((list) => new Map(list.map((index) => [index.id, index])));
@@ -298,21 +303,7 @@ function runPass(
       return found ?? null;
     };
 
-    /** Runs a stage through `metered` when there are metrics. */
-    const stage = <T, R>(name: string, item: T, work: (item: T) => ObservableInput<R>, isFailure?: (value: R) => boolean): Observable<R> =>
-      metrics
-        ? of(item).pipe(
-            metered(work, {
-              pipeline,
-              stage: name,
-              items: metrics.stageItems,
-              duration: metrics.stageDuration,
-              inflight: metrics.stageInflight,
-              scheduler,
-              ...(isFailure ? { isFailure } : {}),
-            }),
-          )
-        : from(work(item));
+    const stage = stageMeter('update', metrics, scheduler);
 
     const deferRows = async (ids: readonly number[]): Promise<void> => {
       const until = new Date(scheduler.now() + options.deferOnFailureMs);
@@ -429,7 +420,6 @@ function runPass(
 
     const handleRow = (row: StoredRelease): Observable<UpdateOutcome> => {
       rows += 1;
-      metrics?.scanRowsDue.set({ pipeline }, rows);
       const key = `${row.indexId}|${row.project}`;
       const inFlight = running.get(key);
       if (inFlight) {
@@ -459,6 +449,7 @@ function runPass(
     });
 
     const complete = defer(() => {
+      tracker.finish();
       const finishedAt = now();
       metrics?.lastSuccessfulPass.set({ pipeline }, finishedAt.getTime() / 1000);
       const outcome: UpdateOutcome = {
@@ -476,7 +467,9 @@ function runPass(
       return of(outcome);
     });
 
-    return concat(checks, complete).pipe(
+    const ended = new Subject<void>();
+    const reported = merge(checks.pipe(finalize(() => ended.next())), tracker.ticks().pipe(takeUntil(ended)));
+    return concat(tracker.countDue(), reported, complete).pipe(
       finalize(() => {
         stopWatch?.unsubscribe();
         metrics?.stageInflight.set({ pipeline, stage: 'scan' }, 0);

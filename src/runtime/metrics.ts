@@ -6,7 +6,12 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function createMetrics(registry: Registry = new Registry(), options: { defaultMetrics?: boolean } = {}) {
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'pkgstream_' });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry, prefix: 'pkgstream_' });
+    // prom-client's sums of the per-type gauges are gauges named like counters, which
+    // `promtool check metrics` rejects; the per-type gauges (sum them in PromQL) stay.
+    for (const name of ['active_handles', 'active_requests', 'active_resources']) registry.removeSingleMetric(`pkgstream_nodejs_${name}_total`);
+  }
   const on = [registry];
   return {
     registry,
@@ -25,6 +30,8 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     dedupeDropped: new Counter({ name: 'pkgstream_dedupe_dropped_total', help: 'Items dropped as repeats.', labelNames: ['pipeline', 'stage'], registers: on }),
     scanRowsDone: new Gauge({ name: 'pkgstream_scan_rows_done', help: 'Rows checked in the current update pass.', labelNames: ['pipeline'], registers: on }),
     scanRowsDue: new Gauge({ name: 'pkgstream_scan_rows_due', help: 'Rows due at the start of the current pass.', labelNames: ['pipeline'], registers: on }),
+    scanRate: new Gauge({ name: 'pkgstream_scan_rate_rows_per_second', help: 'Rows checked per second since the start of the current pass.', labelNames: ['pipeline'], registers: on }),
+    scanEta: new Gauge({ name: 'pkgstream_scan_eta_seconds', help: 'Seconds left in the current pass at its rate so far.', labelNames: ['pipeline'], registers: on }),
     events: new Counter({ name: 'pkgstream_events_total', help: 'Events produced, by kind.', labelNames: ['kind'], registers: on }),
     kafkaProduceErrors: new Counter({ name: 'pkgstream_kafka_produce_errors_total', help: 'Kafka produce calls that failed.', labelNames: ['code'], registers: on }),
     kafkaConsumerLag: new Gauge({ name: 'pkgstream_kafka_consumer_lag', help: 'Messages between the committed offset and the high watermark.', labelNames: ['topic', 'partition'], registers: on }),

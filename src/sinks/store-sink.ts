@@ -14,7 +14,7 @@ import { priorityOptions, type PriorityOptions } from '../db/priority.js';
 import { isKnownProject } from '../db/projects.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
 import { deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
-import { dueScan, knownProjectsScan, unsolvedScan } from '../db/scans.js';
+import { countDue, dueScan, knownProjectsScan, unsolvedScan } from '../db/scans.js';
 import { readUnsolvedPage, recordFinished, recordScheduled } from '../db/solver-runs.js';
 import { isConnectionError, type RetryOptions } from '../db/retry.js';
 
@@ -87,6 +87,7 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     loadRelease: (indexId, project, version) => retriableDbErrors(loadRelease(pool, indexId, project, version)),
     loadProjectReleases: (indexId, project) => retriableDbErrors(loadProjectReleases(pool, indexId, project)),
     scanDue: (scan) => dueScan(pool, { ...retry, analyze, ...scan }),
+    countDue: (scan) => retriableDbErrors(countDue(pool, scan)),
     applyCheck: (release, check) => retriableDbErrors(applyCheck(pool, releaseIdOf(release), check, priority)),
     applyChecks: (checks) =>
       retriableDbErrors(applyChecks(pool, checks.map(({ release, check }) => ({ releaseId: releaseIdOf(release), check })), priority)),

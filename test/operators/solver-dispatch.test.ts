@@ -122,6 +122,43 @@ describe('solverDispatch', () => {
     });
   });
 
+  it('a dry-run answer (jobName null) holds no slot: every item is called at once, capacity 1', () => {
+    const scheduler = testScheduler();
+    const calls: number[] = [];
+    scheduler.run(({ cold }) => {
+      const schedule = (item: string) => {
+        calls.push(scheduler.now());
+        return cold('-(v|)', { v: `dry-${item}` });
+      };
+      cold('(abc|)')
+        .pipe(solverDispatch({ schedule, capacity: cold('c', { c: 1 }), active: cold('a', { a: 0 }), jobName: () => null, scheduler }))
+        .subscribe();
+    });
+    // Before: each logged Job held its slot for confirmTimeoutMs (60 s): b at 60001, c at 120002.
+    expect(calls).toEqual([0, 1, 2]);
+  });
+
+  it('a Job the watch reports finished without its count rising frees its slot at once', () => {
+    const scheduler = testScheduler();
+    const calls: [number, string][] = [];
+    scheduler.run(({ cold, hot }) => {
+      const schedule = (item: string) => {
+        calls.push([scheduler.now(), item]);
+        return cold('-(v|)', { v: `job-${item}` });
+      };
+      // The watch never shows the Jobs active (each created and finished during a re-list):
+      // only their finish is reported, 5 ms after each create.
+      const finished = hot('------a----b', { a: 'job-a', b: 'job-b' });
+      cold('(abc|)')
+        .pipe(
+          solverDispatch({ schedule, capacity: cold('c', { c: 1 }), active: cold('a', { a: 0 }), jobName: (v: string) => v, finished, scheduler }),
+        )
+        .subscribe();
+    });
+    // Before: b waited for a's expectation to lapse at 60001.
+    expect(calls).toEqual([[0, 'a'], [6, 'b'], [11, 'c']]);
+  });
+
   it('a refused call (quota, 429) pauses dispatch for its Retry-After, then retries the item first', () => {
     const scheduler = testScheduler();
     const quota = new PkgstreamError('KUBE_QUOTA', 'exceeded quota', { retriable: true, retryAfterMs: 50 });

@@ -201,6 +201,7 @@ class FakeStore implements PackageStore {
   recordReleases = notUsed;
   loadProjectReleases = notUsed;
   scanDue = notUsed;
+  countDue = notUsed;
   applyCheck = notUsed;
   applyChecks = notUsed;
   deferCheck = notUsed;

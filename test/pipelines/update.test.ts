@@ -110,11 +110,18 @@ class FakeStore implements PackageStore {
 
   listIndexes = async (): Promise<PackageIndex[]> => [A, B];
 
+  private isDue(row: Row, options: { readonly now: Date; readonly all?: boolean }): boolean {
+    return options.all === true || row.nextDueAt.getTime() <= options.now.getTime();
+  }
+
+  countDue = async (options: { readonly now: Date; readonly all?: boolean }): Promise<number> =>
+    [...this.rows.values()].filter((row) => this.isDue(row, options)).length;
+
   async *scanDue(options: { readonly now: Date; readonly pageSize: number; readonly all?: boolean }): AsyncGenerator<StoredRelease> {
     this.scans.push(this.scheduler.now());
     if (this.scanFails) throw new Error('scan failed');
     const due = [...this.rows.values()]
-      .filter((row) => options.all === true || row.nextDueAt.getTime() <= options.now.getTime())
+      .filter((row) => this.isDue(row, options))
       .sort((a, b) => a.nextDueAt.getTime() - b.nextDueAt.getTime() || a.id - b.id)
       .map((row) => row.id);
     for (const id of due) {
@@ -670,9 +677,15 @@ describe('updatePass', () => {
       { project: 'bad', version: '1.0', due: 2 },
     ]);
     index.set(A, 'hashy', [release('1.0', [wheel('hashy', '1.0', sha('e'))]), release('2.0', [wheel('hashy', '2.0')])]);
-    index.answer = (_host, project) => (project === 'bad' ? new PkgstreamError('INDEX_HTTP_STATUS', 'gone', { retriable: false }) : undefined);
+    // Rows due as seen at the first index request: the pass's total from its start, not the rows taken so far.
+    const dueSeen: (number | undefined)[] = [];
+    index.answer = (_host, project) => {
+      void metrics.scanRowsDue.get().then((m) => dueSeen.push(m.values[0]?.value));
+      return project === 'bad' ? new PkgstreamError('INDEX_HTTP_STATUS', 'gone', { retriable: false }) : undefined;
+    };
     scheduler.frame = 1000; // pass ends at 1 s of virtual time
     await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 1, metrics }));
+    expect(dueSeen[0]).toBe(3);
 
     const value = async (metric: { get(): Promise<{ values: { labels: Record<string, unknown>; value: number }[] }> }, labels: Record<string, string>) =>
       (await metric.get()).values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value;
