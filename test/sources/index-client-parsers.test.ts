@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IndexError, parseFeed, parsePep503, parsePep691, parseRetryAfter, parseWarehouseJson, splitTitle } from '../../src/sources/index-client/index.js';
+import { parseRetryAfter } from '../../src/domain/retry-after.js';
+import { IndexError, parseFeed, parsePep503, parsePep691, parseWarehouseJson, splitTitle } from '../../src/sources/index-client/index.js';
 
 const URL_ = 'https://example.org/simple/demo/';
 
