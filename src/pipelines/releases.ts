@@ -101,6 +101,7 @@ function watchFeed(context: Context, index: PackageIndex, feed: FeedKind): Obser
         scheduler: ports.scheduler,
         checkpoint: positionFromCheckpoint(row),
         metrics: options.metrics,
+        ...(options.logger ? { logger: options.logger } : {}),
         indexLabel: indexHost(index),
       }).pipe(
         takeUntil(options.stop$ ?? NEVER),
