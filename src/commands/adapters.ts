@@ -69,7 +69,14 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
       logger,
       metrics,
     });
-    const index = createIndexClient({ version: packageVersion(), metrics, logger });
+    const index = createIndexClient({
+      version: packageVersion(),
+      metrics,
+      logger,
+      requestTimeoutMs: config.requestTimeout * 1000,
+      maxRetryAfterMs: config.maxBackoff * 1000,
+      redirectOrigins: config.redirectOrigins.map((origin) => new URL(origin).origin),
+    });
     const events = eventSinkOf(options);
     return {
       database,

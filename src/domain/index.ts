@@ -5,3 +5,4 @@ export * from './pep503.js';
 export * from './pep440.js';
 export * from './filename.js';
 export * from './attention.js';
+export * from './retry-after.js';

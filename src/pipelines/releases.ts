@@ -104,6 +104,7 @@ function watchFeed(context: Context, index: PackageIndex, feed: FeedKind): Obser
         scheduler: ports.scheduler,
         checkpoint: positionFromCheckpoint(row),
         metrics: options.metrics,
+        ...(options.logger ? { logger: options.logger } : {}),
         indexLabel: indexHost(index),
       }).pipe(
         takeUntil(options.stop$ ?? NEVER),
@@ -157,15 +158,15 @@ function releasesOfPoll(context: Context, index: PackageIndex, items: readonly F
     if (item.version === null || known === 'all') versionsByProject.set(item.project, 'all');
     else versionsByProject.set(item.project, (known ?? new Map<string, string>()).set(releaseVersionKey(item.version), item.version));
   }
-  return from(versionsByProject).pipe(
-    mergeMap(
-      ([project, versions]) =>
-        defer(() => (index.watchMode === 'seen' ? context.ports.store.isKnownProject(project, index.id) : Promise.resolve(true))).pipe(
-          filter(Boolean),
-          mergeMap(() => releasesOfProject(context, index, project, versions, false)),
-        ),
-      context.options.concurrency,
-    ),
+  // Pulled as slots free up: a long feed answer never queues a page request per item.
+  return pullMap(
+    versionsByProject,
+    ([project, versions]: [string, Map<string, string> | 'all']) =>
+      defer(() => (index.watchMode === 'seen' ? context.ports.store.isKnownProject(project, index.id) : Promise.resolve(true))).pipe(
+        filter(Boolean),
+        mergeMap(() => releasesOfProject(context, index, project, versions, false)),
+      ),
+    { concurrency: context.options.concurrency },
   );
 }
 

@@ -3,7 +3,7 @@
  * trying again can help, and how long the server asked us to wait.
  */
 import { ApiException } from '@kubernetes/client-node';
-import { PkgstreamError } from '../domain/index.js';
+import { PkgstreamError, parseRetryAfter } from '../domain/index.js';
 
 /** The fields of a `meta/v1` Status body that decide what to do. */
 export interface KubeStatus {
@@ -56,17 +56,13 @@ function headerValue(headers: unknown, name: string): string | undefined {
   return undefined;
 }
 
-/** `Retry-After` (seconds or an HTTP date), else the Status's `details.retryAfterSeconds`, in ms. */
+/** `Retry-After` (seconds or an HTTP date), else the Status's `details.retryAfterSeconds`, in ms, capped. */
 export function retryAfterMsOf(error: unknown, now: number = Date.now()): number | undefined {
   const header = error instanceof ApiException ? headerValue(error.headers, 'retry-after') : undefined;
-  if (header !== undefined) {
-    const seconds = Number(header);
-    if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
-    const date = Date.parse(header);
-    if (Number.isFinite(date)) return Math.max(0, date - now);
-  }
+  const fromHeader = parseRetryAfter(header, now);
+  if (fromHeader !== undefined) return fromHeader;
   const status = kubeStatusOf(error);
-  return status?.retryAfterSeconds != null ? status.retryAfterSeconds * 1000 : undefined;
+  return status?.retryAfterSeconds != null ? parseRetryAfter(String(Math.max(0, status.retryAfterSeconds)), now) : undefined;
 }
 
 export function isAlreadyExists(error: unknown): boolean {

@@ -13,13 +13,29 @@
  *   that fall while items are in flight are dropped (exhaustMap), not queued.
  * - The checkpoint advances only on `ack()`: a crash before it replays the items.
  * - A failed poll is an `error` event, never an error of the stream; a `Retry-After` the
- *   index sent holds the next poll back at least that long.
+ *   index sent (capped by the client) holds the next poll back at least that long.
+ * - An item dated beyond now + `FUTURE_SKEW_MS` is bad input: named and counted, processed
+ *   by its content, but never the checkpoint (one item dated 2099 would make every later
+ *   release look old). Bad and future items are named and counted once (FeedItemMemory).
  */
 import { asyncScheduler, concat, defer, from, ignoreElements, Observable, of, timer, type SchedulerLike } from 'rxjs';
 import { catchError, exhaustMap, mergeMap } from 'rxjs/operators';
 import type { FeedCheckpoint, IndexClient } from '../domain/ports.js';
 import type { FeedItem, FeedKind, FeedResult, PackageIndex, Validators } from '../domain/types.js';
+import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
+import { FeedItemMemory } from './feed-item-memory.js';
+import { MAX_FEED_ITEMS } from './index-client/rss.js';
+
+/** How far ahead of our clock an item's pubDate may be (clock skew) before it is bad input. */
+export const FUTURE_SKEW_MS = 5 * 60_000;
+
+/** The position of a checkpoint that cannot be trusted: older than any item, so the next poll is a gap. */
+const UNKNOWN_SINCE = new Date(0);
+
+export function isFutureDate(date: Date, now: number): boolean {
+  return date.getTime() > now + FUTURE_SKEW_MS;
+}
 
 /**
  * Where a feed stands: what a consumer stores to resume after a restart (the store's
@@ -36,10 +52,15 @@ export interface FeedPosition {
 
 export const EMPTY_POSITION: FeedPosition = { newestAt: null, newestKeys: [], validators: {} };
 
-/** The position a stored checkpoint row describes (null row: the feed was never polled). */
-export function positionFromCheckpoint(row: FeedCheckpoint | null): FeedPosition {
+/**
+ * The position a stored checkpoint row describes (null row: the feed was never polled). A
+ * row dated in the future (stored before future dates were refused) says nothing about what
+ * was seen: it is read as "unknown since", so the next poll is a gap and backfills.
+ */
+export function positionFromCheckpoint(row: FeedCheckpoint | null, now: number = Date.now()): FeedPosition {
   if (!row) return EMPTY_POSITION;
   const newestAt = row.newestPublishedAt;
+  if (newestAt !== null && isFutureDate(newestAt, now)) return { newestAt: UNKNOWN_SINCE, newestKeys: [], validators: {} };
   const atNewest = newestAt === null ? [] : row.newestItems.filter((i) => i.publishedAt.getTime() === newestAt.getTime());
   return {
     newestAt,
@@ -104,8 +125,11 @@ export interface FeedSourceOptions {
   /** Where the previous run stopped; null or absent: every item of the first poll is new. */
   readonly checkpoint?: FeedPosition | null;
   readonly metrics?: Metrics;
+  readonly logger?: Logger;
   /** Index label for metrics (the index host). */
   readonly indexLabel?: string;
+  /** Wall-clock time for pubDates (default Date.now): feed dates are wall-clock, not scheduler time. */
+  readonly clock?: () => number;
 }
 
 /** An item's identity: `(project, version)`, since the updates feed has no guid. */
@@ -164,24 +188,56 @@ export function evaluateFeed(checkpoint: FeedPosition, items: readonly FeedItem[
   };
 }
 
+/** Splits off the items dated in the future; names and counts each (bad, future) the first time only. */
+function screen(result: Extract<FeedResult, { notModified: false }>, memory: FeedItemMemory, options: FeedSourceOptions, now: number) {
+  const { metrics, logger, feed } = options;
+  const label = { index: options.indexLabel ?? options.index.simpleUrl, feed };
+  const report = (code: string, detail: string, message: string) => {
+    metrics?.badInput.inc({ source: 'feed', code });
+    metrics?.feedItems.inc({ ...label, outcome: 'bad' });
+    logger?.warn({ index: options.index.simpleUrl, feed, code, detail }, message);
+  };
+  for (const bad of result.badItems) {
+    if (memory.firstTime('bad', bad.reason, bad.raw)) report('BAD_FEED_ITEM', `${bad.reason}: ${bad.raw}`, 'unreadable part of an index answer');
+  }
+  const dated: FeedItem[] = [];
+  const future: FeedItem[] = [];
+  let repeats = 0;
+  for (const item of result.items) {
+    if (!isFutureDate(item.publishedAt, now)) dated.push(item);
+    else if (!memory.firstTime('future', feedItemKey(item), item.publishedAt.toISOString())) repeats += 1;
+    else {
+      future.push(item);
+      const what = item.version === null ? item.project : `${item.project} ${item.version}`;
+      const detail = `${what} dated ${item.publishedAt.toISOString()}, after now + ${FUTURE_SKEW_MS / 1000} s`;
+      report('FUTURE_PUBDATE', detail, 'feed item dated in the future: read, never used as the checkpoint');
+    }
+  }
+  metrics?.feedItems.inc({ ...label, outcome: 'old' }, repeats);
+  return { dated, future };
+}
+
 export function feedSource(options: FeedSourceOptions): Observable<FeedEvent> {
   const { client, index, feed, metrics } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
+  const clock = options.clock ?? Date.now;
   const label = { index: options.indexLabel ?? index.simpleUrl, feed };
 
   return defer(() => {
     let current = options.checkpoint ?? EMPTY_POSITION;
+    const memory = new FeedItemMemory(2 * MAX_FEED_ITEMS);
 
     const answered = (result: FeedResult): Observable<FeedEvent> => {
       if (result.notModified) {
         metrics?.feedPolls.inc({ ...label, outcome: 'not_modified' });
         return of({ type: 'not-modified', feed });
       }
-      const evaluation = evaluateFeed(current, result.items, result.validators);
+      const { dated, future } = screen(result, memory, options, clock());
+      const evaluation = evaluateFeed(current, dated, result.validators);
+      const fresh = [...evaluation.fresh, ...future];
       metrics?.feedPolls.inc({ ...label, outcome: 'new' });
-      metrics?.feedItems.inc({ ...label, outcome: 'new' }, evaluation.fresh.length);
+      metrics?.feedItems.inc({ ...label, outcome: 'new' }, fresh.length);
       metrics?.feedItems.inc({ ...label, outcome: 'old' }, evaluation.old);
-      metrics?.feedItems.inc({ ...label, outcome: 'bad' }, result.badItems.length);
       if (evaluation.gap) metrics?.feedGaps.inc(label);
       return new Observable<FeedEvent>((subscriber) => {
         let acked = false;
@@ -189,7 +245,7 @@ export function feedSource(options: FeedSourceOptions): Observable<FeedEvent> {
         subscriber.next({
           type: 'items',
           feed,
-          items: evaluation.fresh,
+          items: fresh,
           badItems: result.badItems,
           validators: result.validators,
           newest: evaluation.next.newestAt,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { IndexError, parseFeed, parsePep503, parsePep691, parseRetryAfter, parseWarehouseJson, splitTitle } from '../../src/sources/index-client/index.js';
+import { parseRetryAfter } from '../../src/domain/retry-after.js';
+import { IndexError, parseFeed, parsePep503, parsePep691, parseWarehouseJson, splitTitle } from '../../src/sources/index-client/index.js';
 
 const URL_ = 'https://example.org/simple/demo/';
 
@@ -48,7 +49,7 @@ describe('parseFeed', () => {
   });
 
   it('accepts an empty channel and refuses a document that is not RSS', () => {
-    expect(parseFeed(Buffer.from('<rss version="2.0"><channel></channel></rss>'), 'updates', 'u')).toEqual({ items: [], badItems: [] });
+    expect(parseFeed(Buffer.from('<rss version="2.0"><channel></channel></rss>'), 'updates', 'u')).toEqual({ items: [], badItems: [], excess: 0 });
     expect(thrown(() => parseFeed(Buffer.from('<html><body/></html>'), 'updates', 'u')).code).toBe('INDEX_BAD_BODY');
     expect(thrown(() => parseFeed(Buffer.from('not xml at all'), 'updates', 'u')).code).toBe('INDEX_BAD_BODY');
   });

@@ -9,8 +9,11 @@ import type { Logger } from '../../runtime/logger.js';
 import { IndexError } from './errors.js';
 import { HttpTransport, type HttpOptions, type IndexRoute } from './http.js';
 import { parseJsonBody, parsePep503, parsePep691, type ParsedPage } from './project-page.js';
-import { decodeUtf8, parseFeed } from './rss.js';
+import { MAX_FEED_ITEMS, decodeUtf8, parseFeed } from './rss.js';
 import { parseWarehouseJson } from './warehouse-json.js';
+
+/** Answers refused whole because of what the index sent (not a fault of the way there). */
+const BAD_ANSWER_CODES: ReadonlySet<string> = new Set(['INDEX_BAD_BODY', 'INDEX_TOO_LARGE', 'INDEX_BAD_HEADERS', 'INDEX_REDIRECT_REFUSED']);
 
 export const SIMPLE_ACCEPT = 'application/vnd.pypi.simple.v1+json, text/html;q=0.1';
 
@@ -62,12 +65,12 @@ export class UndiciIndexClient implements IndexClient {
     }
   }
 
-  /** An answer refused whole (unreadable body, over the size cap) is bad input too: counted, then thrown. */
+  /** An answer refused whole (unreadable body or headers, over the size cap, a refused redirect) is bad input too: counted, then thrown. */
   private async counted<T>(index: PackageIndex, source: string, work: () => Promise<T>): Promise<T> {
     try {
       return await work();
     } catch (error) {
-      if (error instanceof IndexError && (error.code === 'INDEX_BAD_BODY' || error.code === 'INDEX_TOO_LARGE')) {
+      if (error instanceof IndexError && BAD_ANSWER_CODES.has(error.code)) {
         this.countProblems(index, source, [{ code: error.code, detail: error.message }]);
       }
       throw error;
@@ -83,11 +86,12 @@ export class UndiciIndexClient implements IndexClient {
     const result = await this.get(index, url, 'feed', 'application/rss+xml, application/xml;q=0.9, text/xml;q=0.9', validators);
     if (result.notModified) return { notModified: true };
     const parsed = parseFeed(result.body, feed, url);
-    this.countProblems(
-      index,
-      'feed',
-      parsed.badItems.map((bad) => ({ code: 'BAD_FEED_ITEM', detail: `${bad.reason}: ${bad.raw}` })),
-    );
+    // Bad items are named and counted by the feed source, once each, not on every poll.
+    if (parsed.excess > 0) {
+      this.options.metrics?.badInput.inc({ source: 'feed', code: 'FEED_TOO_MANY_ITEMS' }, parsed.excess);
+      const detail = `${url}: ${MAX_FEED_ITEMS + parsed.excess} items, over the cap of ${MAX_FEED_ITEMS}: the last ${parsed.excess} ignored`;
+      this.options.logger?.warn({ index: index.simpleUrl, code: 'FEED_TOO_MANY_ITEMS', detail }, 'unreadable part of an index answer');
+    }
     return { notModified: false, items: parsed.items, badItems: parsed.badItems, validators: result.validators };
   }
 

@@ -9,6 +9,10 @@ export const INDEX_ERROR_CODES = {
   INDEX_NOT_FOUND: false,
   INDEX_BAD_BODY: false,
   INDEX_TOO_LARGE: false,
+  /** Response headers over undici's size limit. */
+  INDEX_BAD_HEADERS: false,
+  /** A redirect to another origin (not allowed) or from https to http. */
+  INDEX_REDIRECT_REFUSED: false,
   /** Any other unexpected status (400, 401, 403, 410, ...). */
   INDEX_HTTP_STATUS: false,
   /** The index has no such endpoint configured (no RSS, no JSON API). */
@@ -38,17 +42,4 @@ export class IndexError extends PkgstreamError {
     this.url = options.url;
     this.status = options.status;
   }
-}
-
-/**
- * `Retry-After` in milliseconds: delta-seconds or an HTTP date (relative to `now`);
- * undefined when absent or unreadable.
- */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return Number(text) * 1000;
-  const at = Date.parse(text);
-  if (Number.isNaN(at) || !/[a-z]/i.test(text)) return undefined;
-  return Math.max(0, at - now);
 }

@@ -5,8 +5,9 @@
  */
 import { Pool } from 'undici';
 import type { Metrics } from '../../runtime/metrics.js';
+import { DEFAULT_MAX_BACKOFF_MS, parseRetryAfter } from '../../domain/retry-after.js';
 import type { Validators } from '../../domain/types.js';
-import { IndexError, parseRetryAfter } from './errors.js';
+import { IndexError } from './errors.js';
 
 export type IndexRoute = 'feed' | 'project' | 'json';
 
@@ -27,6 +28,13 @@ export interface HttpOptions {
   /** Largest body read (default 20 MB); a larger one is aborted with INDEX_TOO_LARGE. */
   readonly maxBodyBytes?: number;
   readonly maxRedirects?: number;
+  /**
+   * Origins (`https://host:port`) a redirect may lead to besides the request's own; a
+   * redirect anywhere else, or from https to http, is refused (INDEX_REDIRECT_REFUSED).
+   */
+  readonly redirectOrigins?: readonly string[];
+  /** Longest wait a `Retry-After` may ask for (default 15 min). */
+  readonly maxRetryAfterMs?: number;
 }
 
 export interface HttpRequest {
@@ -102,6 +110,7 @@ export class HttpTransport {
           if (hop >= (this.options.maxRedirects ?? 5)) {
             throw new IndexError('INDEX_HTTP_STATUS', `too many redirects from ${request.url}`, { url, status: answer.status });
           }
+          this.checkRedirect(request.url, url, answer.location);
           url = answer.location;
           continue;
         }
@@ -109,6 +118,20 @@ export class HttpTransport {
       }
     } finally {
       clearTimeout(timer);
+    }
+  }
+
+  /** Only within the request's origin (or an allowed one), never down from https. */
+  private checkRedirect(first: string, from: string, to: string): void {
+    const target = new URL(to);
+    const reason =
+      new URL(from).protocol === 'https:' && target.protocol !== 'https:'
+        ? 'from https to http'
+        : target.origin !== new URL(first).origin && !(this.options.redirectOrigins ?? []).includes(target.origin)
+          ? 'to another origin'
+          : null;
+    if (reason !== null) {
+      throw new IndexError('INDEX_REDIRECT_REFUSED', `redirect refused (${reason}): ${from} -> ${to}`, { url: from });
     }
   }
 
@@ -185,7 +208,7 @@ export class HttpTransport {
   private statusError(status: number, url: string, retryAfter: string | undefined, indexLabel: string): IndexError {
     if (status === 429) {
       this.options.metrics?.indexRateLimited.inc({ index: indexLabel });
-      const retryAfterMs = parseRetryAfter(retryAfter);
+      const retryAfterMs = parseRetryAfter(retryAfter, Date.now(), this.options.maxRetryAfterMs ?? DEFAULT_MAX_BACKOFF_MS);
       return new IndexError('INDEX_RATE_LIMITED', `${url}: 429 Too Many Requests`, {
         url,
         status,
@@ -201,6 +224,9 @@ export class HttpTransport {
     if (error instanceof IndexError) return error;
     if (signal.aborted) return new IndexError('INDEX_TIMEOUT', `${url}: no complete answer within the request timeout`, { url, cause: error });
     const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'UND_ERR_HEADERS_OVERFLOW') {
+      return new IndexError('INDEX_BAD_HEADERS', `${url}: response headers over the size limit`, { url, cause: error });
+    }
     if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
       return new IndexError('INDEX_TIMEOUT', `${url}: ${code}`, { url, cause: error });
     }

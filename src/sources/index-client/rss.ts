@@ -12,6 +12,33 @@ import { IndexError } from './errors.js';
 export interface ParsedFeed {
   readonly items: FeedItem[];
   readonly badItems: { readonly raw: string; readonly reason: string }[];
+  /** Items past MAX_FEED_ITEMS, not read. */
+  readonly excess: number;
+}
+
+/**
+ * Most items read from one feed answer (PyPI sends 100 and 40): a feed of 100,000 items
+ * would otherwise be parsed whole and ask for a page per item.
+ */
+export const MAX_FEED_ITEMS = 1_000;
+
+/**
+ * The document cut after its MAX_FEED_ITEMS-th item, so that only those are parsed, and
+ * how many items were cut. A cut that lands inside a CDATA section or a comment leaves a
+ * document that is not well-formed: refused whole, never misread.
+ */
+function capItems(xml: string): { xml: string; excess: number } {
+  let items = 0;
+  let cutAt = -1;
+  for (const m of xml.matchAll(/<item[\s>/]|<\/item\s*>/g)) {
+    if (m[0].startsWith('</')) {
+      if (items === MAX_FEED_ITEMS && cutAt < 0) cutAt = (m.index ?? 0) + m[0].length;
+    } else {
+      items += 1;
+    }
+  }
+  if (items <= MAX_FEED_ITEMS || cutAt < 0) return { xml, excess: 0 };
+  return { xml: `${xml.slice(0, cutAt)}</channel></rss>`, excess: items - MAX_FEED_ITEMS };
 }
 
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+!_-]*$/;
@@ -105,7 +132,7 @@ function parseItem(item: unknown, kind: FeedKind): FeedItem | string {
 }
 
 export function parseFeed(body: Uint8Array, kind: FeedKind, url: string): ParsedFeed {
-  const xml = replaceIllegalCharacterReferences(decodeUtf8(body));
+  const { xml, excess } = capItems(replaceIllegalCharacterReferences(decodeUtf8(body)));
   if (/<!ENTITY/i.test(xml)) {
     throw new IndexError('INDEX_BAD_BODY', `${url}: feed declares entities (refused)`, { url, status: 200 });
   }
@@ -125,7 +152,7 @@ export function parseFeed(body: Uint8Array, kind: FeedKind, url: string): Parsed
   }
   const channel = (doc as { rss?: { channel?: unknown } } | null)?.rss?.channel;
   if (channel === undefined || channel === null || typeof channel !== 'object') {
-    if (channel === '') return { items: [], badItems: [] };
+    if (channel === '') return { items: [], badItems: [], excess };
     throw new IndexError('INDEX_BAD_BODY', `${url}: not an RSS document (no rss/channel)`, { url, status: 200 });
   }
   const rawItems = (channel as { item?: unknown }).item;
@@ -137,5 +164,5 @@ export function parseFeed(body: Uint8Array, kind: FeedKind, url: string): Parsed
     if (typeof parsed === 'string') badItems.push({ raw: raw(item), reason: parsed });
     else items.push(parsed);
   }
-  return { items, badItems };
+  return { items, badItems, excess };
 }
