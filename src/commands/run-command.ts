@@ -1,4 +1,4 @@
-import { startHttpServer } from '../runtime/http-server.js';
+import { startHttpServer } from '../http/server.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { Readiness } from '../runtime/readiness.js';
@@ -6,11 +6,12 @@ import { supervise } from '../runtime/supervisor.js';
 import { openAdapters } from './adapters.js';
 import type { Command } from './command.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
+import { serviceApi } from './service-actions.js';
 
 export const runCommand: Command = {
   words: ['run'],
   args: '',
-  summary: 'run the service: the configured pipelines, /metrics, /livez, /readyz, graceful drain',
+  summary: 'run the service: the configured pipelines, /metrics, /livez, /readyz, /api/v1 and the web UI, graceful drain',
   arity: [0, 0],
   async run({ config, logger }) {
     const readiness = new Readiness();
@@ -38,6 +39,7 @@ export const runCommand: Command = {
     lifecycle.onClose('attention gauge', async () => clearInterval(attentionTimer));
 
     const context = { config, adapters, metrics, logger, readiness };
+    http.serveApi(serviceApi(context));
     for (const name of config.pipelines) {
       const pipeline = supervise((stop$) => PIPELINE_FACTORIES[name](context, stop$), { name, logger, metrics, readiness });
       lifecycle.onDrain(`pipeline ${name}`, () => pipeline.drain());
