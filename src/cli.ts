@@ -7,6 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Command, type CommandOption } from './commands/command.js';
 import { attentionCommands } from './commands/attention-commands.js';
+import { catalogCommands } from './commands/catalog-commands.js';
 import { checkCommand } from './commands/check-command.js';
 import { indexCommands } from './commands/index-commands.js';
 import { onceCommand } from './commands/once-command.js';
@@ -18,7 +19,7 @@ import { createLogger } from './runtime/logger.js';
 import { packageVersion } from './runtime/version.js';
 import { SETTINGS, flagOf, type SettingKey } from './runtime/settings.js';
 
-const COMMANDS: readonly Command[] = [runCommand, onceCommand, checkCommand, migrateCommand, ...indexCommands, ...packageCommands, ...attentionCommands];
+const COMMANDS: readonly Command[] = [runCommand, onceCommand, checkCommand, migrateCommand, ...indexCommands, ...packageCommands, ...catalogCommands, ...attentionCommands];
 
 function usageOf(command: Command): string {
   return `pkgstream ${command.words.join(' ')}${command.args ? ` ${command.args}` : ''}`;

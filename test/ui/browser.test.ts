@@ -117,7 +117,7 @@ describe.skipIf(!runsWith('chromium'))('web UI in chromium', () => {
     expect(await page.locator('main').innerText()).toContain(EVIL);
     await page.click(`main a:has-text("pwned")`);
     expect(await page.locator('h1').innerText()).toBe(EVIL);
-    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined();
     expect(await page.locator('main script').count()).toBe(0);
   });
 });
