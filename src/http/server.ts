@@ -49,6 +49,7 @@ export async function startHttpServer(options: {
     },
   };
   const app = Fastify({
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs it: pino's Logger and FastifyBaseLogger differ in generics
     loggerInstance: logger as FastifyBaseLogger,
     // Every scrape and probe would be two log lines; failures are logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),

@@ -11,7 +11,7 @@ beforeAll(async () => {
   await database.use(async (pool) => {
     const index = await addIndex(pool, { simpleUrl: SIMPLE });
     const sha = 'b'.repeat(64);
-    await recordReleases(pool, index.id, 'Demo_Pkg', [{ version: '1.0', files: [{ filename: 'demo_pkg-1.0.tar.gz', sha256: sha, yanked: false, yankedReason: null, requiresPython: null, uploadTime: null, size: null }] } as never]);
+    await recordReleases(pool, index.id, 'Demo_Pkg', [{ version: '1.0', files: [{ filename: 'demo_pkg-1.0.tar.gz', sha256: sha, yanked: false, yankedReason: null, uploadTime: null, size: null }] }]);
     await pool.query(
       `INSERT INTO event (kind, event_key, index_id, index_url, project, version, record)
        VALUES ('package-released', $1, $2, $3, 'demo-pkg', '1.0', '{"package_name":"demo-pkg"}'), ('hash-mismatch', $1, $2, $3, 'demo-pkg', '1.0', '{}')`,
