@@ -7,6 +7,7 @@ import os from 'node:os';
 import { CASES, parseBenchArgs, USAGE, type CaseName } from './support/args.js';
 import { databaseKind } from './support/database.js';
 import { progress } from './support/util.js';
+import { apiLatency } from './api-latency.js';
 import { dispatchCapacity } from './dispatch-capacity.js';
 import { operatorOverhead } from './operator-overhead.js';
 import { releaseLatency } from './release-latency.js';
@@ -26,10 +27,11 @@ const RUNNERS: Record<CaseName, (options: BenchOptions) => Promise<Figures> | Fi
   release_latency: releaseLatency,
   operator_overhead: operatorOverhead,
   dispatch_capacity: dispatchCapacity,
+  api_latency: apiLatency,
 };
 
 /** Pure CPU first, on a fresh heap; the rest in the order of the output. */
-const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity'];
+const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency'];
 
 async function main(): Promise<void> {
   let options: BenchOptions;

@@ -9,6 +9,7 @@ import { shutdownSignal } from './process-signals.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Command, type CommandOption } from './commands/command.js';
 import { attentionCommands } from './commands/attention-commands.js';
+import { catalogCommands } from './commands/catalog-commands.js';
 import { checkCommand } from './commands/check-command.js';
 import { indexCommands } from './commands/index-commands.js';
 import { onceCommand } from './commands/once-command.js';
@@ -21,7 +22,7 @@ import { redactText } from './runtime/redact.js';
 import { packageVersion } from './runtime/version.js';
 import { SETTINGS, flagOf, type SettingKey } from './runtime/settings.js';
 
-const COMMANDS: readonly Command[] = [runCommand, onceCommand, checkCommand, migrateCommand, ...indexCommands, ...packageCommands, ...attentionCommands];
+const COMMANDS: readonly Command[] = [runCommand, onceCommand, checkCommand, migrateCommand, ...indexCommands, ...packageCommands, ...catalogCommands, ...attentionCommands];
 
 function usageOf(command: Command): string {
   return `pkgstream ${command.words.join(' ')}${command.args ? ` ${command.args}` : ''}`;

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity'] as const;
+export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -37,6 +37,9 @@ export interface BenchOptions {
   readonly capacity: number;
   readonly jobMs: number;
   readonly dispatchConcurrency: number;
+  /** api_latency */
+  readonly apiReleases: number;
+  readonly apiSamples: number;
   readonly help: boolean;
 }
 
@@ -64,6 +67,8 @@ const SPEC = {
   capacity: { type: 'string', default: '50' },
   'job-ms': { type: 'string', default: '300' },
   'dispatch-concurrency': { type: 'string', default: '8' },
+  'api-releases': { type: 'string', default: '1000000' },
+  'api-samples': { type: 'string', default: '50' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -85,6 +90,7 @@ last line of stdout. Progress goes to stderr.
   release_latency:  ${flags('releases', 'poll-interval', 'release-gap')}
   operator_overhead: ${flags('events')}
   dispatch_capacity: ${flags('dispatches', 'capacity', 'job-ms', 'dispatch-concurrency')}
+  api_latency:      ${flags('api-releases', 'api-samples')}
 
 The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
 its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
@@ -128,6 +134,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     capacity: positive('capacity', values.capacity),
     jobMs: positive('job-ms', values['job-ms'], false),
     dispatchConcurrency: positive('dispatch-concurrency', values['dispatch-concurrency']),
+    apiReleases: positive('api-releases', values['api-releases']),
+    apiSamples: positive('api-samples', values['api-samples']),
     help: values.help,
   };
   if (options.versions < options.projects) throw new Error('--versions must be at least --projects');

@@ -5,7 +5,7 @@
  * retried while unreachable; the dependencies are checked; the pipelines start.
  */
 import { listIndexes } from '../db/index.js';
-import { startHttpServer } from '../runtime/http-server.js';
+import { startHttpServer, type HttpServer } from '../http/server.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import type { Logger } from '../runtime/logger.js';
 import { createMetrics, type Metrics } from '../runtime/metrics.js';
@@ -16,13 +16,14 @@ import type { Command, CommandContext } from './command.js';
 import { openAdaptersWithRetry } from './database-start.js';
 import { monitorDependencies } from './dependency-monitor.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
+import { serviceApi } from './service-actions.js';
 
 const ATTENTION_REFRESH_MS = 30_000;
 
 export const runCommand: Command = {
   words: ['run'],
   args: '',
-  summary: 'run the service: the configured pipelines, /metrics, /livez, /readyz, graceful drain',
+  summary: 'run the service: the configured pipelines, /metrics, /livez, /readyz, /api/v1 and the web UI, graceful drain',
   arity: [0, 0],
   async run(context) {
     const { config, logger, signal } = context;
@@ -42,7 +43,7 @@ export const runCommand: Command = {
     }
 
     // A stop during start-up waits (within the grace period) for start-up to give up.
-    const startup = startService(context, { lifecycle, readiness, metrics });
+    const startup = startService(context, { lifecycle, readiness, metrics, http });
     lifecycle.onDrain('start-up', () => startup.then(() => undefined, () => undefined));
     try {
       await startup;
@@ -54,7 +55,7 @@ export const runCommand: Command = {
   },
 };
 
-async function startService(context: CommandContext, service: { lifecycle: Lifecycle; readiness: Readiness; metrics: Metrics }): Promise<void> {
+async function startService(context: CommandContext, service: { lifecycle: Lifecycle; readiness: Readiness; metrics: Metrics; http: HttpServer }): Promise<void> {
   const { config, logger, signal } = context;
   const { lifecycle, readiness, metrics } = service;
   const dependencies = monitorDependencies({ config, readiness, logger });
@@ -75,6 +76,7 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
 
   readiness.setStartup('starting the pipelines');
   const pipelineContext = { config, adapters, metrics, logger, readiness };
+  service.http.serveApi(serviceApi(pipelineContext));
   for (const name of config.pipelines) {
     const pipeline = supervise((stop$) => PIPELINE_FACTORIES[name](pipelineContext, stop$), { name, logger, metrics, readiness });
     lifecycle.onDrain(`pipeline ${name}`, () => pipeline.drain());

@@ -119,3 +119,9 @@ export async function openAttentionCounts(db: Queryable): Promise<Record<string,
   );
   return Object.fromEntries(rows.map((row) => [row.pipeline, row.open]));
 }
+
+/** One item by id, open or resolved; null when there is none. */
+export async function getAttention(db: Queryable, id: number): Promise<AttentionItem | null> {
+  const { rows } = await db.query<AttentionRow>(`SELECT ${COLUMNS} FROM attention WHERE id = $1`, [id]);
+  return rows[0] ? toItem(rows[0]) : null;
+}

@@ -12,3 +12,6 @@ export * from './retry.js';
 export * from './scans.js';
 export * from './solver-runs.js';
 export * from './sql.js';
+export * from './events.js';
+export * from './index-overview.js';
+export * from './project-catalog.js';

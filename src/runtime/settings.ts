@@ -65,7 +65,7 @@ export const SETTINGS = {
   reverseJobTemplate: setting('PKGSTREAM_REVERSE_JOB_TEMPLATE', undefined, 'Path of a reverse-solver Job template; unset = no reverse solving', text),
   solvers: setting('PKGSTREAM_SOLVERS', 'solver-default', 'Comma list of solver names (DNS-1123 labels)', list.pipe(z.array(z.string().regex(solverName, 'each solver must be a DNS-1123 label')).min(1, 'must name at least one solver'))),
   solverCapacity: setting('PKGSTREAM_SOLVER_CAPACITY', '10', 'Most solver Jobs active at once', intIn(1, 100_000)),
-  httpPort: setting('PKGSTREAM_HTTP_PORT', '9464', 'Port of /metrics, /livez, /readyz (0 = any free port)', intIn(0, 65_535)),
+  httpPort: setting('PKGSTREAM_HTTP_PORT', '9464', 'Port of /metrics, /livez, /readyz, /api/v1 and the web UI (0 = any free port)', intIn(0, 65_535)),
   pollInterval: setting('PKGSTREAM_POLL_INTERVAL', '60', 'Seconds between feed polls', positiveNumber(86_400)),
   rateLimit: setting('PKGSTREAM_RATE_LIMIT', '5', 'Requests per second per index', positiveNumber(10_000)),
   rateBurst: setting('PKGSTREAM_RATE_BURST', '5', 'Requests an index may get at once above the rate', intIn(1, 10_000)),
@@ -80,6 +80,9 @@ export const SETTINGS = {
   dryRun: setting('PKGSTREAM_DRY_RUN', 'false', 'Log every effect instead of having it', bool),
   pipelines: setting('PKGSTREAM_PIPELINES', PIPELINE_NAMES.join(','), 'Comma list of pipelines `run` starts', list.pipe(z.array(z.enum(PIPELINE_NAMES, `each must be one of ${PIPELINE_NAMES.join(', ')}`)))),
   shutdownGrace: setting('PKGSTREAM_SHUTDOWN_GRACE', '25', 'Seconds in-flight work may take to finish on SIGTERM', positiveNumber(3_600)),
+  adminToken: setting('PKGSTREAM_ADMIN_TOKEN', undefined, 'Bearer token the API and UI writes need; unset = every write answers 403', z.string().min(16, 'must be at least 16 characters')),
+  apiAuth: setting('PKGSTREAM_API_AUTH', 'writes', 'Which API requests need the admin token: writes, or all', z.enum(['writes', 'all'], 'must be writes or all')),
+  grafanaUrl: setting('PKGSTREAM_GRAFANA_URL', undefined, 'Grafana dashboard URL the web UI links to; unset = no links', url(['http:', 'https:'])),
   logLevel: setting('LOG_LEVEL', 'info', `Log level: ${LOG_LEVELS.join(', ')}`, z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
 };
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startHttpServer, type HttpServer } from '../../src/runtime/http-server.js';
+import { startHttpServer, type HttpServer } from '../../src/http/server.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { Readiness } from '../../src/runtime/readiness.js';

@@ -1,0 +1,210 @@
+/**
+ * What the API, the UI and `pkgstream package list|show` read about projects: a search by
+ * normalized name prefix (keyset pages of (project, index_id), in byte order), and a project's releases
+ * with their digests, due times, priority and latest solver run per solver. Values are
+ * JSON-ready (ISO times) so the same objects go over HTTP and to the terminal.
+ */
+import { compareVersions } from '../domain/pep440.js';
+import { canonicalizeName } from '../domain/pep503.js';
+import { latestEventKinds } from './events.js';
+import { DEFAULT_PRIORITY, priorityAt } from './priority.js';
+import { toId, type Queryable } from './sql.js';
+
+export type ReleaseStateView = 'present' | 'missing' | 'yanked' | 'hash-changed';
+
+export interface ProjectSummary {
+  readonly indexId: number;
+  readonly indexUrl: string;
+  readonly project: string;
+  readonly addedAt: string;
+  readonly releases: number;
+}
+
+export interface ProjectSearch {
+  readonly q?: string | undefined;
+  readonly indexId?: number | undefined;
+  /** Only projects with a release in this stored state. */
+  readonly state?: 'present' | 'missing' | 'yanked' | undefined;
+  readonly after?: { readonly project: string; readonly indexId: number } | undefined;
+  readonly limit: number;
+}
+
+const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+/** `q` made canonical (PEP 503) and escaped for a LIKE prefix. */
+function prefixPattern(q: string | undefined): string {
+  const canonical = q === undefined ? '' : canonicalizeName(q.trim());
+  return `${canonical.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+export async function searchProjects(db: Queryable, search: ProjectSearch): Promise<{ items: ProjectSummary[]; next: { project: string; indexId: number } | null }> {
+  const params: unknown[] = [prefixPattern(search.q)];
+  const where = ['p.project COLLATE "C" LIKE $1'];
+  if (search.indexId !== undefined) where.push(`p.index_id = $${params.push(search.indexId)}`);
+  if (search.state !== undefined) {
+    where.push(`EXISTS (SELECT 1 FROM package_version s WHERE s.index_id = p.index_id AND s.project = p.project AND s.state = $${params.push(search.state)})`);
+  }
+  if (search.after !== undefined) {
+    where.push(`(p.project COLLATE "C", p.index_id) > ($${params.push(search.after.project)}, $${params.push(search.after.indexId)})`);
+  }
+  const { rows } = await db.query<{ index_id: number; simple_url: string; project: string; added_at: Date; releases: number }>(
+    `SELECT p.index_id, i.simple_url, p.project, p.added_at,
+            (SELECT count(*)::int FROM package_version v WHERE v.index_id = p.index_id AND v.project = p.project) AS releases
+       FROM package_project p JOIN package_index i ON i.id = p.index_id
+      WHERE ${where.join(' AND ')}
+      ORDER BY p.project COLLATE "C", p.index_id LIMIT $${params.push(search.limit)}`,
+    params,
+  );
+  const items = rows.map((row) => ({ indexId: row.index_id, indexUrl: row.simple_url, project: row.project, addedAt: row.added_at.toISOString(), releases: row.releases }));
+  const last = items[items.length - 1];
+  return { items, next: items.length === search.limit && last ? { project: last.project, indexId: last.indexId } : null };
+}
+
+/** The indexes that know the project (canonical name), oldest index first. */
+export async function projectIndexes(db: Queryable, project: string): Promise<{ indexId: number; indexUrl: string }[]> {
+  const { rows } = await db.query<{ index_id: number; simple_url: string }>(
+    `SELECT p.index_id, i.simple_url FROM package_project p JOIN package_index i ON i.id = p.index_id
+      WHERE p.project = $1 ORDER BY p.index_id`,
+    [canonicalizeName(project)],
+  );
+  return rows.map((row) => ({ indexId: row.index_id, indexUrl: row.simple_url }));
+}
+
+export interface DigestView {
+  readonly filename: string;
+  readonly sha256: string | null;
+  /** false once the index stopped listing the file. */
+  readonly present: boolean;
+  readonly lastSeenAt: string;
+}
+
+export interface SolverRunView {
+  readonly solver: string;
+  readonly state: string;
+  readonly jobName: string | null;
+  readonly attempts: number;
+  readonly scheduledAt: string | null;
+  readonly finishedAt: string | null;
+}
+
+export interface ReleaseView {
+  readonly version: string;
+  readonly state: ReleaseStateView;
+  readonly yankedReason: string | null;
+  readonly digests: DigestView[];
+  readonly firstSeenAt: string;
+  readonly releasedAt: string | null;
+  readonly lastCheckedAt: string | null;
+  readonly lastChangedAt: string | null;
+  readonly nextDueAt: string;
+  /** The Koschei-style priority now; null when never checked (due at once). */
+  readonly priority: number | null;
+  readonly manualPriority: number;
+  readonly staticPriority: number;
+  readonly solverRuns: SolverRunView[];
+}
+
+export interface ProjectDetail {
+  readonly indexId: number;
+  readonly indexUrl: string;
+  readonly project: string;
+  /** Newest version first (PEP 440). */
+  readonly releases: ReleaseView[];
+}
+
+interface VersionRow {
+  id: string;
+  version: string;
+  state: 'present' | 'missing' | 'yanked';
+  yanked_reason: string | null;
+  first_seen_at: Date;
+  released_at: Date | null;
+  last_checked_at: Date | null;
+  last_changed_at: Date | null;
+  next_due_at: Date;
+  manual_priority: number;
+  static_priority: number;
+}
+
+/** Rows of `table` belonging to the project's releases, grouped by release id. */
+async function byRelease<R extends { package_version_id: string }>(db: Queryable, sql: string, params: unknown[]): Promise<Map<number, R[]>> {
+  const { rows } = await db.query<R>(sql, params);
+  const grouped = new Map<number, R[]>();
+  for (const row of rows) {
+    const id = toId(row.package_version_id);
+    const list = grouped.get(id);
+    if (list) list.push(row);
+    else grouped.set(id, [row]);
+  }
+  return grouped;
+}
+
+/** The project's releases on one index (every version, or the one given); null when unknown there. */
+export async function loadProjectDetail(db: Queryable, indexId: number, projectName: string, version?: string): Promise<ProjectDetail | null> {
+  const project = canonicalizeName(projectName);
+  const { rows: known } = await db.query<{ simple_url: string }>(
+    'SELECT i.simple_url FROM package_project p JOIN package_index i ON i.id = p.index_id WHERE p.index_id = $1 AND p.project = $2',
+    [indexId, project],
+  );
+  if (!known[0]) return null;
+  const params = version === undefined ? [indexId, project] : [indexId, project, version];
+  const only = version === undefined ? '' : ' AND v.version = $3';
+  const [versions, artifacts, runs, latest] = await Promise.all([
+    db.query<VersionRow>(
+      `SELECT v.id, v.version, v.state, v.yanked_reason, v.first_seen_at, v.released_at, v.last_checked_at, v.last_changed_at,
+              v.next_due_at, v.manual_priority, v.static_priority
+         FROM package_version v WHERE v.index_id = $1 AND v.project = $2${only}`,
+      params,
+    ),
+    byRelease<{ package_version_id: string; filename: string; sha256: string | null; present: boolean; last_seen_at: Date }>(
+      db,
+      `SELECT a.package_version_id, a.filename, a.sha256, a.present, a.last_seen_at
+         FROM package_version v JOIN artifact a ON a.package_version_id = v.id
+        WHERE v.index_id = $1 AND v.project = $2${only} ORDER BY a.filename`,
+      params,
+    ),
+    byRelease<{ package_version_id: string; solver: string; state: string; job_name: string | null; attempts: number; scheduled_at: Date | null; finished_at: Date | null }>(
+      db,
+      `SELECT r.package_version_id, r.solver, r.state, r.job_name, r.attempts, r.scheduled_at, r.finished_at
+         FROM package_version v JOIN solver_run r ON r.package_version_id = v.id
+        WHERE v.index_id = $1 AND v.project = $2${only} ORDER BY r.solver`,
+      params,
+    ),
+    latestEventKinds(db, indexId, project),
+  ]);
+  const now = new Date();
+  const releases = versions.rows.map((row): ReleaseView => {
+    const id = toId(row.id);
+    const priority = priorityAt(
+      { checkedAt: row.last_checked_at, releasedAt: row.released_at, lastChangedAt: row.last_changed_at, manualPriority: row.manual_priority, staticPriority: row.static_priority },
+      now,
+      DEFAULT_PRIORITY,
+    );
+    return {
+      version: row.version,
+      state: row.state === 'present' && latest.get(row.version) === 'hash-mismatch' ? 'hash-changed' : row.state,
+      yankedReason: row.yanked_reason,
+      digests: (artifacts.get(id) ?? []).map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: a.last_seen_at.toISOString() })),
+      firstSeenAt: row.first_seen_at.toISOString(),
+      releasedAt: iso(row.released_at),
+      lastCheckedAt: iso(row.last_checked_at),
+      lastChangedAt: iso(row.last_changed_at),
+      nextDueAt: row.next_due_at.toISOString(),
+      priority: Number.isFinite(priority) ? Math.round(priority * 10) / 10 : null,
+      manualPriority: row.manual_priority,
+      staticPriority: row.static_priority,
+      solverRuns: (runs.get(id) ?? []).map((r) => ({ solver: r.solver, state: r.state, jobName: r.job_name, attempts: r.attempts, scheduledAt: iso(r.scheduled_at), finishedAt: iso(r.finished_at) })),
+    };
+  });
+  releases.sort((a, b) => safeCompare(b.version, a.version));
+  return { indexId, indexUrl: known[0].simple_url, project, releases };
+}
+
+/** PEP 440 order; a version PEP 440 cannot read sorts by its string, before the rest. */
+function safeCompare(a: string, b: string): number {
+  try {
+    return compareVersions(a, b);
+  } catch {
+    return a < b ? -1 : a > b ? 1 : 0;
+  }
+}
