@@ -1,5 +1,6 @@
 /** JSON merge patch (RFC 7386) and JSON patch (RFC 6902), as `kubectl patch --type merge|json` sends them. */
 import { clone, isRecord, jsonEqual } from './objects.js';
+import { textOf } from './text-of.js';
 
 export function mergePatch(target: unknown, patch: unknown): unknown {
   if (!isRecord(patch)) return clone(patch);
@@ -57,7 +58,7 @@ export function jsonPatch(target: unknown, operations: unknown): unknown {
   const document = clone(target);
   for (const raw of operations as unknown[]) {
     const op = isRecord(raw) ? raw : {};
-    const path = String(op.path ?? '');
+    const path = textOf(op.path ?? '');
     switch (op.op) {
       case 'add':
         add(document, path, op.value);

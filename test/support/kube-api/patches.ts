@@ -10,6 +10,7 @@ import { isRecord } from './objects.js';
 import { failure } from './status.js';
 import { strategicMerge } from './strategic-merge.js';
 import { createObject, updateObject, type Target } from './writes.js';
+import { textOf } from './text-of.js';
 
 const PATCHERS: Readonly<Record<string, (stored: unknown, patch: unknown) => unknown>> = {
   'application/merge-patch+json': mergePatch,
@@ -27,7 +28,7 @@ function serverSideApply(context: WriteContext, target: Target, body: unknown, r
   }
   const metadata = isRecord(body.metadata) ? body.metadata : {};
   if (metadata.name !== undefined && metadata.name !== name) {
-    return statusAnswer(failure(400, `the name of the object (${String(metadata.name)}) does not match the name on the URL (${String(name)})`));
+    return statusAnswer(failure(400, `the name of the object (${textOf(metadata.name)}) does not match the name on the URL (${String(name)})`));
   }
   const applying = { ...request, applied: body };
   const stored = context.store.get(resource, namespace, name ?? '');

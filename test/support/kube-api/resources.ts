@@ -7,6 +7,7 @@ import { defaultJob, defaultJobUpdate, jobImmutableCauses } from './job-defaults
 import { isRecord, type KubeObject } from './objects.js';
 import type { StatusCause } from './status.js';
 import { isDns1123Subdomain, validateJob } from './validation.js';
+import { textOf } from './text-of.js';
 
 export interface ColumnDefinition {
   readonly name: string;
@@ -132,7 +133,7 @@ export const LEASES: ResourceType = {
   immutable: () => [],
   fields: {},
   columns: [nameColumn, column('Holder', 'string', 'HolderIdentity contains the identity of the holder of a current lease.'), ageColumn],
-  cells: (lease, now) => [lease.metadata.name, String((lease.spec ?? {}).holderIdentity ?? ''), age(lease, now)],
+  cells: (lease, now) => [lease.metadata.name, textOf((lease.spec ?? {}).holderIdentity ?? ''), age(lease, now)],
 };
 
 export const RESOURCE_TYPES: readonly ResourceType[] = [JOBS, LEASES];

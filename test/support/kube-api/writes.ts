@@ -9,6 +9,7 @@ import { answer, statusAnswer, type Answer } from './answer.js';
 import { clone, isRecord, timestamp, type KubeObject } from './objects.js';
 import { apiVersionOf, type ResourceType } from './resources.js';
 import { failure, success } from './status.js';
+import { textOf } from './text-of.js';
 
 export interface Target {
   readonly resource: ResourceType;
@@ -25,10 +26,10 @@ export function asObject(resource: ResourceType, body: unknown): Decoded {
   if (!isRecord(body)) return { refused: statusAnswer(failure(400, `the body of the request is not a ${resource.kind} object`)) };
   const expected = apiVersionOf(resource);
   if (body.apiVersion !== undefined && body.apiVersion !== expected) {
-    return { refused: statusAnswer(failure(400, `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${expected})`)) };
+    return { refused: statusAnswer(failure(400, `the API version in the data (${textOf(body.apiVersion)}) does not match the expected API version (${expected})`)) };
   }
   if (body.kind !== undefined && body.kind !== resource.kind) {
-    return { refused: statusAnswer(failure(400, `the kind in the data (${String(body.kind)}) does not match the expected kind (${resource.kind})`)) };
+    return { refused: statusAnswer(failure(400, `the kind in the data (${textOf(body.kind)}) does not match the expected kind (${resource.kind})`)) };
   }
   return { object: { ...body, apiVersion: expected, kind: resource.kind } };
 }
@@ -101,7 +102,7 @@ export function updateObject(context: WriteContext, target: Target, next: unknow
   if (!stored) return notFound(resource, name ?? '');
   const metadata = isRecord(object.metadata) ? object.metadata : {};
   if (metadata.name !== undefined && metadata.name !== name) {
-    return statusAnswer(failure(400, `the name of the object (${String(metadata.name)}) does not match the name on the URL (${String(name)})`));
+    return statusAnswer(failure(400, `the name of the object (${textOf(metadata.name)}) does not match the name on the URL (${String(name)})`));
   }
   const precondition = metadata.resourceVersion;
   if (typeof precondition === 'string' && precondition !== '' && precondition !== stored.metadata.resourceVersion) {
