@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addIndex, addProject, recordAttention } from '../../src/db/index.js';
+import { addIndex, addProject, recordAttention, recordReleases } from '../../src/db/index.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
@@ -27,6 +27,7 @@ beforeAll(async () => {
     const simpleUrl = `${index.url}/simple`;
     const registered = await addIndex(pool, { simpleUrl, warehouse: true });
     await addProject(pool, { indexId: registered.id, project: 'alpha' });
+    await recordReleases(pool, registered.id, 'alpha', [{ version: '1.0', files: [] }]);
     const item = await recordAttention(pool, { pipeline: 'dispatch', itemKey: `${simpleUrl}|alpha|1.0|solver-x`, errorCode: 'JOB_FAILED', errorMessage: 'Job failed', attempts: 3 });
     return item.id;
   });
