@@ -45,6 +45,8 @@ export function supervise(start: (stop$: Observable<void>) => Observable<unknown
   readiness.setPipeline(name, 'starting');
   // Until a first pass completes, a stall is measured from here (PkgstreamPipelineStalled).
   metrics.pipelineStarted.set({ pipeline: name }, Date.now() / 1000);
+  // A restart counter of 0 from the start, so increase() has a series before the first failure.
+  metrics.pipelineRestarts.inc({ pipeline: name }, 0);
 
   const fail = (reason: string, error?: unknown) => {
     failures += 1;
