@@ -2,6 +2,7 @@
 import { normalizeIndexUrl } from '../db/indexes.js';
 import { BadInputError } from '../domain/errors.js';
 import { parseProjectName } from '../domain/pep503.js';
+import { describeBadVersion } from '../domain/version-check.js';
 import { UsageError } from './command.js';
 
 function asUsageError<T>(read: () => T): T {
@@ -21,4 +22,11 @@ export function parseSimpleUrl(value: string): string {
 /** A project name, canonicalized (PEP 503). */
 export function parseProjectArgument(value: string): string {
   return asUsageError(() => parseProjectName(value));
+}
+
+/** A version, by the one rule every version that enters obeys (src/domain/version-check.ts). */
+export function parseVersionArgument(value: string): string {
+  const bad = describeBadVersion(value);
+  if (bad !== null) throw new UsageError(`bad version: ${bad}`);
+  return value;
 }

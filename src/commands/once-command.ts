@@ -12,7 +12,7 @@ import { dispatchOptions, dispatchPorts, indexLimits, updateOptions, updatePorts
 const PASSES: Record<PipelineName, (context: PipelineContext, all: boolean) => Observable<unknown>> = {
   releases: ({ config, adapters, metrics, logger }) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index, events: adapters.events, scheduler: asyncScheduler },
+      { store: adapters.store, index: adapters.index, scheduler: asyncScheduler },
       { ...indexLimits(config), pollIntervalMs: config.pollInterval * 1000, releaseTriggers: config.releaseTriggers, metrics, logger, onePoll: true },
     ),
   update: (context, all) => updatePass(updatePorts(context), updateOptions(context, all)),

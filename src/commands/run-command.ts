@@ -24,6 +24,7 @@ export const runCommand: Command = {
 
     const adapters = await openAdapters({ config, logger, metrics, dryRun: config.dryRun });
     lifecycle.onClose('adapters', () => adapters.close());
+    adapters.relay?.start();
     readiness.register('database', async () => {
       await adapters.database.ping();
       return null;

@@ -12,3 +12,4 @@ export * from './retry.js';
 export * from './scans.js';
 export * from './solver-runs.js';
 export * from './sql.js';
+export * from './events.js';

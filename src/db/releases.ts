@@ -5,8 +5,10 @@
 import type pg from 'pg';
 import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
+import { describeBadVersion } from '../domain/version-check.js';
 import type { RecordedRelease } from '../domain/ports.js';
-import type { IndexFile, IndexRelease, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
+import type { IndexFile, IndexRelease, PackageEvent, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
+import { insertEvents } from './events.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
 import type { CheckedRow } from './release-checks.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
@@ -112,13 +114,20 @@ export interface RecordReleasesOptions {
   /** Per version; default: the earliest upload time of its files. */
   readonly releasedAt?: ReadonlyMap<string, Date | null>;
   readonly priority?: PriorityOptions;
+  /**
+   * The events announcing a version, written in the same transaction for the versions this
+   * call created only: whichever writer inserts the row announces it, exactly once.
+   */
+  readonly announce?: (version: string) => readonly PackageEvent[];
+  /** `service_version` of the events' envelope. */
+  readonly serviceVersion?: string;
 }
 
 /**
  * Records releases of one project on one index in one transaction: the project becomes
- * known, every new version gets a row (due as if checked when seen) and its artifacts.
- * Known versions are left alone (re-checking them is the update pipeline's job), so a
- * replay changes nothing and answers `created: false`.
+ * known, every new version gets a row (due as if checked when seen), its artifacts and its
+ * announcing events. Known versions are left alone (re-checking them is the update
+ * pipeline's job), so a replay changes nothing, announces nothing and answers `created: false`.
  */
 export async function recordReleases(
   pool: pg.Pool,
@@ -132,7 +141,9 @@ export async function recordReleases(
   const priority = options.priority ?? DEFAULT_PRIORITY;
   const byVersion = new Map<string, { files: Map<string, string | null>; releasedAt: Date | null }>();
   for (const release of releases) {
-    if (release.version === '') throw new BadInputError('BAD_VERSION', `empty version of ${project}`);
+    // The index client refuses bad versions; this is the last line before the database.
+    const bad = describeBadVersion(release.version);
+    if (bad !== null) throw new BadInputError('BAD_VERSION', `${project}: ${bad}`);
     if (byVersion.has(release.version)) continue;
     const releasedAt = options.releasedAt?.has(release.version)
       ? (options.releasedAt.get(release.version) ?? null)
@@ -196,6 +207,9 @@ export async function recordReleases(
         [artifactIds, filenames, hashes, seenAt],
       );
     }
+    const created = [...byVersion.keys()].filter((version) => result.get(version)?.created === true);
+    const events = options.announce ? created.flatMap(options.announce) : [];
+    await insertEvents(client, events, { indexId, serviceVersion: options.serviceVersion ?? 'unknown', createdAt: seenAt });
     return result;
   });
 

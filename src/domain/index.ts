@@ -5,3 +5,5 @@ export * from './pep503.js';
 export * from './pep440.js';
 export * from './filename.js';
 export * from './attention.js';
+export * from './event-record.js';
+export * from './version-check.js';

@@ -75,6 +75,7 @@ export const SETTINGS = {
   releaseTriggers: setting('PKGSTREAM_RELEASE_TRIGGERS', '', 'Comma list of projects whose releases also go to <prefix>.release-trigger', list.pipe(z.array(z.string().refine(isValidProjectName, 'each must be a valid project name (PEP 508)')))),
   dryRun: setting('PKGSTREAM_DRY_RUN', 'false', 'Log every effect instead of having it', bool),
   pipelines: setting('PKGSTREAM_PIPELINES', PIPELINE_NAMES.join(','), 'Comma list of pipelines `run` starts', list.pipe(z.array(z.enum(PIPELINE_NAMES, `each must be one of ${PIPELINE_NAMES.join(', ')}`)))),
+  eventRetention: setting('PKGSTREAM_EVENT_RETENTION', '90', 'Days sent events are kept in the event table (history, outbox)', positiveNumber(36_500)),
   shutdownGrace: setting('PKGSTREAM_SHUTDOWN_GRACE', '25', 'Seconds in-flight work may take to finish on SIGTERM', positiveNumber(3_600)),
   logLevel: setting('LOG_LEVEL', 'info', `Log level: ${LOG_LEVELS.join(', ')}`, z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),
 };

@@ -26,3 +26,10 @@ CREATE INDEX event_unsent ON event (id) WHERE sent_at IS NULL;
 CREATE INDEX event_project ON event (project, id DESC);
 CREATE INDEX event_kind ON event (kind, id DESC);
 CREATE INDEX event_created ON event (created_at, id);
+-- Wakes the relay on commit (LISTEN pkgstream_event); a relay that cannot listen polls.
+CREATE FUNCTION event_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('pkgstream_event', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER event_inserted AFTER INSERT ON event FOR EACH STATEMENT EXECUTE FUNCTION event_notify();

@@ -6,13 +6,14 @@
  */
 import { parseDistributionFilename } from '../../domain/filename.js';
 import { canonicalizeName } from '../../domain/pep503.js';
+import { describeBadVersion } from '../../domain/version-check.js';
 import type { IndexFile, IndexRelease } from '../../domain/types.js';
 import { IndexError } from './errors.js';
 import { releaseKey } from './version-key.js';
 
 /** A problem with one part of a page that is reported and counted, not thrown. */
 export interface PageProblem {
-  readonly code: 'BAD_SHA256' | 'BAD_FILENAME';
+  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION';
   readonly detail: string;
 }
 
@@ -80,6 +81,15 @@ export function checkSha256(value: string | null, where: string, problems: PageP
   return null;
 }
 
+/** The releases whose version is acceptable; each refused one becomes a `BAD_VERSION` problem. */
+export function acceptableReleases(project: string, releases: readonly IndexRelease[], problems: PageProblem[]): IndexRelease[] {
+  return releases.filter((release) => {
+    const bad = describeBadVersion(release.version);
+    if (bad !== null) problems.push({ code: 'BAD_VERSION', detail: `${project}: ${bad}` });
+    return bad === null;
+  });
+}
+
 /** Groups files (each with the version its filename carries) into releases, `versions` first. */
 export function groupReleases(versions: readonly string[], files: readonly { version: string; file: IndexFile }[]): IndexRelease[] {
   const byKey = new Map<string, { version: string; files: IndexFile[] }>();
@@ -137,7 +147,7 @@ export function parsePep691(data: unknown, url: string, requested: string): Pars
       },
     });
   });
-  return { project, releases: groupReleases(versions, files), problems };
+  return { project, releases: acceptableReleases(project, groupReleases(versions, files), problems), problems };
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -202,5 +212,5 @@ export function parsePep503(html: string, url: string, requested: string): Parse
       },
     });
   }
-  return { project, releases: groupReleases([], files), problems };
+  return { project, releases: acceptableReleases(project, groupReleases([], files), problems), problems };
 }

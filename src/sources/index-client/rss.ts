@@ -5,6 +5,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { isValidVersion } from '../../domain/pep440.js';
+import { describeBadVersion, quoteVersion } from '../../domain/version-check.js';
 import { canonicalizeName, isValidProjectName } from '../../domain/pep503.js';
 import type { FeedItem, FeedKind } from '../../domain/types.js';
 import { IndexError } from './errors.js';
@@ -14,7 +15,6 @@ export interface ParsedFeed {
   readonly badItems: { readonly raw: string; readonly reason: string }[];
 }
 
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+!_-]*$/;
 const ADDED = ' added to PyPI';
 
 const parser = new XMLParser({
@@ -83,9 +83,8 @@ export function splitTitle(title: string, kind: FeedKind): { project: string; ve
   const name = tokens.slice(0, -1).join(' ');
   if (!isValidProjectName(name)) return `not a valid project name: ${JSON.stringify(name.slice(0, 200))}`;
   // Warehouse refuses uploads whose version is not PEP 440: such a title is not a release.
-  if (version.length > 128 || !VERSION.test(version) || !isValidVersion(version)) {
-    return `not a valid version: ${JSON.stringify(version.slice(0, 128))}`;
-  }
+  const bad = isValidVersion(version) ? describeBadVersion(version) : `not a PEP 440 version: ${quoteVersion(version)}`;
+  if (bad !== null) return `not a valid version: ${bad}`;
   return { project: canonicalizeName(name), version };
 }
 
