@@ -6,6 +6,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError, type Command, type CommandOption } from './commands/command.js';
+import { errorCode } from './domain/errors.js';
 import { attentionCommands } from './commands/attention-commands.js';
 import { checkCommand } from './commands/check-command.js';
 import { indexCommands } from './commands/index-commands.js';
@@ -116,6 +117,10 @@ async function main(argv: readonly string[], out: NodeJS.WritableStream = proces
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`pkgstream: ${error.message}\nUsage: ${usageOf(command)} [options]\n`);
+      return 2;
+    }
+    if (errorCode(error) === 'DATA_DIR_LOCKED') {
+      process.stderr.write(`pkgstream: ${(error as Error).message}\n`);
       return 2;
     }
     logger.fatal({ err: error, command: command.words.join(' ') }, 'command failed');

@@ -25,6 +25,8 @@ export const runCommand: Command = {
     const adapters = await openAdapters({ config, logger, metrics, dryRun: config.dryRun });
     lifecycle.onClose('adapters', () => adapters.close());
     adapters.relay?.start();
+    // Commands run beside the service find its API here (the data directory's lock).
+    adapters.database.lock?.setHttpUrl(`http://127.0.0.1:${http.port}`);
     readiness.register('database', async () => {
       await adapters.database.ping();
       return null;

@@ -1,6 +1,7 @@
 export * from './attention.js';
 export * from './checkpoints.js';
 export * from './connect.js';
+export * from './data-dir-lock.js';
 export * from './indexes.js';
 export * from './maintenance.js';
 export * from './migrate.js';
