@@ -6,7 +6,7 @@
 # (readiness 503, drain within PKGSTREAM_SHUTDOWN_GRACE, exit 0). Start it with `node` directly,
 # never through npm, which does not pass signals on.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app

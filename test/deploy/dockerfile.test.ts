@@ -12,8 +12,8 @@ const instructions = dockerfile
 const stages = instructions.join('\n').split(/^FROM /m).slice(1);
 
 describe('Dockerfile', () => {
-  it('builds on node:20-bookworm-slim in two stages', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
+  it('builds on node:24-bookworm-slim (the current LTS) in two stages', () => {
+    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
     expect(stages).toHaveLength(2);
     expect(stages[0]).toMatch(/RUN npm ci\b/);
     expect(stages[0]).toMatch(/RUN npm run build\b/);
