@@ -147,6 +147,31 @@ describe.skipIf(!runsWith('kubectl'))('kustomize', () => {
       namespace = deployment.metadata.namespace;
     });
 
+    it('mounts every file path its settings name, in every pod (the Deployment and any CronJob)', () => {
+      const pods = manifests.flatMap((m) => {
+        if (m.kind === 'Deployment') return [{ what: `Deployment ${m.metadata.name}`, spec: m.spec!.template!.spec }];
+        if (m.kind === 'CronJob') return [{ what: `CronJob ${m.metadata.name}`, spec: m.spec!.jobTemplate!.spec.template.spec }];
+        return [];
+      });
+      expect(pods.length).toBeGreaterThan(0);
+      for (const { what, spec } of pods) {
+        for (const c of spec.containers) {
+          const values = [
+            ...(c.env ?? []).flatMap((e) => (e.value === undefined ? [] : [[e.name, e.value] as const])),
+            ...(c.envFrom ?? []).flatMap((source) =>
+              source.configMapRef ? Object.entries(one(manifests, 'ConfigMap', source.configMapRef.name).data ?? {}) : [],
+            ),
+          ];
+          const paths = values.filter(([, value]) => value.startsWith('/'));
+          for (const [env, path] of paths) {
+            const mount = (c.volumeMounts ?? []).find((m) => path === m.mountPath || path.startsWith(`${m.mountPath.replace(/\/$/, '')}/`));
+            expect(mount, `${what}: ${env}=${path} is not under any volumeMount`).toBeDefined();
+            expect(spec.volumes?.map((v) => v.name), `${what}: volume of ${env}`).toContain(mount?.name);
+          }
+        }
+      }
+    });
+
     it('runs `node dist/cli.js run` directly, not through npm', () => {
       expect(container).toBeDefined();
       expect([...(container.command ?? []), ...(container.args ?? [])]).toEqual(['node', 'dist/cli.js', 'run']);
