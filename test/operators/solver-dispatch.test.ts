@@ -59,7 +59,7 @@ const ok = (item: string, attempts = 1): DispatchOutcome<string, string> => ({ o
 describe('solverDispatch', () => {
   it('fills capacity, refills as Jobs finish, never exceeds it (watch after the create answer)', () => {
     const scheduler = testScheduler();
-    scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+    const checkAfterRun = scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const cluster = fakeCluster(scheduler, { responseMs: 2, appearMs: 2, runMs: () => 10, watchLagMs: 1 });
       const source = cold('(abcde|)');
       const result = source.pipe(
@@ -73,11 +73,12 @@ describe('solverDispatch', () => {
         expect(cluster.state.max).toBe(2);
       };
     });
+    checkAfterRun();
   });
 
   it('does not count a Job twice when the watch shows it before the create call answers', () => {
     const scheduler = testScheduler();
-    scheduler.run(({ cold }) => {
+    const checkAfterRun = scheduler.run(({ cold }) => {
       const cluster = fakeCluster(scheduler, { responseMs: 3, appearMs: 1, runMs: () => 10, watchLagMs: 0 });
       cold('(abcd|)')
         .pipe(solverDispatch({ schedule: cluster.schedule, capacity: cold('c', { c: 2 }), active: cluster.active, scheduler }))
@@ -88,11 +89,12 @@ describe('solverDispatch', () => {
         expect(cluster.state.max).toBe(2);
       };
     });
+    checkAfterRun();
   });
 
   it('counts Jobs already active and follows a capacity change', () => {
     const scheduler = testScheduler();
-    scheduler.run(({ cold, hot }) => {
+    const checkAfterRun = scheduler.run(({ cold, hot }) => {
       const cluster = fakeCluster(scheduler, { responseMs: 1, appearMs: 1, runMs: () => 100, watchLagMs: 0 });
       cluster.active.next(1); // a Job of an earlier run
       const calls: number[] = [];
@@ -108,11 +110,12 @@ describe('solverDispatch', () => {
         expect(cluster.state.max + 1).toBeLessThanOrEqual(5);
       };
     });
+    checkAfterRun();
   });
 
   it('an answer that creates nothing (409 exists) holds its slot only until confirmTimeoutMs', () => {
     const scheduler = testScheduler();
-    scheduler.run(({ cold, expectObservable }) => {
+    const checkAfterRun = scheduler.run(({ cold, expectObservable }) => {
       const cluster = fakeCluster(scheduler, { responseMs: 2, appearMs: 2, runMs: () => 10, watchLagMs: 0, exists: new Set(['a']) });
       const result = cold('(ab|)').pipe(
         solverDispatch({ schedule: cluster.schedule, capacity: cold('c', { c: 1 }), active: cluster.active, confirmTimeoutMs: 100, scheduler }),
@@ -120,6 +123,7 @@ describe('solverDispatch', () => {
       expectObservable(result).toBe('--a 101ms (b|)', { a: ok('a'), b: ok('b') });
       return () => expect(cluster.state.calls).toEqual([[0, 'a'], [102, 'b']]);
     });
+    checkAfterRun();
   });
 
   it('a dry-run answer (jobName null) holds no slot: every item is called at once, capacity 1', () => {
@@ -162,7 +166,7 @@ describe('solverDispatch', () => {
   it('a refused call (quota, 429) pauses dispatch for its Retry-After, then retries the item first', () => {
     const scheduler = testScheduler();
     const quota = new PkgstreamError('KUBE_QUOTA', 'exceeded quota', { retriable: true, retryAfterMs: 50 });
-    scheduler.run(({ cold, expectObservable }) => {
+    const checkAfterRun = scheduler.run(({ cold, expectObservable }) => {
       const cluster = fakeCluster(scheduler, {
         responseMs: 1,
         appearMs: 1,
@@ -177,6 +181,7 @@ describe('solverDispatch', () => {
       expectObservable(result).toBe('52ms a (b|)', { a: ok('a', 2), b: ok('b') });
       return () => expect(cluster.state.calls).toEqual([[0, 'a'], [51, 'a'], [52, 'b']]);
     });
+    checkAfterRun();
   });
 
   it('a refusal (isRefusal: a full quota) uses up no attempts, and its pause ends when a Job finishes', () => {
@@ -221,7 +226,7 @@ describe('solverDispatch', () => {
     const scheduler = testScheduler();
     const busy = new PkgstreamError('KUBE_429', 'too many requests', { retriable: true });
     const fatal = new PkgstreamError('KUBE_INVALID', 'bad template');
-    scheduler.run(({ cold }) => {
+    const checkAfterRun = scheduler.run(({ cold }) => {
       const cluster = fakeCluster(scheduler, {
         responseMs: 1,
         appearMs: 1,
@@ -258,6 +263,7 @@ describe('solverDispatch', () => {
         ]);
       };
     });
+    checkAfterRun();
   });
 
   it('never exceeds capacity with a lagging watch and uneven Jobs, and serves every item', () => {
