@@ -33,7 +33,7 @@ const ROUTES = {
 const PLANS: Record<string, string> = {
   search: `SELECT p.index_id, p.project FROM package_project p WHERE p.project COLLATE "C" LIKE 'p12%' AND (p.project COLLATE "C", p.index_id) > ('p12', 0) ORDER BY p.project COLLATE "C", p.index_id LIMIT 50`,
   project_releases: `SELECT v.id FROM package_version v WHERE v.index_id = 2 AND v.project = 'big0'`,
-  project_artifacts: `SELECT a.filename FROM package_version v JOIN artifact a ON a.package_version_id = v.id WHERE v.index_id = 2 AND v.project = 'big0' ORDER BY a.filename`,
+  project_artifacts: `SELECT a.filename FROM artifact a WHERE a.package_version_id = ANY(ARRAY(SELECT id FROM package_version WHERE index_id = 2 AND project = 'big0')) ORDER BY a.filename`,
   project_latest_events: `SELECT DISTINCT ON (version) version, kind FROM event WHERE project = 'big0' AND index_id = 2 AND version IS NOT NULL AND solver IS NULL ORDER BY version, id DESC`,
   events_by_project: `SELECT id FROM event WHERE project = 'p5' ORDER BY id DESC LIMIT 100`,
   events_by_kind: `SELECT id FROM event WHERE kind = 'hash-mismatch' ORDER BY id DESC LIMIT 100`,
