@@ -38,7 +38,7 @@ const PLANS: Record<string, string> = {
   events_by_project: `SELECT id FROM event WHERE project = 'p5' ORDER BY id DESC LIMIT 100`,
   events_by_kind: `SELECT id FROM event WHERE kind = 'hash-mismatch' ORDER BY id DESC LIMIT 100`,
   events_today: `SELECT kind, count(*) FROM event WHERE created_at >= now() - interval '1 day' GROUP BY kind`,
-  index_counts: `SELECT (SELECT count(*) FROM package_version v WHERE v.index_id = i.id) FROM package_index i`,
+  index_counts: `SELECT i.id, c.projects, c.releases FROM package_index i LEFT JOIN index_counts c ON c.index_id = i.id`,
 };
 
 async function seed(pool: Parameters<typeof seedReleases>[0], releases: number): Promise<void> {

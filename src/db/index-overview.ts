@@ -1,6 +1,7 @@
 /**
  * Each index as the API and the UI show it: its settings, its feed checkpoints (where each
- * feed was left and when) and how many projects and releases it holds.
+ * feed was left and when) and how many projects and releases it holds (kept in
+ * index_counts by triggers on the writers' tables: migration 0011).
  */
 import type { Queryable } from './sql.js';
 
@@ -27,9 +28,8 @@ export async function listIndexOverviews(db: Queryable): Promise<IndexOverview[]
   const [indexes, checkpoints] = await Promise.all([
     db.query<{ id: number; simple_url: string; json_api_url: string | null; rss_url: string | null; watch_mode: string; enabled: boolean; projects: number; releases: number }>(
       `SELECT i.id, i.simple_url, i.json_api_url, i.rss_url, i.watch_mode, i.enabled,
-              (SELECT count(*)::int FROM package_project p WHERE p.index_id = i.id) AS projects,
-              (SELECT count(*)::int FROM package_version v WHERE v.index_id = i.id) AS releases
-         FROM package_index i ORDER BY i.id`,
+              coalesce(c.projects, 0)::int AS projects, coalesce(c.releases, 0)::int AS releases
+         FROM package_index i LEFT JOIN index_counts c ON c.index_id = i.id ORDER BY i.id`,
     ),
     db.query<{ index_id: number; feed: string; updated_at: Date; newest_published_at: Date | null }>(
       'SELECT index_id, feed, updated_at, newest_published_at FROM feed_checkpoint ORDER BY index_id, feed',
