@@ -18,6 +18,7 @@
  */
 import { LRUCache } from 'lru-cache';
 import { asyncScheduler, defer, Observable, Subscription, take, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { requireInteger } from './option-range.js';
 
 export type DedupeDropReason = 'repeat' | 'known';
 
@@ -46,10 +47,8 @@ export function dedupe<T, K extends NonNullable<unknown>>(options: DedupeOptions
   const { key: keyOf, max, ttlMs, isKnown, onDropped, onInflight } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
   const lookupConcurrency = options.lookupConcurrency ?? 4;
-  if (!Number.isInteger(max) || max < 1) throw new RangeError(`dedupe: max must be an integer >= 1, got ${max}`);
-  if (!Number.isInteger(lookupConcurrency) || lookupConcurrency < 1) {
-    throw new RangeError(`dedupe: lookupConcurrency must be an integer >= 1, got ${lookupConcurrency}`);
-  }
+  requireInteger('dedupe', 'max', max);
+  requireInteger('dedupe', 'lookupConcurrency', lookupConcurrency);
 
   return (source) =>
     new Observable<T>((subscriber) => {

@@ -26,6 +26,7 @@ import {
   type OperatorFunction,
   tap,
 } from 'rxjs';
+import { requireInteger } from './option-range.js';
 
 export interface PauseGateOptions {
   /** Pause when this many items are in flight; an integer >= 1. */
@@ -49,9 +50,9 @@ export interface PauseGate {
 
 export function createPauseGate(options: PauseGateOptions): PauseGate {
   const { highWater, lowWater, onInflight } = options;
-  if (!Number.isInteger(highWater) || highWater < 1 || !Number.isInteger(lowWater) || lowWater < 0 || lowWater >= highWater) {
-    throw new RangeError(`pause gate: need integers 0 <= lowWater < highWater, got ${lowWater}, ${highWater}`);
-  }
+  requireInteger('pause gate', 'highWater', highWater);
+  requireInteger('pause gate', 'lowWater', lowWater, 0);
+  if (lowWater >= highWater) throw new RangeError(`pause gate: lowWater must be below highWater, got ${lowWater}, ${highWater}`);
   let count = 0;
   const paused = new BehaviorSubject(false);
 

@@ -20,6 +20,7 @@
  */
 import { from, Observable, Subscription, type ObservableInput } from 'rxjs';
 import { trampoline } from './trampoline.js';
+import { requireInteger } from './option-range.js';
 
 export interface PullMapOptions {
   /** Most items in flight (pulled and not finished); an integer >= 1. */
@@ -34,9 +35,7 @@ export function pullMap<T, R>(
   options: PullMapOptions,
 ): Observable<R> {
   const { concurrency, onInflight } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`pullMap: concurrency must be an integer >= 1, got ${concurrency}`);
-  }
+  requireInteger('pullMap', 'concurrency', concurrency);
   return new Observable<R>((subscriber) => {
     let asyncIterator: AsyncIterator<T> | null = null;
     let syncIterator: Iterator<T> | null = null;

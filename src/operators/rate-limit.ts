@@ -17,6 +17,7 @@
  * - Keys should come from a bounded set (hosts): a bucket is kept per key seen.
  */
 import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { requireNumber } from './option-range.js';
 
 export interface RateLimitPenalty<K> {
   readonly key: K;
@@ -50,8 +51,8 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
   const { rate, burst, penalties, onWait, onInflight } = options;
   const keyOf = options.key ?? ((): K => undefined as K);
   const scheduler = options.scheduler ?? asyncScheduler;
-  if (!(rate > 0) || !Number.isFinite(rate)) throw new RangeError(`rateLimit: rate must be > 0, got ${rate}`);
-  if (!(burst >= 1)) throw new RangeError(`rateLimit: burst must be >= 1, got ${burst}`);
+  requireNumber('rateLimit', 'rate', rate, 0, false);
+  requireNumber('rateLimit', 'burst', burst, 1, true);
   const interval = 1000 / rate;
 
   return (source) =>

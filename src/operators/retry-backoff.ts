@@ -31,6 +31,7 @@ import {
   type OperatorFunction,
   type SchedulerLike,
 } from 'rxjs';
+import { requireInteger } from './option-range.js';
 
 export type RetryOutcome<T, R> =
   | { readonly ok: true; readonly item: T; readonly value: R; readonly attempts: number }
@@ -85,9 +86,7 @@ export function retryEach<T, R>(
   const isRetriable = options.isRetriable ?? hasRetriableFlag;
   const random = options.random ?? Math.random;
   const scheduler = options.scheduler ?? asyncScheduler;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) {
-    throw new RangeError(`retryEach: maxAttempts must be an integer >= 1, got ${maxAttempts}`);
-  }
+  requireInteger('retryEach', 'maxAttempts', maxAttempts);
 
   const attemptAll = (item: T) =>
     defer(() => {

@@ -25,6 +25,7 @@ import { DispatchPause } from './dispatch-pause.js';
 import { hasRetriableFlag, type RetryOutcome } from './retry-backoff.js';
 import { SolverSlots } from './solver-slots.js';
 import { trampoline } from './trampoline.js';
+import { requireInteger } from './option-range.js';
 
 export type DispatchOutcome<T, R> = RetryOutcome<T, R>;
 
@@ -60,9 +61,7 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
   const { schedule, onInflight, concurrency = 4, confirmTimeoutMs = 60_000, maxAttempts = 10 } = options;
   const { baseDelayMs = 1_000, maxDelayMs = 60_000, random = Math.random, scheduler = asyncScheduler } = options;
   const { isRetriable = hasRetriableFlag, isRefusal = () => false, jobName = () => '' } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) {
-    throw new RangeError(`solverDispatch: concurrency must be an integer >= 1, got ${concurrency}`);
-  }
+  requireInteger('solverDispatch', 'concurrency', concurrency);
 
   return (source) =>
     new Observable<DispatchOutcome<T, R>>((subscriber) => {

@@ -71,6 +71,7 @@ import {
   type DispatchItem,
 } from './dispatch-items.js';
 import { stageMeter } from './stage-meter.js';
+import { requireInteger, requireNumber } from '../operators/option-range.js';
 
 export * from './dispatch-items.js';
 
@@ -220,13 +221,9 @@ function once(fn: () => void): () => void {
 
 function checkOptions(options: DispatchOptions): void {
   const positive = { pageSize: options.pageSize, concurrency: options.concurrency, maxJobAttempts: options.maxJobAttempts, dedupeMax: options.dedupeMax };
-  for (const [name, value] of Object.entries(positive)) {
-    if (!Number.isInteger(value) || value < 1) throw new RangeError(`dispatch: ${name} must be an integer >= 1, got ${value}`);
-  }
-  if (!Number.isInteger(options.capacity) || options.capacity < 0) {
-    throw new RangeError(`dispatch: capacity must be an integer >= 0, got ${options.capacity}`);
-  }
-  if (!(options.scanIntervalMs > 0)) throw new RangeError(`dispatch: scanIntervalMs must be > 0, got ${options.scanIntervalMs}`);
+  for (const [name, value] of Object.entries(positive)) requireInteger('dispatch', name, value);
+  requireInteger('dispatch', 'capacity', options.capacity, 0);
+  requireNumber('dispatch', 'scanIntervalMs', options.scanIntervalMs, 0, false);
 }
 
 function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'continuous' | 'once'): Observable<DispatchPipelineOutcome> {

@@ -62,6 +62,7 @@ import { passTracker, type ProgressOptions } from './pass-progress.js';
 import { stageMeter } from './stage-meter.js';
 import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { checkProject, type ProjectCheckResult } from './update-project.js';
+import { requireInteger, requireNumber } from '../operators/option-range.js';
 
 export const UPDATE_PIPELINE = 'update';
 
@@ -162,9 +163,9 @@ export type UpdateOutcome =
 
 function validate(options: UpdateOptions): void {
   const { concurrency, pageSize, deferOnFailureMs } = options;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`update: concurrency must be an integer >= 1, got ${concurrency}`);
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`update: pageSize must be an integer >= 1, got ${pageSize}`);
-  if (!(deferOnFailureMs >= 0)) throw new RangeError(`update: deferOnFailureMs must be >= 0, got ${deferOnFailureMs}`);
+  requireInteger('update', 'concurrency', concurrency);
+  requireInteger('update', 'pageSize', pageSize);
+  requireNumber('update', 'deferOnFailureMs', deferOnFailureMs, 0, true);
 }
 
 /** One pass over the due rows; completes after its `pass-complete` outcome. */
