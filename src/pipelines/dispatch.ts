@@ -27,6 +27,7 @@
  * an attention write that fails for good errors the stream (nothing is acked: the lifecycle
  * restarts the pipeline and Kafka redelivers).
  */
+import { LRUCache } from 'lru-cache';
 import {
   catchError,
   concat,
@@ -187,27 +188,6 @@ interface Launched {
   readonly recorded: Promise<number | null>;
 }
 
-/** Insertion-ordered map that forgets its oldest entries beyond `limit`. */
-class BoundedMap<K, V> {
-  private readonly entries = new Map<K, V>();
-  constructor(private readonly limit: number) {}
-  get(key: K): V | undefined {
-    return this.entries.get(key);
-  }
-  set(key: K, value: V): void {
-    this.entries.delete(key);
-    this.entries.set(key, value);
-    while (this.entries.size > this.limit) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
-  }
-  delete(key: K): void {
-    this.entries.delete(key);
-  }
-}
-
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 function once(fn: () => void): () => void {
@@ -282,9 +262,9 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
     /** Items past the dedupe without an outcome yet, by key: who waits for their outcome. */
     const waiting = new Map<string, (() => void)[]>();
     /** Jobs this process created, by name, until they finish. */
-    const launched = new BoundedMap<string, Launched>(options.dedupeMax);
+    const launched = new LRUCache<string, Launched>({ max: options.dedupeMax });
     /** Finished Jobs that matched no recorded run yet (their create call may still be recording). */
-    const unmatched = new BoundedMap<string, JobStatus>(options.dedupeMax);
+    const unmatched = new LRUCache<string, JobStatus>({ max: options.dedupeMax });
     /** Finish handlers running and re-runs in flight (dispatchOnce waits for them). */
     let busy = 0;
     let scanDone = false;

@@ -5,6 +5,7 @@
  * the stream drops or the API answers 5xx; never reports a Job's finish twice in a process
  * (a bounded memory of Job uids).
  */
+import { LRUCache } from 'lru-cache';
 import { BatchV1Api, Watch, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
 import type { JobPhase, JobStatus, JobsWatchEvent } from '../domain/index.js';
@@ -78,23 +79,6 @@ export function jobStatusOf(job: AnyJob): JobStatus {
   };
 }
 
-/** Insertion-ordered set that forgets its oldest entries beyond `limit`. */
-class BoundedSet {
-  private readonly items = new Set<string>();
-  constructor(private readonly limit: number) {}
-  has(item: string): boolean {
-    return this.items.has(item);
-  }
-  add(item: string): void {
-    this.items.add(item);
-    while (this.items.size > this.limit) {
-      const oldest = this.items.values().next();
-      if (oldest.done) break;
-      this.items.delete(oldest.value);
-    }
-  }
-}
-
 type WatchEnd =
   | { readonly kind: 'closed'; readonly events: number; readonly lastedMs: number }
   | { readonly kind: 'gone' }
@@ -116,7 +100,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
     const watcher = new Watch(kubeConfig);
     /** Names of the Jobs active now: kept as events come, so counting is O(1) per event. */
     const active = new Set<string>();
-    const reported = new BoundedSet(options.maxRemembered ?? 10_000);
+    const reported = new LRUCache<string, true>({ max: options.maxRemembered ?? 10_000 });
     let lastActive: number | null = null;
     let stopped = false;
     const cancels = new Set<() => void>();
@@ -138,7 +122,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
       if (status.phase === 'active') active.add(status.name);
       else active.delete(status.name);
       if (status.phase === 'active' || reported.has(uid)) return;
-      reported.add(uid);
+      reported.set(uid, true);
       const solver = status.labels[LABEL_SOLVER] ?? 'unknown';
       metrics.jobOutcomes.inc({ solver, outcome: status.phase });
       if (status.startedAt && status.finishedAt) {
