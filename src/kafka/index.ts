@@ -1,3 +1,0 @@
-export * from './client.js';
-export * from './consumer.js';
-export * from './producer.js';
