@@ -1,14 +1,14 @@
 /**
  * operator_overhead: the cost of RxJS. The same inputs ({stored release, its project page},
- * 10 % of them repeats of an earlier key) go through `dedupe` + `hashDiff` (diffRelease) in an
+ * 10 % of them repeats of an earlier key) go through `dedupe` + a `map` to diffRelease in an
  * RxJS pipeline, and through a hand-written loop doing the same work (an lru-cache of the
  * same size for the keys, diffRelease on each first-seen item). Both are warmed up, then
  * timed over several rounds (alternating which goes first); the best round of each counts. ratio = rx / loop.
  */
 import { LRUCache } from 'lru-cache';
-import { from } from 'rxjs';
+import { from, map } from 'rxjs';
 import { dedupe } from '../src/operators/dedupe.js';
-import { diffRelease, hashDiff, type HashDiffInput } from '../src/operators/hash-diff.js';
+import { diffRelease } from '../src/domain/release-diff.js';
 import type { IndexFile, ProjectPage, StoredRelease } from '../src/domain/types.js';
 import type { BenchOptions } from './support/args.js';
 import { now, progress, round } from './support/util.js';
@@ -23,7 +23,7 @@ const VERSIONS = 5;
 const ROUNDS = 4;
 const hex = (n: number): string => n.toString(16).padStart(64, '0');
 
-function inputs(count: number): HashDiffInput[] {
+function inputs(count: number): DiffInput[] {
   const pages = new Map<number, ProjectPage>();
   const pageOf = (p: number): ProjectPage => {
     let page = pages.get(p);
@@ -44,7 +44,7 @@ function inputs(count: number): HashDiffInput[] {
     }
     return page;
   };
-  const out: HashDiffInput[] = [];
+  const out: DiffInput[] = [];
   for (let i = 0; i < count; i += 1) {
     // Every tenth item repeats the key of an item 50 before it.
     const g = i % 10 === 9 && i >= 50 ? i - 50 : i;
@@ -71,18 +71,26 @@ function inputs(count: number): HashDiffInput[] {
   return out;
 }
 
-const keyOf = (input: HashDiffInput): string => `${input.stored.indexUrl}|${input.stored.project}|${input.stored.version}`;
+interface DiffInput {
+  readonly stored: StoredRelease;
+  readonly page: ProjectPage | 'not-found';
+}
+
+const keyOf = (input: DiffInput): string => `${input.stored.indexUrl}|${input.stored.project}|${input.stored.version}`;
 
 /** Changes found (a checksum, so neither path can be optimised away). */
-function viaRx(items: readonly HashDiffInput[], max: number): number {
+function viaRx(items: readonly DiffInput[], max: number): number {
   let changes = 0;
   from(items)
-    .pipe(dedupe({ key: keyOf, max }), hashDiff())
+    .pipe(
+      dedupe({ key: keyOf, max }),
+      map((input) => ({ ...input, changes: diffRelease(input.stored, input.page) })),
+    )
     .subscribe((item) => (changes += item.changes.length));
   return changes;
 }
 
-function viaLoop(items: readonly HashDiffInput[], max: number): number {
+function viaLoop(items: readonly DiffInput[], max: number): number {
   const seen = new LRUCache<string, number>({ max });
   let changes = 0;
   for (const item of items) {

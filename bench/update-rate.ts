@@ -12,7 +12,7 @@
  *   `--sequential-sample` rows only and extrapolated per row to the whole table.
  */
 import { addIndex } from '../src/db/indexes.js';
-import { diffRelease } from '../src/operators/hash-diff.js';
+import { diffRelease } from '../src/domain/release-diff.js';
 import { filesOfVersion } from '../src/pipelines/update-project.js';
 import { createPackageStore } from '../src/sinks/store-sink.js';
 import { createIndexClient } from '../src/sources/index-client/index.js';

@@ -122,6 +122,16 @@ export function tryVersionKey(s: string): string | null {
   return v === null ? null : formatVersion(v, { stripZeros: true });
 }
 
+/**
+ * The key under which spellings of one release group (`1.0` / `1.0.0`, `2.0.0-rc.1` /
+ * `2.0.0rc1`): its PEP 440 key, or for a string that is not PEP 440 (legacy) the trimmed,
+ * lower-cased string, prefixed so that it never equals a PEP 440 key. The one version key
+ * of every path (page grouping, release diff, new-release detection).
+ */
+export function releaseKey(version: string): string {
+  return tryVersionKey(version) ?? `legacy:${version.trim().toLowerCase()}`;
+}
+
 /** A comparable slot: -Infinity / +Infinity sentinels or a value. */
 type Slot = -1 | 1 | readonly [bigint, bigint];
 const NEG: Slot = -1;

@@ -4,14 +4,9 @@
  * go out before the rows are written: a crash in between announces them again on the
  * next look (at-least-once), where the other order would lose them.
  */
-import { tryVersionKey } from '../domain/pep440.js';
+import { releaseKey } from '../domain/pep440.js';
 import type { EventSink, PackageStore } from '../domain/ports.js';
 import type { IndexRelease, PackageEvent, PackageIndex, ProjectPage } from '../domain/types.js';
-
-/** The equality key of a version: its PEP 440 key, else its trimmed, lower-cased string. */
-export function releaseVersionKey(version: string): string {
-  return tryVersionKey(version) ?? `legacy:${version.trim().toLowerCase()}`;
-}
 
 export function releasedEvents(index: PackageIndex, project: string, version: string, triggers: ReadonlySet<string>): PackageEvent[] {
   const event: PackageEvent = { kind: 'package-released', indexUrl: index.simpleUrl, project, version };
@@ -20,9 +15,9 @@ export function releasedEvents(index: PackageIndex, project: string, version: st
 
 /** The page's releases whose versions are not among `known` (the first spelling of each kept). */
 export function unknownReleases(page: ProjectPage, known: Iterable<string>): IndexRelease[] {
-  const seen = new Set([...known].map(releaseVersionKey));
+  const seen = new Set([...known].map(releaseKey));
   return page.releases.filter((release) => {
-    const key = releaseVersionKey(release.version);
+    const key = releaseKey(release.version);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;

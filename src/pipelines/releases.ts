@@ -16,6 +16,7 @@
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
 import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, toArray } from 'rxjs/operators';
+import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
@@ -25,7 +26,7 @@ import { backoffDelay, hasRetriableFlag } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
-import { recordNewReleases, releaseVersionKey, unknownReleases } from './new-releases.js';
+import { recordNewReleases, unknownReleases } from './new-releases.js';
 import { createProjectFetcher, indexHost, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { stageMeter } from './stage-meter.js';
 
@@ -156,7 +157,7 @@ function releasesOfPoll(context: Context, index: PackageIndex, items: readonly F
   for (const item of items) {
     const known = versionsByProject.get(item.project);
     if (item.version === null || known === 'all') versionsByProject.set(item.project, 'all');
-    else versionsByProject.set(item.project, (known ?? new Map<string, string>()).set(releaseVersionKey(item.version), item.version));
+    else versionsByProject.set(item.project, (known ?? new Map<string, string>()).set(releaseKey(item.version), item.version));
   }
   // Pulled as slots free up: a long feed answer never queues a page request per item.
   return pullMap(
@@ -207,12 +208,12 @@ function releasesOfProject(
       const record = defer(async () => {
         const known = await ports.store.loadProjectReleases(index.id, project);
         const wanted = unknownReleases(page, known.map((release) => release.version)).filter(
-          (release) => versions === 'all' || versions.has(releaseVersionKey(release.version)),
+          (release) => versions === 'all' || versions.has(releaseKey(release.version)),
         );
         const events = await recordNewReleases(ports, index, page, wanted, context.triggers);
         if (isBackfill) options.metrics?.backfilledReleases.inc({ index: indexHost(index) }, wanted.length);
         // A version the feed announced that the page does not list yet (a CDN lag) is not dropped.
-        const listed = new Set([...page.releases, ...known].map((release) => releaseVersionKey(release.version)));
+        const listed = new Set([...page.releases, ...known].map((release) => releaseKey(release.version)));
         const absent = versions === 'all' ? [] : [...versions].filter(([key]) => !listed.has(key)).map(([, version]) => version);
         return { events, absent };
       }).pipe(

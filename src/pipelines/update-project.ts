@@ -19,20 +19,15 @@
  */
 import type { EventSink, PackageStore, RecordedRelease } from '../domain/ports.js';
 import type { IndexFile, PackageEvent, PackageIndex } from '../domain/types.js';
-import { diffRelease } from '../operators/hash-diff.js';
+import { releaseKey } from '../domain/pep440.js';
+import { diffRelease, filesOf } from '../domain/release-diff.js';
 import { eventsForChanges } from './change-events.js';
-import { releasedEvents, releaseVersionKey, unknownReleases } from './new-releases.js';
+import { releasedEvents, unknownReleases } from './new-releases.js';
 import type { FetchedPage } from './project-fetcher.js';
 
 /** Every file the page lists for versions equal (by PEP 440) to `version`; null when none is, or the project is missing. */
 export function filesOfVersion(page: FetchedPage, version: string): IndexFile[] | null {
-  if (page === 'not-found') return null;
-  const wanted = releaseVersionKey(version);
-  let files: IndexFile[] | null = null;
-  for (const release of page.releases) {
-    if (releaseVersionKey(release.version) === wanted) (files ??= []).push(...release.files);
-  }
-  return files;
+  return page === 'not-found' ? null : filesOf(page, version);
 }
 
 export interface ProjectCheckInput {
@@ -65,8 +60,8 @@ export async function checkProject(
 ): Promise<ProjectCheckResult> {
   const { store, events: sink } = ports;
   const { index, project, page, checkedAt } = input;
-  const only = input.version === undefined ? null : releaseVersionKey(input.version);
-  const wanted = (version: string) => only === null || releaseVersionKey(version) === only;
+  const only = input.version === undefined ? null : releaseKey(input.version);
+  const wanted = (version: string) => only === null || releaseKey(version) === only;
   const known = (await store.loadProjectReleases(index.id, project)).filter((release) => wanted(release.version));
 
   const checks = known.map((stored) => {

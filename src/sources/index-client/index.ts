@@ -4,4 +4,3 @@ export { HttpTransport, DEFAULT_MAX_BODY_BYTES, type HttpOptions, type IndexRout
 export { parseFeed, splitTitle, decodeUtf8, type ParsedFeed } from './rss.js';
 export { parsePep691, parsePep503, type ParsedPage, type PageProblem } from './project-page.js';
 export { parseWarehouseJson } from './warehouse-json.js';
-export { releaseKey } from './version-key.js';

@@ -8,7 +8,7 @@ import { parseDistributionFilename } from '../../domain/filename.js';
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { IndexFile, IndexRelease } from '../../domain/types.js';
 import { IndexError } from './errors.js';
-import { releaseKey } from './version-key.js';
+import { releaseKey } from '../../domain/pep440.js';
 
 /** A problem with one part of a page that is reported and counted, not thrown. */
 export interface PageProblem {

@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import type { IndexFile, ProjectPage, ReleaseChange, ReleaseState, StoredRelease } from '../../src/domain/types.js';
-import { diffRelease, hashDiff, type HashDiffInput } from '../../src/operators/hash-diff.js';
-import { testScheduler } from './helpers.js';
+import { diffRelease } from '../../src/domain/release-diff.js';
 
 const H = (c: string): string => c.repeat(64);
 
@@ -129,30 +128,5 @@ describe('diffRelease', () => {
     const a = diffRelease(stored('1.0', 'missing', []), 'not-found');
     a.push({ kind: 'reappeared' });
     expect(diffRelease(stored('1.0', 'missing', []), 'not-found')).toEqual(unchanged);
-  });
-});
-
-describe('hashDiff operator', () => {
-  it('adds the changes to each item, keeping its other fields; passes completion and errors', () => {
-    testScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
-      const inputs: Record<string, HashDiffInput & { tag: string }> = {
-        a: { tag: 'a', stored: stored('1.0', 'present', [H('a')]), page: 'not-found' },
-        b: { tag: 'b', stored: stored('1.0', 'present', [H('a')]), page: page({ '1.0.0': [file(H('a'))] }) },
-      };
-      const source = cold('a-b-#', inputs);
-      expectObservable(source.pipe(hashDiff())).toBe('a-b-#', {
-        a: { ...inputs.a, changes: [{ kind: 'missing-package' }] },
-        b: { ...inputs.b, changes: unchanged },
-      });
-      expectSubscriptions(source.subscriptions).toBe('^---!');
-    });
-  });
-
-  it('unsubscribes its source', () => {
-    testScheduler().run(({ hot, expectObservable, expectSubscriptions }) => {
-      const source = hot<HashDiffInput>('-a-', { a: { stored: stored('1.0', 'missing', []), page: 'not-found' } });
-      expectObservable(source.pipe(hashDiff()), '^-!').toBe('-a', { a: { stored: stored('1.0', 'missing', []), page: 'not-found', changes: unchanged } });
-      expectSubscriptions(source.subscriptions).toBe('^-!');
-    });
   });
 });

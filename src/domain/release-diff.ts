@@ -1,5 +1,6 @@
 /**
- * `diffRelease` / `hashDiff`: what changed between a stored release and its index page.
+ * `diffRelease`: what changed between a stored release and its index page (a domain rule:
+ * pure, no time, no I/O).
  *
  * Only *changes of state* are reported; a release that is as the database says is
  * `[{ kind: 'unchanged' }]`. Rules, in order:
@@ -18,25 +19,18 @@
  *   - every file yanked (at least one file) and stored not `yanked` -> `package-yanked`
  *     with the first reason given (or null);
  *   - stored `yanked` and some file not yanked -> `package-unyanked`.
- *
- * `hashDiff()` is the operator: it adds `changes` to each `{ stored, page }` it passes.
  */
-import { map, type OperatorFunction } from 'rxjs';
-import { tryVersionKey } from '../domain/pep440.js';
-import type { IndexFile, ProjectPage, ReleaseChange, StoredRelease } from '../domain/types.js';
+import { releaseKey } from './pep440.js';
+import type { IndexFile, ProjectPage, ReleaseChange, StoredRelease } from './types.js';
 
 const UNCHANGED: readonly ReleaseChange[] = [{ kind: 'unchanged' }];
 
-function versionIdentity(version: string): string {
-  return tryVersionKey(version) ?? `legacy:${version.trim().toLowerCase()}`;
-}
-
 /** Every file the page lists for versions equal (by PEP 440) to `version`, or null if none is. */
-function filesOf(page: ProjectPage, version: string): IndexFile[] | null {
-  const wanted = versionIdentity(version);
+export function filesOf(page: ProjectPage, version: string): IndexFile[] | null {
+  const wanted = releaseKey(version);
   let files: IndexFile[] | null = null;
   for (const release of page.releases) {
-    if (versionIdentity(release.version) === wanted) (files ??= []).push(...release.files);
+    if (releaseKey(release.version) === wanted) (files ??= []).push(...release.files);
   }
   return files;
 }
@@ -70,14 +64,4 @@ export function diffRelease(stored: StoredRelease, page: ProjectPage | 'not-foun
   }
 
   return changes.length > 0 ? changes : [...UNCHANGED];
-}
-
-export interface HashDiffInput {
-  readonly stored: StoredRelease;
-  readonly page: ProjectPage | 'not-found';
-}
-
-/** Adds `changes: diffRelease(stored, page)` to each item. */
-export function hashDiff<T extends HashDiffInput>(): OperatorFunction<T, T & { readonly changes: ReleaseChange[] }> {
-  return map((input) => ({ ...input, changes: diffRelease(input.stored, input.page) }));
 }
