@@ -101,8 +101,9 @@ describe('pkgstream run: the event outbox', { timeout: CLI_TEST_TIMEOUT_MS }, ()
       );
       expect(figures.eventsTotal).toBe(4);
       // The README: one read per project per poll (the releases pipeline's; the update
-      // pipeline has nothing due yet: the new releases count as just checked).
-      expect(figures.projectReads).toBe(2);
+      // pipeline has nothing due yet: the new releases count as just checked). Watching
+      // all, the updates and the packages feed each read a new project's page once.
+      expect(figures.projectReads).toBe(watch === 'seen' ? 2 : 4);
     } finally {
       await database.close();
     }
