@@ -46,12 +46,18 @@ export function publishingStore(pool: pg.Pool, sink: EventSink, options: Package
   const store = createPackageStore(pool, options);
   const published: Record<string, unknown> = {};
   for (const name of WRITES) {
-    const write = store[name] as (...args: unknown[]) => Promise<unknown>;
     published[name] = async (...args: unknown[]) => {
-      const result = await write(...args);
+      const result = await (store[name] as (...args: unknown[]) => Promise<unknown>).apply(store, args);
       await relay.flush();
       return result;
     };
   }
   return { ...store, ...(published as Partial<PackageStore>), relay };
+}
+
+/** The relay as `run` starts it (publishing in the background), polling every `pollMs`. */
+export function startRelay(pool: pg.Pool, sink: EventSink, pollMs = 100): EventRelay {
+  const relay = createEventRelay({ pool, sink, logger: silentLogger(), lockRows: false, retentionMs: 90 * 86_400_000, pollMs });
+  relay.start();
+  return relay;
 }
