@@ -32,8 +32,9 @@ export const checkCommand: Command = {
       const before = dryRun ? 0 : await lastEventId(adapters.database.pool);
       const result = await checkOne({ config, adapters, metrics, logger }, { index, project, ...(version === undefined ? {} : { version }) });
       // What this check wrote is published now; without Kafka that publish is the print.
+      // With Kafka, the print is the stored rows: the very records (created_at too) sent.
       await adapters.relay?.flush();
-      if (adapters.relay && config.kafkaBrokers) await printed.publish(await eventsAfter(adapters.database.pool, before));
+      if (adapters.relay && config.kafkaBrokers) await printed.publish(await eventsAfter(adapters.database.pool, before, { project, indexId: index.id }));
       logger.info({ project, version, index: indexUrl, dryRun, ok: result.ok }, `check: ${result.detail}`);
       if (!result.ok) process.stderr.write(`pkgstream: check ${project} failed: ${result.detail}\n`);
       return result.ok ? 0 : 1;

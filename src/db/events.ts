@@ -187,8 +187,11 @@ export async function lastEventId(db: Queryable): Promise<number> {
   return rows[0]?.id == null ? 0 : toId(rows[0].id);
 }
 
-/** The rows after `afterId` in id order, sent or not (what a command produced). */
-export async function eventsAfter(db: Queryable, afterId: number): Promise<OutboxEvent[]> {
-  const { rows } = await db.query<OutboxRow>('SELECT id, kind, event_key, record FROM event WHERE id > $1 ORDER BY id', [afterId]);
+/** The rows of one project on one index after `afterId`, in id order, sent or not (what a command produced). */
+export async function eventsAfter(db: Queryable, afterId: number, of: { readonly project: string; readonly indexId: number }): Promise<OutboxEvent[]> {
+  const { rows } = await db.query<OutboxRow>(
+    'SELECT id, kind, event_key, record FROM event WHERE id > $1 AND project = $2 AND index_id = $3 ORDER BY id',
+    [afterId, of.project, of.indexId],
+  );
   return rows.map(toOutboxEvent);
 }

@@ -51,8 +51,8 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { errorCode, PkgstreamError } from '../domain/errors.js';
-import type { EventSink, JobScheduler, JobsWatchEvent, PackageStore, UnsolvedItem } from '../domain/ports.js';
-import type { JobStatus, PackageEvent } from '../domain/types.js';
+import type { JobScheduler, JobsWatchEvent, PackageStore, UnsolvedItem } from '../domain/ports.js';
+import type { JobStatus } from '../domain/types.js';
 import { dedupe } from '../operators/dedupe.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach } from '../operators/retry-backoff.js';

@@ -10,6 +10,7 @@ import { until } from '../faults/helpers.js';
 import { CLI_TEST_TIMEOUT_MS, exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
+import { startKafkaBroker } from '../support/kafka-broker/index.js';
 
 const children: ChildProcess[] = [];
 const indexes: IndexServer[] = [];
@@ -106,6 +107,30 @@ describe('pkgstream run: the event outbox', { timeout: CLI_TEST_TIMEOUT_MS }, ()
       expect(figures.projectReads).toBe(watch === 'seen' ? 2 : 4);
     } finally {
       await database.close();
+    }
+  });
+
+  it('check prints exactly the records it sent to Kafka (the same created_at)', async () => {
+    const index = await freshIndex();
+    index.addRelease('checked', '1.0');
+    index.addRelease('checked', '1.1');
+    const broker = await startKafkaBroker();
+    const database = await databaseWatching(index, 'seen', ['checked']);
+    try {
+      const { code, stdout, stderr } = await runCli(['check', 'checked', '--index', `${index.url}/simple`], { ...database.env, KAFKA_BROKERS: broker.brokers });
+      expect(code, stderr).toBe(0);
+      const printed = eventLines(stdout);
+      const sent = broker.records('pkgstream.package-released').map((record) => ({
+        topic: 'pkgstream.package-released',
+        key: record.key?.toString(),
+        value: JSON.parse(record.value?.toString() ?? '{}') as Record<string, unknown>,
+      }));
+      console.info(`[cli/outbox] check: printed created_at ${printed.map((line) => String(line.value.created_at)).join(', ')}; Kafka ${sent.map((line) => String(line.value.created_at)).join(', ')}`);
+      expect(printed).toHaveLength(2);
+      expect(printed).toEqual(sent);
+    } finally {
+      await database.close();
+      await broker.stop();
     }
   });
 });
