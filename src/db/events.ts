@@ -154,16 +154,19 @@ interface OutboxRow {
 
 const toOutboxEvent = (row: OutboxRow): OutboxEvent => ({ id: toId(row.id), kind: row.kind, key: row.event_key, record: row.record });
 
-/**
- * Up to `limit` unsent rows, oldest first. With `lock` (a transaction on a server shared by
- * several relays), rows another relay holds are skipped rather than published twice.
- */
-export async function readUnsent(db: Queryable, limit: number, lock = false): Promise<OutboxEvent[]> {
-  const { rows } = await db.query<OutboxRow>(
-    `SELECT id, kind, event_key, record FROM event WHERE sent_at IS NULL ORDER BY id LIMIT $1${lock ? ' FOR UPDATE SKIP LOCKED' : ''}`,
-    [limit],
-  );
+/** Up to `limit` unsent rows, oldest first. */
+export async function readUnsent(db: Queryable, limit: number): Promise<OutboxEvent[]> {
+  const { rows } = await db.query<OutboxRow>('SELECT id, kind, event_key, record FROM event WHERE sent_at IS NULL ORDER BY id LIMIT $1', [limit]);
   return rows.map(toOutboxEvent);
+}
+
+/**
+ * Makes the calling transaction the only relay publishing (until it ends): several relays
+ * on one server (replicas, a `check` beside `run`) then publish one batch at a time, in id
+ * order, instead of overtaking each other.
+ */
+export async function lockRelay(db: Queryable): Promise<void> {
+  await db.query("SELECT pg_advisory_xact_lock(hashtext('pkgstream_event_relay'))");
 }
 
 export async function markSent(db: Queryable, ids: readonly number[], at: Date): Promise<void> {

@@ -10,7 +10,7 @@
  * deleted in bounded batches, once at start and then every `cleanupIntervalMs`.
  */
 import pg from 'pg';
-import { EVENT_CHANNEL, deleteSentBefore, markSent, readUnsent } from '../db/events.js';
+import { EVENT_CHANNEL, deleteSentBefore, lockRelay, markSent, readUnsent } from '../db/events.js';
 import { withTransaction } from '../db/sql.js';
 import type { OutboxEvent } from '../domain/event-record.js';
 import type { EventSink } from '../domain/ports.js';
@@ -20,7 +20,7 @@ export interface EventRelayOptions {
   readonly pool: pg.Pool;
   /** A server URL to LISTEN on; unset (embedded PGlite: one process) = wake and poll only. */
   readonly listenUrl?: string;
-  /** Lock the rows being published (several relays on one server). */
+  /** Publish under a lock (several relays on one server: one batch at a time, in order). */
   readonly lockRows: boolean;
   readonly sink: EventSink;
   readonly logger: Logger;
@@ -66,7 +66,8 @@ export function createEventRelay(options: EventRelayOptions): EventRelay {
   const publishBatch = (): Promise<OutboxEvent[]> => {
     const work = async (): Promise<OutboxEvent[]> => {
       const publish = async (db: pg.Pool | pg.PoolClient): Promise<OutboxEvent[]> => {
-        const rows = await readUnsent(db, batchSize, options.lockRows);
+        if (options.lockRows) await lockRelay(db);
+        const rows = await readUnsent(db, batchSize);
         if (rows.length === 0) return rows;
         await sink.publish(rows);
         await markSent(db, rows.map((row) => row.id), new Date());
