@@ -6,7 +6,7 @@
  * rows are deleted in bounded batches. The API, the UI and `pkgstream events` read the
  * same rows as the history: newest first, keyset-paged by id.
  */
-import { eventEnvelope, eventKey, type EventEnvelope, type OutboxEvent } from '../domain/event-record.js';
+import { eventEnvelope, eventKey, inEnvelopeOrder, type EventEnvelope, type OutboxEvent } from '../domain/event-record.js';
 import type { EventKind, PackageEvent } from '../domain/types.js';
 import { toId, type Queryable } from './sql.js';
 
@@ -152,7 +152,7 @@ interface OutboxRow {
   record: EventEnvelope;
 }
 
-const toOutboxEvent = (row: OutboxRow): OutboxEvent => ({ id: toId(row.id), kind: row.kind, key: row.event_key, record: row.record });
+const toOutboxEvent = (row: OutboxRow): OutboxEvent => ({ id: toId(row.id), kind: row.kind, key: row.event_key, record: inEnvelopeOrder(row.record) });
 
 /** Up to `limit` unsent rows, oldest first. */
 export async function readUnsent(db: Queryable, limit: number): Promise<OutboxEvent[]> {

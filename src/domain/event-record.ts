@@ -67,3 +67,17 @@ export function eventEnvelope(event: PackageEvent, serviceVersion: string, creat
   envelope.created_at = createdAt.toISOString();
   return envelope as EventEnvelope;
 }
+
+/**
+ * The envelope's fields in their published order, whatever order storage gave back (jsonb
+ * keeps keys sorted by length): the envelope first, then the kind's own fields, then
+ * `created_at`, as `eventEnvelope` builds it.
+ */
+export function inEnvelopeOrder(record: EventEnvelope): EventEnvelope {
+  const head = ['component_name', 'service_version', 'version', 'index_url', 'package_name', 'package_version', 'solver'];
+  const ordered: Record<string, unknown> = {};
+  for (const name of head) if (name in record) ordered[name] = record[name];
+  for (const [name, value] of Object.entries(record)) if (!(name in ordered) && name !== 'created_at') ordered[name] = value;
+  ordered.created_at = record.created_at;
+  return ordered as EventEnvelope;
+}
