@@ -21,7 +21,6 @@ import { startKubeApi } from '../test/support/kube-api/index.js';
 import type { BenchOptions } from './support/args.js';
 import { createBenchDatabase } from './support/database.js';
 import { startJobController } from './support/job-controller.js';
-import { countingSink } from './support/ports.js';
 import { seedReleases } from './support/seed.js';
 import { now, progress, round } from './support/util.js';
 
@@ -50,7 +49,7 @@ export async function dispatchCapacity(options: BenchOptions): Promise<DispatchC
     const started = now();
     const outcomes = await lastValueFrom(
       dispatchOnce(
-        { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded }), jobs, events: countingSink(), scheduler: asyncScheduler },
+        { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded }), jobs, scheduler: asyncScheduler },
         {
           solvers: ['solver-bench'],
           capacity,

@@ -21,6 +21,7 @@ import { dispatchPipeline } from '../src/pipelines/dispatch.js';
 import { releasesPipeline } from '../src/pipelines/releases.js';
 import { silentLogger } from '../src/runtime/logger.js';
 import { createMetrics } from '../src/runtime/metrics.js';
+import { createEventRelay } from '../src/sinks/event-relay.js';
 import { createKafkaEventSink } from '../src/sinks/event-sink-kafka.js';
 import { createKubeJobScheduler } from '../src/sinks/job-sink.js';
 import { createPackageStore } from '../src/sinks/store-sink.js';
@@ -55,7 +56,9 @@ export async function releaseLatency(options: BenchOptions): Promise<ReleaseLate
   const [index, broker, kube] = await Promise.all([startIndexServer({ clockStart: new Date() }), startKafkaBroker(), startKubeApi({ namespace: NAMESPACE })]);
   broker.createTopic(RELEASED_TOPIC, 1);
   const client = createIndexClient({ version: 'bench' });
-  const events = createKafkaEventSink({ brokers: broker.brokers, clientId: 'pkgstream-bench', topicPrefix: PREFIX, serviceVersion: 'bench', logger, metrics });
+  const events = createKafkaEventSink({ brokers: broker.brokers, clientId: 'pkgstream-bench', topicPrefix: PREFIX, logger, metrics });
+  // The relay publishes what the store writes to the outbox, woken by each write.
+  const relay = createEventRelay({ pool: db.pool, sink: events, logger, lockRows: false, retentionMs: 86_400_000, pollMs: 50 });
   const jobs = createKubeJobScheduler({ kubeConfig: kube.kubeConfig(), namespace: NAMESPACE, logger, metrics });
   const released = kafkaSource({
     brokers: broker.brokers,
@@ -98,16 +101,17 @@ export async function releaseLatency(options: BenchOptions): Promise<ReleaseLate
 
   try {
     const registered = await addIndex(db.pool, { simpleUrl: `${index.url}/simple`, warehouse: true, watchMode: 'all' });
-    const store = createPackageStore(db.pool, { analyzeBeforeScan: db.embedded });
+    const store = createPackageStore(db.pool, { analyzeBeforeScan: db.embedded, onEventsWritten: () => relay.wake() });
+    relay.start();
     subscriptions.push(
       releasesPipeline(
-        { store, index: client, events, scheduler: asyncScheduler },
+        { store, index: client, scheduler: asyncScheduler },
         { pollIntervalMs: options.pollInterval, rate: 50, burst: 10, concurrency: 8, retry: INDEX_RETRY },
       ).subscribe({ error: fail('releases') }),
     );
     subscriptions.push(
       dispatchPipeline(
-        { store, jobs, events, released, scheduler: asyncScheduler },
+        { store, jobs, released, scheduler: asyncScheduler },
         { solvers: ['solver-bench'], capacity: 1000, scanIntervalMs: options.pollInterval, pageSize: 100, concurrency: 8, maxJobAttempts: 3, reverse: false, dedupeMax: 10_000 },
       ).subscribe({
         next: (outcome) => {
@@ -164,6 +168,7 @@ export async function releaseLatency(options: BenchOptions): Promise<ReleaseLate
     clearInterval(watcher);
     for (const subscription of subscriptions) subscription.unsubscribe();
     await sleep(100); // the Kafka consumer disconnects in the background
+    await relay.close();
     await events.close();
     await jobs.close();
     await client.close();

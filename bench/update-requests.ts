@@ -12,7 +12,7 @@ import { createIndexClient } from '../src/sources/index-client/index.js';
 import { startIndexServer } from '../test/support/index-server/index.js';
 import type { BenchOptions } from './support/args.js';
 import { createBenchDatabase } from './support/database.js';
-import { countingSink, INDEX_RETRY } from './support/ports.js';
+import { countingSink, INDEX_RETRY, outboxRelay } from './support/ports.js';
 import { seedIndex, seedReleases, storeIndexDigests } from './support/seed.js';
 import { now, progress, round } from './support/util.js';
 
@@ -40,7 +40,7 @@ export async function updateRequests(options: BenchOptions): Promise<UpdateReque
     const started = now();
     const outcomes = await lastValueFrom(
       updatePass(
-        { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded }), index: client, events: sink, scheduler: asyncScheduler },
+        { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded }), index: client, scheduler: asyncScheduler },
         {
           concurrency: options.concurrency,
           pageSize: 500,
@@ -53,6 +53,8 @@ export async function updateRequests(options: BenchOptions): Promise<UpdateReque
       ).pipe(toArray()),
     );
     const elapsedMs = now() - started;
+    // What the pass wrote to the outbox, published as the service's relay does.
+    await outboxRelay(db.pool, sink).flush();
     const complete = outcomes.find((outcome) => outcome.type === 'pass-complete');
     const requests = index.counters.count('simple-project');
     progress(`update_requests: ${requests} index requests (pipeline counted ${complete?.type === 'pass-complete' ? complete.requests : '?'}) in ${round(elapsedMs / 1000)} s`);

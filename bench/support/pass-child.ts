@@ -16,7 +16,7 @@ import { asyncScheduler, lastValueFrom, tap } from 'rxjs';
 import { updatePass, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient } from '../../src/sources/index-client/index.js';
-import { countingSink, INDEX_RETRY } from './ports.js';
+import { countingSink, INDEX_RETRY, outboxRelay } from './ports.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,7 +43,7 @@ let complete: Extract<UpdateOutcome, { type: 'pass-complete' }> | null = null;
 try {
   await lastValueFrom(
     updatePass(
-      { store: createPackageStore(pool, { analyzeBeforeScan: values.embedded }), index: client, events: sink, scheduler: asyncScheduler },
+      { store: createPackageStore(pool, { analyzeBeforeScan: values.embedded }), index: client, scheduler: asyncScheduler },
       {
         concurrency: Number(values.concurrency),
         pageSize: Number(values['page-size']),
@@ -59,6 +59,8 @@ try {
       }),
     ),
   );
+  // What the pass wrote to the outbox, published as the service's relay does.
+  await outboxRelay(pool, sink).flush();
 } finally {
   clearInterval(sampler);
   await client.close();

@@ -1,7 +1,8 @@
 /**
  * The real adapters behind the pipelines' ports, chosen by the configuration: Postgres or
- * embedded PGlite; Kafka or JSON lines on stdout; a Kubernetes cluster or logged Jobs; and,
- * in a dry run, a store and an event sink that log what they would write.
+ * embedded PGlite; the outbox relay publishing to Kafka or JSON lines on stdout; a
+ * Kubernetes cluster or logged Jobs; and, in a dry run, a store that logs what it would
+ * write (and no relay: a dry run publishes nothing).
  */
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
@@ -11,10 +12,10 @@ import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { packageVersion } from '../runtime/version.js';
 import { dryRunStore } from '../sinks/dry-run-store.js';
+import { createEventRelay, type EventRelay } from '../sinks/event-relay.js';
 import { createKafkaEventSink } from '../sinks/event-sink-kafka.js';
 import { createStdoutEventSink } from '../sinks/event-sink-stdout.js';
 import { createKubeJobScheduler, type KubeJobScheduler } from '../sinks/job-sink.js';
-import { createLogEventSink } from '../sinks/log-event-sink.js';
 import { createPackageStore } from '../sinks/store-sink.js';
 import { createIndexClient } from '../sources/index-client/index.js';
 import { loadKubeConfig } from './kube-config.js';
@@ -23,7 +24,8 @@ export interface Adapters {
   readonly database: Database;
   readonly store: PackageStore;
   readonly index: IndexClient;
-  readonly events: EventSink;
+  /** Publishes the outbox; null in a dry run. `run` starts it; every command's close flushes it. */
+  readonly relay: EventRelay | null;
   readonly jobs: KubeJobScheduler;
   /** Closes in the safe order: stop producing, then the clients, then the database. */
   close(): Promise<void>;
@@ -37,27 +39,40 @@ export interface AdapterOptions {
   readonly dryRun: boolean;
   /** Where events go without Kafka (default stdout). */
   readonly eventsOut?: Writable;
+  /** Where a dry run's store also hands the events it would write (check --dry-run prints them). */
+  readonly dryRunEvents?: EventSink;
 }
 
-function eventSinkOf({ config, logger, metrics, dryRun, eventsOut }: AdapterOptions): EventSink {
-  if (dryRun) return createLogEventSink(logger);
-  const serviceVersion = packageVersion();
+function eventSinkOf({ config, logger, metrics, eventsOut }: AdapterOptions): EventSink {
   if (config.kafkaBrokers) {
-    return createKafkaEventSink({ brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, serviceVersion, logger, metrics });
+    return createKafkaEventSink({ brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, logger, metrics });
   }
-  return createStdoutEventSink(eventsOut ?? process.stdout, {
-    topicPrefix: config.topicPrefix,
-    serviceVersion,
-    metrics,
-  });
+  return createStdoutEventSink(eventsOut ?? process.stdout, { topicPrefix: config.topicPrefix, metrics });
 }
+
+const DAY_MS = 86_400_000;
 
 export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
   const { config, logger, metrics, dryRun } = options;
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     await migrate(database.pool, logger);
-    const realStore = createPackageStore(database.pool, { analyzeBeforeScan: database.embedded });
+    const sink = dryRun ? null : eventSinkOf(options);
+    const relay = sink
+      ? createEventRelay({
+          pool: database.pool,
+          ...(database.embedded || !config.databaseUrl ? {} : { listenUrl: config.databaseUrl }),
+          lockRows: !database.embedded,
+          sink,
+          logger,
+          retentionMs: config.eventRetention * DAY_MS,
+        })
+      : null;
+    const realStore = createPackageStore(database.pool, {
+      analyzeBeforeScan: database.embedded,
+      serviceVersion: packageVersion(),
+      onEventsWritten: () => relay?.wake(),
+    });
     const kubeConfig = loadKubeConfig(config, logger);
     if (kubeConfig === null && !dryRun) logger.warn('no Kubernetes configuration found: solver Jobs are only logged');
     const jobs = createKubeJobScheduler({
@@ -77,15 +92,15 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
       maxRetryAfterMs: config.maxBackoff * 1000,
       redirectOrigins: config.redirectOrigins.map((origin) => new URL(origin).origin),
     });
-    const events = eventSinkOf(options);
     return {
       database,
-      store: dryRun ? dryRunStore(realStore, logger) : realStore,
+      store: dryRun ? dryRunStore(realStore, logger, options.dryRunEvents) : realStore,
       index,
-      events,
+      relay,
       jobs,
       async close() {
-        await events.close();
+        await relay?.close();
+        await sink?.close();
         await jobs.close();
         await index.close();
         await database.close();

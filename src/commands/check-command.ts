@@ -1,26 +1,11 @@
-import type { EventSink } from '../domain/ports.js';
+import { eventsAfter, lastEventId } from '../db/events.js';
 import { createMetrics } from '../runtime/metrics.js';
-import { packageVersion } from '../runtime/version.js';
 import { createStdoutEventSink } from '../sinks/event-sink-stdout.js';
 import { openAdapters } from './adapters.js';
 import { checkOne, findIndex } from './check-one.js';
 import { UsageError, type Command } from './command.js';
 import { DEFAULT_INDEX_URL } from './package-commands.js';
 import { parseProjectArgument, parseSimpleUrl } from './arguments.js';
-
-/** Both sinks get every event: the configured one, and the one that prints. */
-function tee(first: EventSink, second: EventSink): EventSink {
-  return {
-    publish: async (events) => {
-      await first.publish(events);
-      await second.publish(events);
-    },
-    close: async () => {
-      await first.close();
-      await second.close();
-    },
-  };
-}
 
 export const checkCommand: Command = {
   words: ['check'],
@@ -38,14 +23,18 @@ export const checkCommand: Command = {
     const indexUrl = parseSimpleUrl((context.options.index as string | undefined) ?? DEFAULT_INDEX_URL);
     const dryRun = context.options['dry-run'] === true || config.dryRun;
     const metrics = createMetrics(undefined, { defaultMetrics: false });
-    const adapters = await openAdapters({ config, logger, metrics, dryRun });
+    const printed = createStdoutEventSink(out as NodeJS.WriteStream, { topicPrefix: config.topicPrefix });
+    // A dry run writes nothing: its store prints the events it would write.
+    const adapters = await openAdapters({ config, logger, metrics, dryRun, dryRunEvents: printed, eventsOut: out as NodeJS.WriteStream });
     try {
       const index = await findIndex(adapters, indexUrl);
       if (!index) throw new UsageError(`no index registered at ${indexUrl}`);
-      const printed = createStdoutEventSink(out as NodeJS.WriteStream, { topicPrefix: config.topicPrefix, serviceVersion: packageVersion() });
-      // Without Kafka the configured sink already prints; in a dry run nothing but the print happens.
-      const events = dryRun || !config.kafkaBrokers ? printed : tee(adapters.events, printed);
-      const result = await checkOne({ config, adapters, metrics, logger }, { index, project, ...(version === undefined ? {} : { version }) }, events);
+      const before = dryRun ? 0 : await lastEventId(adapters.database.pool);
+      const result = await checkOne({ config, adapters, metrics, logger }, { index, project, ...(version === undefined ? {} : { version }) });
+      // What this check wrote is published now; without Kafka that publish is the print.
+      // With Kafka, the print is the stored rows: the very records (created_at too) sent.
+      await adapters.relay?.flush();
+      if (adapters.relay && config.kafkaBrokers) await printed.publish(await eventsAfter(adapters.database.pool, before, { project, indexId: index.id }));
       logger.info({ project, version, index: indexUrl, dryRun, ok: result.ok }, `check: ${result.detail}`);
       if (!result.ok) process.stderr.write(`pkgstream: check ${project} failed: ${result.detail}\n`);
       return result.ok ? 0 : 1;

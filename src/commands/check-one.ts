@@ -5,7 +5,6 @@
  */
 import { asyncScheduler, lastValueFrom } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
-import type { EventSink } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex } from '../domain/types.js';
 import { createProjectFetcher } from '../pipelines/project-fetcher.js';
 import { checkProject } from '../pipelines/update-project.js';
@@ -25,7 +24,6 @@ export async function findIndex(adapters: Adapters, simpleUrl: string): Promise<
 export async function checkOne(
   context: PipelineContext,
   target: { readonly index: PackageIndex; readonly project: string; readonly version?: string },
-  events: EventSink,
 ): Promise<CheckOneResult> {
   const { config, adapters, metrics } = context;
   const fetcher = createProjectFetcher(adapters.index, {
@@ -42,7 +40,7 @@ export async function checkOne(
     return { ok: false, events: [], detail: `${errorCode(outcome.error)}: ${message} (after ${outcome.attempts} attempts)` };
   }
   const result = await checkProject(
-    { store: adapters.store, events },
+    { store: adapters.store },
     {
       index: target.index,
       project: target.project,

@@ -38,7 +38,7 @@ export type PipelineFactory = (context: PipelineContext, stop$: Observable<void>
 export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
   releases: ({ config, adapters, metrics, logger }, stop$) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index, events: adapters.events, scheduler: asyncScheduler },
+      { store: adapters.store, index: adapters.index, scheduler: asyncScheduler },
       {
         ...indexLimits(config),
         pollIntervalMs: config.pollInterval * 1000,
@@ -80,7 +80,7 @@ const UPDATE_PASS_INTERVAL_MS = 60_000;
 const RELEASED_EVENT = z.object({ index_url: z.string().min(1), package_name: z.string().min(1), package_version: z.string().min(1) });
 
 export function updatePorts({ adapters }: PipelineContext): UpdatePorts {
-  return { store: adapters.store, index: adapters.index, events: adapters.events, scheduler: asyncScheduler };
+  return { store: adapters.store, index: adapters.index, scheduler: asyncScheduler };
 }
 
 export function updateOptions({ config, metrics, logger }: PipelineContext, all: boolean): UpdateOptions {
@@ -96,7 +96,7 @@ export function updateOptions({ config, metrics, logger }: PipelineContext, all:
 }
 
 export function dispatchPorts({ adapters }: PipelineContext, released?: DispatchPorts['released']): DispatchPorts {
-  return { store: adapters.store, jobs: adapters.jobs, events: adapters.events, scheduler: asyncScheduler, ...(released ? { released } : {}) };
+  return { store: adapters.store, jobs: adapters.jobs, scheduler: asyncScheduler, ...(released ? { released } : {}) };
 }
 
 export function dispatchOptions({ config, metrics, logger }: PipelineContext): DispatchOptions {

@@ -27,7 +27,7 @@ async function retryProject(context: PipelineContext, item: AttentionItem): Prom
   const [indexUrl = '', project = ''] = item.itemKey.split('|');
   const index = await findIndex(context.adapters, indexUrl);
   if (!index) return { ok: false, events: [], detail: `no index registered at ${indexUrl}` };
-  return checkOne(context, { index, project }, context.adapters.events);
+  return checkOne(context, { index, project });
 }
 
 export function retryAttentionItem(context: PipelineContext, item: AttentionItem): Promise<CheckOneResult> {

@@ -67,6 +67,8 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   );
   if (opened === null) return;
   lifecycle.onClose('adapters', () => opened.close());
+  // Publishes what earlier runs left unsent, then every event as it is written.
+  opened.relay?.start();
   const adapters: Adapters = { ...opened, index: dependencies.watchIndex(opened.index) };
 
   readiness.setStartup('checking the dependencies');

@@ -3,19 +3,11 @@
  * and the UI may run now (a project check as `pkgstream check` does, an attention retry as
  * `attention retry` does), built from the same core (check-one.ts, retry-attention.ts).
  */
-import type { EventSink } from '../domain/ports.js';
-import type { PackageEvent } from '../domain/types.js';
 import type { ServiceApi } from '../http/service-api.js';
 import { dryRunStore } from '../sinks/dry-run-store.js';
 import { checkOne } from './check-one.js';
 import type { PipelineContext } from './pipeline-factories.js';
 import { retryAttentionItem } from './retry-attention.js';
-
-/** A sink that only keeps what it is given: the events a dry run would publish. */
-function collectingSink(): EventSink & { readonly events: PackageEvent[] } {
-  const events: PackageEvent[] = [];
-  return { events, publish: async (batch) => void events.push(...batch), close: async () => {} };
-}
 
 export function serviceApi(context: PipelineContext): ServiceApi {
   const { config, adapters, logger } = context;
@@ -26,10 +18,10 @@ export function serviceApi(context: PipelineContext): ServiceApi {
     grafanaUrl: config.grafanaUrl,
     actions: {
       async check({ index, project, dryRun }) {
-        if (!dryRun) return checkOne(context, { index, project }, adapters.events);
-        const sink = collectingSink();
-        const dry = { ...context, adapters: { ...adapters, store: dryRunStore(adapters.store, logger), events: sink } };
-        return checkOne(dry, { index, project }, sink);
+        // The real store writes the events to the outbox (the relay publishes them); a dry
+        // run's store writes nothing and the result lists what it would have announced.
+        if (!dryRun) return checkOne(context, { index, project });
+        return checkOne({ ...context, adapters: { ...adapters, store: dryRunStore(adapters.store, logger) } }, { index, project });
       },
       retryAttention: (item) => retryAttentionItem(context, item),
     },

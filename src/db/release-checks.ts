@@ -11,6 +11,7 @@ import { PkgstreamError } from '../domain/errors.js';
 import type { AppliedCheck, ReleaseCheck } from '../domain/ports.js';
 import type { ReleaseChange, ReleaseState } from '../domain/types.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
+import { insertEvents } from './events.js';
 import { fileMap } from './releases.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
 
@@ -71,6 +72,7 @@ export function transition(
 
 interface LoadedRow extends CheckedRow {
   id: string;
+  index_id: number;
   /** The row version (xmin): a write made after it was read changes it. */
   row_version: string;
 }
@@ -90,7 +92,7 @@ interface PlannedWrite {
 
 async function loadRows(db: Queryable, ids: readonly number[], lock: boolean): Promise<Map<number, LoadedRow>> {
   const { rows } = await db.query<LoadedRow>(
-    `SELECT id, xmin::text AS row_version, state, yanked_reason, released_at, last_changed_at, static_priority
+    `SELECT id, index_id, xmin::text AS row_version, state, yanked_reason, released_at, last_changed_at, static_priority
        FROM package_version WHERE id = ANY($1::bigint[]) ORDER BY id${lock ? ' FOR UPDATE' : ''}`,
     [ids],
   );
@@ -165,18 +167,22 @@ async function writePlanned(db: Queryable, planned: readonly PlannedWrite[]): Pr
 }
 
 /**
- * Applies the checks of distinct releases (one project's), each atomically; results in
+ * Applies the checks of distinct releases (one project's), each atomically with the events
+ * announcing it (`check.events`, written only when the check changed the stored release,
+ * so a replay, or a change another writer recorded first, announces nothing); results in
  * input order. Replaying the same checks changes nothing more and answers `changed: false`.
  *
- * The common case (no artifact to rewrite) is two statements and no transaction: read the
- * rows, then one write that applies where the row is still the version read. The checks of
- * rows written by someone else in between, and of releases whose artifacts must be
- * rewritten, then run in a transaction that locks their rows in id order.
+ * The common case (no artifact to rewrite, nothing to announce) is two statements and no
+ * transaction: read the rows, then one write that applies where the row is still the
+ * version read. The checks of rows written by someone else in between, of releases whose
+ * artifacts must be rewritten and of changes to announce then run in a transaction that
+ * locks their rows in id order.
  */
 export async function applyChecks(
   pool: pg.Pool,
   checks: readonly ReleaseCheckOf[],
   priority: PriorityOptions = DEFAULT_PRIORITY,
+  serviceVersion = 'unknown',
 ): Promise<AppliedCheck[]> {
   if (checks.length === 0) return [];
   const ids = checks.map(({ releaseId }) => releaseId);
@@ -194,7 +200,8 @@ export async function applyChecks(
   const unlocked = checks.flatMap((check, i) => {
     const row = read.get(check.releaseId)!;
     const { after, rewrites } = assess(row, i);
-    return rewrites ? [] : [plan(row, check, after, { rewritten: false, changed: false }, priority)];
+    const planned = plan(row, check, after, { rewritten: false, changed: false }, priority);
+    return rewrites || (planned.result.changed && (check.check.events?.length ?? 0) > 0) ? [] : [planned];
   });
   if (unlocked.length > 0) {
     const written = await writePlanned(pool, unlocked);
@@ -213,7 +220,14 @@ export async function applyChecks(
         planned.push(plan(row, check, after, { rewritten, changed }, priority));
       }
       await writePlanned(client, planned);
-      for (const write of planned) results.set(write.id, write.result);
+      for (const [k, write] of planned.entries()) {
+        results.set(write.id, write.result);
+        const [, check] = rest[k]!;
+        if (write.result.changed && check.check.events) {
+          const indexId = locked.get(check.releaseId)!.index_id;
+          await insertEvents(client, check.check.events, { indexId, serviceVersion, createdAt: check.check.checkedAt });
+        }
+      }
     });
   }
   return ids.map((id) => results.get(id)!);
@@ -225,8 +239,9 @@ export async function applyCheck(
   releaseId: number,
   check: ReleaseCheck,
   priority: PriorityOptions = DEFAULT_PRIORITY,
+  serviceVersion = 'unknown',
 ): Promise<AppliedCheck> {
-  const [applied] = await applyChecks(pool, [{ releaseId, check }], priority);
+  const [applied] = await applyChecks(pool, [{ releaseId, check }], priority, serviceVersion);
   return applied!;
 }
 

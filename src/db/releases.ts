@@ -6,7 +6,8 @@ import type pg from 'pg';
 import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
 import type { RecordedRelease } from '../domain/ports.js';
-import type { IndexFile, IndexRelease, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
+import type { IndexFile, IndexRelease, PackageEvent, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
+import { insertEvents } from './events.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
 import type { CheckedRow } from './release-checks.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
@@ -112,13 +113,20 @@ export interface RecordReleasesOptions {
   /** Per version; default: the earliest upload time of its files. */
   readonly releasedAt?: ReadonlyMap<string, Date | null>;
   readonly priority?: PriorityOptions;
+  /**
+   * The events announcing a version, written in the same transaction for the versions this
+   * call created only: whichever writer inserts the row announces it, exactly once.
+   */
+  readonly announce?: (version: string) => readonly PackageEvent[];
+  /** `service_version` of the events' envelope. */
+  readonly serviceVersion?: string;
 }
 
 /**
  * Records releases of one project on one index in one transaction: the project becomes
- * known, every new version gets a row (due as if checked when seen) and its artifacts.
- * Known versions are left alone (re-checking them is the update pipeline's job), so a
- * replay changes nothing and answers `created: false`.
+ * known, every new version gets a row (due as if checked when seen), its artifacts and its
+ * announcing events. Known versions are left alone (re-checking them is the update
+ * pipeline's job), so a replay changes nothing, announces nothing and answers `created: false`.
  */
 export async function recordReleases(
   pool: pg.Pool,
@@ -196,6 +204,9 @@ export async function recordReleases(
         [artifactIds, filenames, hashes, seenAt],
       );
     }
+    const created = [...byVersion.keys()].filter((version) => result.get(version)?.created === true);
+    const events = options.announce ? created.flatMap(options.announce) : [];
+    await insertEvents(client, events, { indexId, serviceVersion: options.serviceVersion ?? 'unknown', createdAt: seenAt });
     return result;
   });
 

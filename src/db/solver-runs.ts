@@ -1,6 +1,25 @@
-/** Solver runs: one row per (release, solver) once a solver Job was scheduled for it. */
+/**
+ * Solver runs: one row per (release, solver) once a solver Job was scheduled for it. A
+ * write that changes a run writes its event (`solver-scheduled`, `solver-finished`) in the
+ * same transaction; a replay changes nothing and announces nothing.
+ */
+import type pg from 'pg';
 import type { SolverFinished, SolverScheduled, UnsolvedCursor, UnsolvedItem, UnsolvedPage } from '../domain/ports.js';
-import { toId, type Queryable } from './sql.js';
+import type { PackageEvent } from '../domain/types.js';
+import { insertEvents } from './events.js';
+import { toId, withTransaction, type Queryable } from './sql.js';
+
+/** How a solver-run write announces itself. */
+export interface SolverRunEvent {
+  readonly event?: PackageEvent;
+  readonly serviceVersion?: string;
+}
+
+async function announce(db: Queryable, releaseId: number, { event, serviceVersion }: SolverRunEvent, at: Date): Promise<void> {
+  if (!event) return;
+  const { rows } = await db.query<{ index_id: number }>('SELECT index_id FROM package_version WHERE id = $1', [releaseId]);
+  await insertEvents(db, [event], { indexId: rows[0]?.index_id ?? null, serviceVersion: serviceVersion ?? 'unknown', createdAt: at });
+}
 
 interface UnsolvedRow {
   id: string;
@@ -54,8 +73,13 @@ export async function readUnsolvedPage(
  * Records that a Job was created. The same job name again changes nothing (a replay); a
  * different job name is a new attempt and resets the run to `scheduled`.
  */
-export async function recordScheduled(db: Queryable, run: SolverScheduled): Promise<{ attempts: number }> {
-  const { rows } = await db.query<{ attempts: number }>(
+export async function recordScheduled(
+  pool: pg.Pool,
+  run: SolverScheduled,
+  announcing: SolverRunEvent = {},
+): Promise<{ attempts: number }> {
+  return withTransaction(pool, async (db) => {
+    const { rows } = await db.query<{ attempts: number; changed: boolean }>(
     `WITH up AS (
        INSERT INTO solver_run (package_version_id, solver, job_name, state, attempts, scheduled_at)
        VALUES ($1, $2, $3, 'scheduled', 1, COALESCE($4::timestamptz, now()))
@@ -64,37 +88,51 @@ export async function recordScheduled(db: Queryable, run: SolverScheduled): Prom
          scheduled_at = EXCLUDED.scheduled_at, started_at = NULL, finished_at = NULL
        WHERE solver_run.job_name IS DISTINCT FROM EXCLUDED.job_name
        RETURNING attempts)
-     SELECT attempts FROM up
+     SELECT attempts, true AS changed FROM up
      UNION ALL
-     SELECT attempts FROM solver_run WHERE package_version_id = $1 AND solver = $2 AND NOT EXISTS (SELECT 1 FROM up)`,
-    [run.releaseId, run.solver, run.jobName, run.scheduledAt ?? null],
-  );
-  return { attempts: rows[0]?.attempts ?? 1 };
+     SELECT attempts, false AS changed FROM solver_run WHERE package_version_id = $1 AND solver = $2 AND NOT EXISTS (SELECT 1 FROM up)`,
+      [run.releaseId, run.solver, run.jobName, run.scheduledAt ?? null],
+    );
+    if (rows[0]?.changed) await announce(db, run.releaseId, announcing, run.scheduledAt ?? new Date());
+    return { attempts: rows[0]?.attempts ?? 1 };
+  });
 }
 
 /**
  * Records a Job's outcome by job name; with releaseId and solver, a run whose scheduling
- * was never recorded is created. False when nothing matched.
+ * was never recorded is created. False when nothing matched. The event is written when the
+ * run's state or finish time changed (not on a replay of the same outcome).
  */
-export async function recordFinished(db: Queryable, run: SolverFinished): Promise<boolean> {
-  const updated = await db.query(
-    `UPDATE solver_run SET state = $2, started_at = COALESCE($3::timestamptz, started_at), finished_at = $4
-      WHERE job_name = $1`,
-    [run.jobName, run.phase, run.startedAt, run.finishedAt],
-  );
-  if ((updated.rowCount ?? 0) > 0) return true;
-  if (run.releaseId === undefined || run.solver === undefined) return false;
-  const inserted = await db.query(
-    `INSERT INTO solver_run (package_version_id, solver, job_name, state, attempts, scheduled_at, started_at, finished_at)
-     SELECT $1::bigint, $2::text, $3::text, $4::text, 1, COALESCE($5::timestamptz, $6::timestamptz),
-            $5::timestamptz, $6::timestamptz
-      WHERE EXISTS (SELECT 1 FROM package_version WHERE id = $1::bigint)
-     ON CONFLICT (package_version_id, solver) DO UPDATE SET
-       job_name = EXCLUDED.job_name, state = EXCLUDED.state,
-       started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
-    [run.releaseId, run.solver, run.jobName, run.phase, run.startedAt, run.finishedAt],
-  );
-  return (inserted.rowCount ?? 0) > 0;
+export async function recordFinished(pool: pg.Pool, run: SolverFinished, announcing: SolverRunEvent = {}): Promise<boolean> {
+  return withTransaction(pool, async (db) => {
+    const updated = await db.query<{ package_version_id: string; changed: boolean }>(
+      `UPDATE solver_run r SET state = $2, started_at = COALESCE($3::timestamptz, r.started_at), finished_at = $4
+         FROM (SELECT id, state, finished_at FROM solver_run WHERE job_name = $1 FOR UPDATE) old
+        WHERE r.id = old.id
+       RETURNING r.package_version_id, (old.state IS DISTINCT FROM $2 OR old.finished_at IS DISTINCT FROM $4::timestamptz) AS changed`,
+      [run.jobName, run.phase, run.startedAt, run.finishedAt],
+    );
+    const at = new Date();
+    if (updated.rows.length > 0) {
+      const changed = updated.rows.find((row) => row.changed);
+      if (changed) await announce(db, toId(changed.package_version_id), announcing, at);
+      return true;
+    }
+    if (run.releaseId === undefined || run.solver === undefined) return false;
+    const inserted = await db.query(
+      `INSERT INTO solver_run (package_version_id, solver, job_name, state, attempts, scheduled_at, started_at, finished_at)
+       SELECT $1::bigint, $2::text, $3::text, $4::text, 1, COALESCE($5::timestamptz, $6::timestamptz),
+              $5::timestamptz, $6::timestamptz
+        WHERE EXISTS (SELECT 1 FROM package_version WHERE id = $1::bigint)
+       ON CONFLICT (package_version_id, solver) DO UPDATE SET
+         job_name = EXCLUDED.job_name, state = EXCLUDED.state,
+         started_at = EXCLUDED.started_at, finished_at = EXCLUDED.finished_at`,
+      [run.releaseId, run.solver, run.jobName, run.phase, run.startedAt, run.finishedAt],
+    );
+    if ((inserted.rowCount ?? 0) === 0) return false;
+    await announce(db, run.releaseId, announcing, at);
+    return true;
+  });
 }
 
 export interface SolverRun {

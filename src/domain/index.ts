@@ -6,3 +6,4 @@ export * from './pep440.js';
 export * from './filename.js';
 export * from './attention.js';
 export * from './retry-after.js';
+export * from './event-record.js';

@@ -3,6 +3,7 @@
  * them against real peers; marble tests implement them with TestScheduler observables.
  */
 import type { Observable } from 'rxjs';
+import type { OutboxEvent } from './event-record.js';
 import type {
   FeedKind,
   FeedResult,
@@ -26,9 +27,10 @@ export interface IndexClient {
   close(): Promise<void>;
 }
 
+/** Where the outbox relay publishes stored events (src/sinks/event-relay.ts). */
 export interface EventSink {
   /** Resolves once the events are durable (Kafka acks=all, or written to stdout). */
-  publish(events: readonly PackageEvent[]): Promise<void>;
+  publish(events: readonly OutboxEvent[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,7 +48,9 @@ export type JobsWatchEvent =
 
 // ---------------------------------------------------------------------------------------
 // PackageStore: what the pipelines need from the database (src/sinks/store-sink.ts).
-// Every write is an idempotent upsert in a short transaction, safe to replay.
+// Every write is an idempotent upsert in a short transaction, safe to replay; the events a
+// write announces go into the `event` outbox in the same transaction (only when it changed
+// something), and the relay publishes them.
 
 import type {
   IndexFile,
@@ -68,6 +72,11 @@ export interface RecordReleaseOptions {
   readonly seenAt?: Date;
   /** When the index says it was released (default: earliest file upload time). */
   readonly releasedAt?: Date | null;
+  /**
+   * The events announcing a version, written in the transaction that creates its row, for
+   * the versions this call created only (so a release is announced once per recording).
+   */
+  readonly announce?: (version: string) => readonly PackageEvent[];
 }
 
 /** The result of comparing one stored release with its index. */
@@ -79,6 +88,8 @@ export interface ReleaseCheck {
   readonly files: readonly IndexFile[] | null;
   /** Overrides the due time the store would compute from the priority. */
   readonly nextDueAt?: Date;
+  /** The events announcing the changes: written with the check, when it changed the release. */
+  readonly events?: readonly PackageEvent[];
 }
 
 export interface AppliedCheck {
@@ -171,6 +182,8 @@ export interface SolverScheduled {
   readonly solver: string;
   readonly jobName: string;
   readonly scheduledAt?: Date;
+  /** `solver-scheduled`, written with the run when this call created or changed it. */
+  readonly event?: PackageEvent;
 }
 
 export interface SolverFinished {
@@ -181,6 +194,8 @@ export interface SolverFinished {
   /** When given, a run unknown by job name is created (its scheduling was not recorded). */
   readonly releaseId?: number;
   readonly solver?: string;
+  /** `solver-finished`, written with the run when this call changed it. */
+  readonly event?: PackageEvent;
 }
 
 export interface PackageStore {

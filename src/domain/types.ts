@@ -124,6 +124,8 @@ export interface PackageEvent {
   readonly indexUrl: string;
   readonly project: string;
   readonly version: string | null;
+  /** The solver of a solver event: part of its key and of its envelope. */
+  readonly solver?: string;
   /** Kind-specific fields, already in the wire's snake_case (e.g. `missing_from_source`). */
   readonly fields?: Readonly<Record<string, unknown>>;
 }

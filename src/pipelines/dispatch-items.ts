@@ -103,7 +103,8 @@ export function scheduledEvent(item: DispatchItem, jobName: string): PackageEven
     indexUrl: item.indexUrl,
     project: item.project,
     version: item.version,
-    fields: { solver: item.solver, job_name: jobName },
+    solver: item.solver,
+    fields: { job_name: jobName },
   };
 }
 
@@ -119,6 +120,7 @@ export function finishedEvent(
     indexUrl: item.indexUrl,
     project: item.project,
     version: item.version,
-    fields: { solver: item.solver, job_name: job.name, outcome, duration_seconds: duration },
+    solver: item.solver,
+    fields: { job_name: job.name, outcome, duration_seconds: duration },
   };
 }

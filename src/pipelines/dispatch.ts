@@ -23,7 +23,7 @@
  * with `attempt` + 1, which the Job sink must put into the name) while the run's attempts
  * are below `maxJobAttempts`, then goes to attention (`JOB_FAILED`).
  *
- * Store writes and event publishes are retried (retriable errors, backoff in scheduler time);
+ * Store writes (with the events they announce, in the same transaction) are retried (retriable errors, backoff in scheduler time);
  * an attention write that fails for good errors the stream (nothing is acked: the lifecycle
  * restarts the pipeline and Kafka redelivers).
  */
@@ -52,8 +52,8 @@ import {
   type SchedulerLike,
 } from 'rxjs';
 import { errorCode, PkgstreamError } from '../domain/errors.js';
-import type { EventSink, JobScheduler, JobsWatchEvent, PackageStore, UnsolvedItem } from '../domain/ports.js';
-import type { JobStatus, PackageEvent } from '../domain/types.js';
+import type { JobScheduler, JobsWatchEvent, PackageStore, UnsolvedItem } from '../domain/ports.js';
+import type { JobStatus } from '../domain/types.js';
 import { dedupe } from '../operators/dedupe.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach } from '../operators/retry-backoff.js';
@@ -87,7 +87,6 @@ export interface ReleasedMessage {
 export interface DispatchPorts {
   readonly store: PackageStore;
   readonly jobs: JobScheduler;
-  readonly events: EventSink;
   readonly released?: Observable<ReleasedMessage>;
   readonly scheduler: SchedulerLike;
 }
@@ -115,7 +114,7 @@ export interface DispatchOptions {
   readonly dedupeMax: number;
   /** Create calls of one Job refused with a retriable error (quota, 429) before attention. Default 10. */
   readonly scheduleMaxAttempts?: number;
-  /** Attempts of a store write or publish before it counts as failed. Default 5. */
+  /** Attempts of a store write before it counts as failed. Default 5. */
   readonly storeMaxAttempts?: number;
   readonly metrics?: DispatchMetrics;
   readonly logger?: Logger;
@@ -208,7 +207,7 @@ function checkOptions(options: DispatchOptions): void {
 
 function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'continuous' | 'once'): Observable<DispatchPipelineOutcome> {
   checkOptions(options);
-  const { store, jobs, events, scheduler } = ports;
+  const { store, jobs, scheduler } = ports;
   const { metrics, logger: log } = options;
   const random = options.random ?? Math.random;
   const solvers = dispatchSolvers(options);
@@ -228,7 +227,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
     let stopped = false;
 
     const stoppedError = () => new PkgstreamError('DISPATCH_STOPPED', 'the dispatch pipeline was stopped');
-    /** A store write or publish with retries; rejects with the last error, or DISPATCH_STOPPED when stopped meanwhile. */
+    /** A store write (with the events it announces) with retries; rejects with the last error, or DISPATCH_STOPPED when stopped meanwhile. */
     const retrying = <T>(fn: () => Promise<T>): Promise<T> => {
       if (stopped) return Promise.reject(stoppedError());
       return lastValueFrom(
@@ -243,11 +242,6 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
           throwIfEmpty(stoppedError),
         ),
       );
-    };
-
-    const publish = async (list: readonly PackageEvent[]): Promise<void> => {
-      // The sink counts what it published (pkgstream_events_total).
-      await retrying(() => events.publish(list));
     };
 
     const attention = async (itemKey: string, code: string, message: string, attempts: number, payload: unknown): Promise<void> => {
@@ -337,14 +331,14 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
       const recorded = new Promise<number | null>((resolve) => (resolveRecorded = resolve));
       launched.set(jobName, { item, recorded });
       try {
-        const { attempts } = await retrying(() => store.recordScheduled({ releaseId: item.releaseId, solver: item.solver, jobName }));
+        const event = scheduledEvent(item, jobName);
+        const { attempts } = await retrying(() => store.recordScheduled({ releaseId: item.releaseId, solver: item.solver, jobName, event }));
         resolveRecorded(attempts);
         const early = unmatched.get(jobName);
         if (early) {
           unmatched.delete(jobName);
           refinish.next(early);
         }
-        await publish([scheduledEvent(item, jobName)]);
         return { kind: 'scheduled', item, jobName, outcome: outcome.value.outcome, runAttempts: attempts };
       } catch (error) {
         resolveRecorded(null);
@@ -403,6 +397,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
       const phase = job.phase === 'failed' ? 'failed' : 'succeeded';
       const known = launched.get(job.name);
       const knownAttempts = known ? await known.recorded : null;
+      const described = known?.item ?? describeJob(job);
       const recorded = await retrying(() =>
         store.recordFinished({
           jobName: job.name,
@@ -410,6 +405,7 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
           startedAt: job.startedAt,
           finishedAt: job.finishedAt,
           ...(known ? { releaseId: known.item.releaseId, solver: known.item.solver } : {}),
+          ...(described ? { event: finishedEvent(described, job, phase) } : {}),
         }),
       );
       const base = { kind: 'finished', jobName: job.name, phase } as const;
@@ -425,8 +421,6 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
         return { ...base, item: known?.item ?? null, recorded: false, next: 'none' };
       }
       launched.delete(job.name);
-      const described = known?.item ?? describeJob(job);
-      if (described) await publish([finishedEvent(described, job, phase)]);
       if (phase === 'succeeded') return { ...base, item: known?.item ?? null, recorded: true, next: 'none' };
       const item = known?.item ?? (described ? await storedItem(described) : null);
       if (!item) {

@@ -1,11 +1,11 @@
 /**
  * Records the releases a project page lists that the store does not know yet (versions
- * compared by PEP 440, so another spelling is not new) and announces each one. The events
- * go out before the rows are written: a crash in between announces them again on the
- * next look (at-least-once), where the other order would lose them.
+ * compared by PEP 440, so another spelling is not new) and announces each one: the store
+ * writes a version's events in the transaction that creates its row, and only for the rows
+ * it created, so a release found by two pipelines (or two feeds) at once is announced once.
  */
 import { releaseKey } from '../domain/pep440.js';
-import type { EventSink, PackageStore } from '../domain/ports.js';
+import type { PackageStore, RecordedRelease } from '../domain/ports.js';
 import type { IndexRelease, PackageEvent, PackageIndex, ProjectPage } from '../domain/types.js';
 
 export function releasedEvents(index: PackageIndex, project: string, version: string, triggers: ReadonlySet<string>): PackageEvent[] {
@@ -24,16 +24,17 @@ export function unknownReleases(page: ProjectPage, known: Iterable<string>): Ind
   });
 }
 
+/** Records the releases; the versions this call created, and their events (the ones it announced). */
 export async function recordNewReleases(
-  ports: { readonly store: PackageStore; readonly events: EventSink },
+  store: PackageStore,
   index: PackageIndex,
-  page: ProjectPage,
+  project: string,
   releases: readonly IndexRelease[],
-  triggers: ReadonlySet<string>,
-): Promise<PackageEvent[]> {
-  if (releases.length === 0) return [];
-  const events = releases.flatMap((release) => releasedEvents(index, page.project, release.version, triggers));
-  await ports.events.publish(events);
-  await ports.store.recordReleases(index, page.project, releases);
-  return events;
+  options: { readonly triggers: ReadonlySet<string>; readonly seenAt?: Date },
+): Promise<{ readonly created: RecordedRelease[]; readonly events: PackageEvent[] }> {
+  if (releases.length === 0) return { created: [], events: [] };
+  const announce = (version: string) => releasedEvents(index, project, version, options.triggers);
+  const recorded = await store.recordReleases(index, project, releases, { announce, ...(options.seenAt ? { seenAt: options.seenAt } : {}) });
+  const created = recorded.filter((release) => release.created);
+  return { created, events: created.flatMap((release) => announce(release.version)) };
 }

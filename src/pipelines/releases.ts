@@ -6,8 +6,8 @@
  * retried); record the new releases with their sha256 and announce them; store the
  * checkpoint only once all of that is durable. A poll that does not overlap the previous
  * one is a gap: every known project of the index is read again so no release is missed.
- * A project page the index will not give goes to attention; a store or event-sink write
- * that still fails after its retries fails the pipeline instead (the supervisor restarts
+ * A project page the index will not give goes to attention; a store write (the rows and
+ * their events, in one transaction) that still fails after its retries fails the pipeline instead (the supervisor restarts
  * it and the poll's items are read again), so the checkpoint never passes a release that
  * is neither recorded nor announced.
  *
@@ -19,7 +19,7 @@ import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, t
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
-import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
+import type { IndexClient, PackageStore } from '../domain/ports.js';
 import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { backoffDelay, hasRetriableFlag } from '../operators/retry-backoff.js';
@@ -33,7 +33,6 @@ import { stageMeter } from './stage-meter.js';
 export interface ReleasesPorts {
   readonly store: PackageStore;
   readonly index: IndexClient;
-  readonly events: EventSink;
   readonly scheduler: SchedulerLike;
 }
 
@@ -210,14 +209,14 @@ function releasesOfProject(
         const wanted = unknownReleases(page, known.map((release) => release.version)).filter(
           (release) => versions === 'all' || versions.has(releaseKey(release.version)),
         );
-        const events = await recordNewReleases(ports, index, page, wanted, context.triggers);
+        const { events } = await recordNewReleases(ports.store, index, project, wanted, { triggers: context.triggers });
         if (isBackfill) options.metrics?.backfilledReleases.inc({ index: indexHost(index) }, wanted.length);
         // A version the feed announced that the page does not list yet (a CDN lag) is not dropped.
         const listed = new Set([...page.releases, ...known].map((release) => releaseKey(release.version)));
         const absent = versions === 'all' ? [] : [...versions].filter(([key]) => !listed.has(key)).map(([, version]) => version);
         return { events, absent };
       }).pipe(
-        // The store or the event sink (Kafka) failing for a while: try again with backoff...
+        // The store failing for a while: try again with backoff...
         retry({
           count: options.retry.maxAttempts - 1,
           delay: (error: unknown, attempt: number) =>

@@ -12,7 +12,7 @@
  *   (`indexId|project`) in the pass fetches the project page (rate-limited per index
  *   host, retried on retriable errors, a 429's Retry-After pausing the host, a 404 read as
  *   `'not-found'`) and re-checks every known release of the project (`checkProject`:
- *   publish the events, then `applyChecks` on its releases, then record the page's new
+ *   `applyChecks` on its releases with their events, then record the page's new
  *   versions). Every later row of that project in the pass is `skipped`. The projects
  *   done in the pass are remembered in a bounded LRU (`maxProjectsRemembered`).
  * - A project whose fetch, or whose store/sink work, still fails after its retries goes to
@@ -52,7 +52,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
-import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
+import type { IndexClient, PackageStore } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex, StoredRelease } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
@@ -69,7 +69,6 @@ export const UPDATE_PIPELINE = 'update';
 export interface UpdatePorts {
   readonly store: PackageStore;
   readonly index: Pick<IndexClient, 'fetchProject'>;
-  readonly events: EventSink;
   readonly scheduler: SchedulerLike;
 }
 
@@ -264,7 +263,7 @@ function runPass(
   fetcher: ProjectFetcher,
   stop: { stopped: boolean },
 ): Observable<UpdateOutcome> {
-  const { store, events: sink, scheduler } = ports;
+  const { store, scheduler } = ports;
   const { metrics, logger } = options;
   const pipeline = UPDATE_PIPELINE;
   const now = (): Date => new Date(scheduler.now());
@@ -383,7 +382,7 @@ function runPass(
           retryEach(
             () =>
               checkProject(
-                { store, events: sink },
+                { store },
                 {
                   index,
                   project: row.project,

@@ -79,6 +79,7 @@ export const SETTINGS = {
   releaseTriggers: setting('PKGSTREAM_RELEASE_TRIGGERS', '', 'Comma list of projects whose releases also go to <prefix>.release-trigger', list.pipe(z.array(z.string().refine(isValidProjectName, 'each must be a valid project name (PEP 508)')))),
   dryRun: setting('PKGSTREAM_DRY_RUN', 'false', 'Log every effect instead of having it', bool),
   pipelines: setting('PKGSTREAM_PIPELINES', PIPELINE_NAMES.join(','), 'Comma list of pipelines `run` starts', list.pipe(z.array(z.enum(PIPELINE_NAMES, `each must be one of ${PIPELINE_NAMES.join(', ')}`)))),
+  eventRetention: setting('PKGSTREAM_EVENT_RETENTION', '90', 'Days sent events are kept in the event table (history, outbox)', positiveNumber(36_500)),
   shutdownGrace: setting('PKGSTREAM_SHUTDOWN_GRACE', '25', 'Seconds in-flight work may take to finish on SIGTERM', positiveNumber(3_600)),
   adminToken: setting('PKGSTREAM_ADMIN_TOKEN', undefined, 'Bearer token the API and UI writes need; unset = every write answers 403', z.string().min(16, 'must be at least 16 characters')),
   apiAuth: setting('PKGSTREAM_API_AUTH', 'writes', 'Which API requests need the admin token: writes, or all', z.enum(['writes', 'all'], 'must be writes or all')),

@@ -1,10 +1,10 @@
 /**
- * EventSink on Kafka: one acks=all produce request per publish, grouped by topic, keyed by
- * `index_url|package_name|package_version` so that consumers can drop repeats. A failed
+ * EventSink on Kafka: one acks=all produce request per publish of outbox rows, grouped by
+ * topic, keyed by the row's key so that consumers can drop repeats. A failed
  * produce is counted by its error code and rethrown as a PkgstreamError the retry operator
  * reads (retriable, unless the broker's answer is one no retry can change).
  */
-import { PkgstreamError, type EventSink, type PackageEvent } from '../domain/index.js';
+import { PkgstreamError, type EventSink, type OutboxEvent } from '../domain/index.js';
 import type { Logger, Metrics } from '../runtime/index.js';
 import { formatEventsByTopic } from './event-format.js';
 import {
@@ -18,18 +18,14 @@ export interface KafkaEventSinkOptions {
   readonly brokers: string | readonly string[];
   readonly clientId: string;
   readonly topicPrefix: string;
-  readonly serviceVersion: string;
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** kafkajs retries of one request before publish rejects (default 5). */
   readonly retries?: number;
-  /** Clock for `created_at` (tests). */
-  readonly now?: () => Date;
 }
 
 export function createKafkaEventSink(options: KafkaEventSinkOptions): EventSink {
   const { logger, metrics } = options;
-  const now = options.now ?? (() => new Date());
   const producer: KafkaProducerPort = createKafkaProducer(options);
   const inFlight = new Set<Promise<void>>();
   let connecting: Promise<void> | null = null;
@@ -43,8 +39,8 @@ export function createKafkaEventSink(options: KafkaEventSinkOptions): EventSink 
     return connecting;
   };
 
-  const send = async (events: readonly PackageEvent[]): Promise<void> => {
-    const byTopic = formatEventsByTopic(events, options, now());
+  const send = async (events: readonly OutboxEvent[]): Promise<void> => {
+    const byTopic = formatEventsByTopic(events, options.topicPrefix);
     try {
       await connect();
       await producer.sendBatch(

@@ -1,6 +1,6 @@
 /**
- * EventSink on a stream (stdout by default, the embedded mode without Kafka): each event is
- * one JSON line `{"topic","key","value"}` with the same topic, key and envelope as on Kafka.
+ * EventSink on a stream (stdout by default, the embedded mode without Kafka): each outbox
+ * row is one JSON line `{"topic","key","value"}` with the same topic, key and value as on Kafka.
  * publish resolves once the stream has taken the lines (the write callback).
  */
 import type { Writable } from 'node:stream';
@@ -11,16 +11,11 @@ import { formatEvent } from './event-format.js';
 export interface StdoutEventSinkOptions {
   /** Default `pkgstream`. */
   readonly topicPrefix?: string;
-  /** Default `unknown`. */
-  readonly serviceVersion?: string;
   readonly metrics?: Metrics;
-  /** Clock for `created_at` (tests). */
-  readonly now?: () => Date;
 }
 
 export function createStdoutEventSink(stream: Writable = process.stdout, options: StdoutEventSinkOptions = {}): EventSink {
-  const format = { topicPrefix: options.topicPrefix ?? 'pkgstream', serviceVersion: options.serviceVersion ?? 'unknown' };
-  const now = options.now ?? (() => new Date());
+  const topicPrefix = options.topicPrefix ?? 'pkgstream';
   let pending: Promise<void> = Promise.resolve();
   let closed = false;
 
@@ -28,9 +23,8 @@ export function createStdoutEventSink(stream: Writable = process.stdout, options
     publish(events) {
       if (closed) return Promise.reject(new PkgstreamError('SINK_CLOSED', 'the stdout event sink is closed'));
       if (events.length === 0) return Promise.resolve();
-      const createdAt = now();
       // Lines in input order (grouping by topic is only for Kafka's request).
-      const lines = events.map((event) => `${JSON.stringify(formatEvent(event, format, createdAt))}\n`).join('');
+      const lines = events.map((event) => `${JSON.stringify(formatEvent(event, topicPrefix))}\n`).join('');
       const written = new Promise<void>((resolve, reject) => {
         stream.write(lines, (error) => {
           if (error) reject(new PkgstreamError('STDOUT_WRITE_FAILED', `writing events failed: ${error.message}`, { retriable: true, cause: error }));

@@ -30,6 +30,10 @@ export interface PackageStoreOptions {
    * embedded database (`database.embedded`): PGlite has no autovacuum.
    */
   readonly analyzeBeforeScan?: boolean;
+  /** `service_version` of the events' envelope. */
+  readonly serviceVersion?: string;
+  /** Called after a write that may have written events (the relay's wake-up). */
+  readonly onEventsWritten?: () => void;
 }
 
 /** Postgres codes of a transaction that lost a race and can simply be run again. */
@@ -65,6 +69,13 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
   const retry = options.retry ?? {};
   const now = options.now ?? (() => new Date());
   const analyze = options.analyzeBeforeScan ?? false;
+  const serviceVersion = options.serviceVersion ?? 'unknown';
+  /** Wakes the relay once a write that carried events has committed. */
+  const announcing = async <T>(hasEvents: boolean, write: Promise<T>): Promise<T> => {
+    const result = await retriableDbErrors(write);
+    if (hasEvents) options.onEventsWritten?.();
+    return result;
+  };
   return {
     listIndexes: (query) => retriableDbErrors(listIndexes(pool, query)),
     isKnownProject: (project, indexId) => retriableDbErrors(isKnownProject(pool, project, indexId)),
@@ -72,10 +83,13 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     async recordRelease(index, project, release, recordOptions = {}) {
       const releasedAt =
         recordOptions.releasedAt === undefined ? undefined : new Map([[release.version, recordOptions.releasedAt]]);
-      const [recorded] = await retriableDbErrors(
+      const [recorded] = await announcing(
+        recordOptions.announce !== undefined,
         recordReleases(pool, index.id, project, [release], {
           seenAt: recordOptions.seenAt ?? now(),
           priority,
+          serviceVersion,
+          ...(recordOptions.announce ? { announce: recordOptions.announce } : {}),
           ...(releasedAt ? { releasedAt } : {}),
         }),
       );
@@ -83,14 +97,22 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
       return recorded;
     },
     recordReleases: (index, project, releases, recordOptions = {}) =>
-      retriableDbErrors(recordReleases(pool, index.id, project, releases, { seenAt: recordOptions.seenAt ?? now(), priority })),
+      announcing(
+        recordOptions.announce !== undefined,
+        recordReleases(pool, index.id, project, releases, {
+          seenAt: recordOptions.seenAt ?? now(),
+          priority,
+          serviceVersion,
+          ...(recordOptions.announce ? { announce: recordOptions.announce } : {}),
+        }),
+      ),
     loadRelease: (indexId, project, version) => retriableDbErrors(loadRelease(pool, indexId, project, version)),
     loadProjectReleases: (indexId, project) => retriableDbErrors(loadProjectReleases(pool, indexId, project)),
     scanDue: (scan) => dueScan(pool, { ...retry, analyze, ...scan }),
     countDue: (scan) => retriableDbErrors(countDue(pool, scan)),
-    applyCheck: (release, check) => retriableDbErrors(applyCheck(pool, releaseIdOf(release), check, priority)),
+    applyCheck: (release, check) => announcing((check.events?.length ?? 0) > 0, applyCheck(pool, releaseIdOf(release), check, priority, serviceVersion)),
     applyChecks: (checks) =>
-      retriableDbErrors(applyChecks(pool, checks.map(({ release, check }) => ({ releaseId: releaseIdOf(release), check })), priority)),
+      announcing(checks.some(({ check }) => (check.events?.length ?? 0) > 0), applyChecks(pool, checks.map(({ release, check }) => ({ releaseId: releaseIdOf(release), check })), priority, serviceVersion)),
     async deferCheck(releaseId, until) {
       await retriableDbErrors(deferCheck(pool, releaseId, until));
     },
@@ -104,7 +126,8 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     openAttentionCounts: () => retriableDbErrors(attention.openAttentionCounts(pool)),
     unsolvedPage: (page) => retriableDbErrors(readUnsolvedPage(pool, page)),
     scanUnsolved: (scan) => unsolvedScan(pool, { ...retry, analyze, ...scan }),
-    recordScheduled: (run) => retriableDbErrors(recordScheduled(pool, { ...run, scheduledAt: run.scheduledAt ?? now() })),
-    recordFinished: (run) => retriableDbErrors(recordFinished(pool, run)),
+    recordScheduled: ({ event, ...run }) =>
+      announcing(event !== undefined, recordScheduled(pool, { ...run, scheduledAt: run.scheduledAt ?? now() }, { event, serviceVersion })),
+    recordFinished: ({ event, ...run }) => announcing(event !== undefined, recordFinished(pool, run, { event, serviceVersion })),
   };
 }

@@ -9,14 +9,13 @@ import { pino, type Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { asyncScheduler, type Subscription } from 'rxjs';
 import { addIndex, addProject } from '../../src/db/index.js';
-import type { EventSink } from '../../src/domain/ports.js';
-import type { PackageEvent, PackageIndex } from '../../src/domain/types.js';
+import type { PackageIndex } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { createMetrics, type Metrics } from '../../src/runtime/metrics.js';
-import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient, type UndiciIndexClient } from '../../src/sources/index-client/index.js';
 import type { TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer, type RecordedRequest } from '../support/index-server/index.js';
+import { MemoryEventSink, publishingStore } from '../support/outbox.js';
 
 /** Waits until `condition` holds; generous deadline, no tight timing. */
 export async function until(
@@ -53,15 +52,8 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
   return { logger: pino({ level: 'warn' }, stream), lines };
 }
 
-export class MemorySink implements EventSink {
-  readonly events: PackageEvent[] = [];
-  publish(events: readonly PackageEvent[]): Promise<void> {
-    this.events.push(...events);
-    return Promise.resolve();
-  }
-  close(): Promise<void> {
-    return Promise.resolve();
-  }
+/** What the relay published from the store's outbox. */
+export class MemorySink extends MemoryEventSink {
   released(): string[] {
     return this.events.filter((event) => event.kind === 'package-released').map((event) => `${event.project}==${event.version}`).sort();
   }
@@ -135,7 +127,7 @@ export async function createWorld(
     run(runOptions = {}) {
       return new Promise<void>((resolve, reject) => {
         subscription = releasesPipeline(
-          { store: createPackageStore(database.pool), index: client, events: sink, scheduler: asyncScheduler },
+          { store: publishingStore(database.pool, sink), index: client, scheduler: asyncScheduler },
           {
             pollIntervalMs: 50,
             rate: 1_000,

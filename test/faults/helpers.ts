@@ -7,6 +7,7 @@ import type pg from 'pg';
 import type { EventSink, IndexClient, PackageStore } from '../../src/domain/ports.js';
 import type { PackageEvent, StoredRelease } from '../../src/domain/types.js';
 import type { IndexServer, RecordedRequest } from '../support/index-server/index.js';
+import { decodeEvent } from '../support/outbox.js';
 
 /** Waits until `condition` holds, checking every `everyMs`; fails with `what` after `timeoutMs`. */
 export async function until(
@@ -50,14 +51,14 @@ export interface CollectingSink extends EventSink {
   keys(kind: PackageEvent['kind']): string[];
 }
 
-/** An EventSink that keeps every published event (durable once publish resolves). */
+/** An EventSink that keeps every event the relay published (durable once publish resolves). */
 export function collectingSink(): CollectingSink {
   const events: PackageEvent[] = [];
   return {
     events,
     keys: (kind) => events.filter((event) => event.kind === kind).map(eventKey),
     publish(list) {
-      events.push(...list);
+      events.push(...list.map(decodeEvent));
       return Promise.resolve();
     },
     close: () => Promise.resolve(),

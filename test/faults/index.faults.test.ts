@@ -12,10 +12,10 @@ import type { PackageIndex } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { silentLogger } from '../../src/runtime/logger.js';
-import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient, type IndexClientOptions } from '../../src/sources/index-client/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
+import { publishingStore } from '../support/outbox.js';
 import { collectingSink, countingErrors, repeated, rowCount, sleep, timeRequests, until, type CollectingSink, type ErrorTally } from './helpers.js';
 
 let db: TestDatabase;
@@ -61,12 +61,12 @@ async function watch(options: {
   const metrics = createMetrics();
   const { client, errors } = countingErrors(createIndexClient({ version: 'faults', metrics, connections: 4, ...SHORT_TIMEOUTS, ...options.client }));
   const sink = collectingSink();
-  const store = createPackageStore(db.pool, { analyzeBeforeScan: db.embedded });
+  const store = publishingStore(db.pool, sink, { analyzeBeforeScan: db.embedded });
   const stop$ = new Subject<void>();
   const outcomes: ReleasesOutcome[] = [];
   let failure: unknown = null;
   const subscription: Subscription = releasesPipeline(
-    { store, index: client, events: sink, scheduler: asyncScheduler },
+    { store, index: client, scheduler: asyncScheduler },
     {
       pollIntervalMs: 200,
       rate: options.rate ?? 50,

@@ -26,6 +26,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
+import { startRelay } from '../support/outbox.js';
 import { repeated, rowCount, sleep, tally, until } from './helpers.js';
 
 const PREFIX = 'kf';
@@ -65,18 +66,21 @@ afterAll(async () => {
 /** The releases pipeline producing to the broker; returns its stopper. */
 function startReleases(): () => Promise<void> {
   const client = createIndexClient({ version: 'faults', metrics });
-  const events = createKafkaEventSink({ brokers: broker.brokers, clientId: 'kf-releases', topicPrefix: PREFIX, serviceVersion: 'faults', logger, metrics });
-  // Supervised as `run` has it: a pipeline that fails (Kafka down past the retries) restarts.
+  const events = createKafkaEventSink({ brokers: broker.brokers, clientId: 'kf-releases', topicPrefix: PREFIX, logger, metrics });
+  // The outbox's relay publishes what the store wrote, retrying while Kafka is down.
+  const relay = startRelay(db.pool, events);
+  // Supervised as `run` has it: a pipeline that fails restarts.
   const supervised = supervise(
     (stop$) =>
       releasesPipeline(
-        { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded }), index: client, events, scheduler: asyncScheduler },
+        { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded, onEventsWritten: () => relay.wake() }), index: client, scheduler: asyncScheduler },
         { pollIntervalMs: 300, rate: 50, burst: 10, concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, metrics, logger, stop$ },
       ),
     { name: 'releases', logger, metrics, readiness: new Readiness(), initialBackoffMs: 200, maxBackoffMs: 2_000 },
   );
   return async () => {
     supervised.stop();
+    await relay.close();
     await events.close();
     await client.close();
   };
@@ -94,7 +98,8 @@ interface Consumer {
 function startDispatch(): Consumer {
   const outcomes: DispatchPipelineOutcome[] = [];
   const delivered: { partition: number; offset: number }[] = [];
-  const events = createKafkaEventSink({ brokers: broker.brokers, clientId: 'kf-dispatch', topicPrefix: PREFIX, serviceVersion: 'faults', logger, metrics });
+  const events = createKafkaEventSink({ brokers: broker.brokers, clientId: 'kf-dispatch', topicPrefix: PREFIX, logger, metrics });
+  const relay = startRelay(db.pool, events);
   const source = kafkaSource({
     brokers: broker.brokers,
     groupId: GROUP,
@@ -112,9 +117,8 @@ function startDispatch(): Consumer {
     (stop$) =>
       dispatchPipeline(
         {
-          store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded }),
+          store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded, onEventsWritten: () => relay.wake() }),
           jobs,
-          events,
           released: source.pipe(tap((message) => delivered.push({ partition: message.partition, offset: Number(message.offset) }))),
           scheduler: asyncScheduler,
         },
@@ -133,6 +137,7 @@ function startDispatch(): Consumer {
     closed = true;
     supervised.stop();
     await Promise.race([stopped, sleep(10_000)]);
+    await relay.close();
     await events.close();
   };
   closers.push(close);

@@ -17,7 +17,7 @@ import { createKubeJobScheduler, type KubeJobScheduler } from '../../src/sinks/j
 import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
-import { collectingSink, repeated, rowCount, until } from './helpers.js';
+import { repeated, rowCount, until } from './helpers.js';
 
 const NAMESPACE = 'default';
 const SOLVERS = ['solver-fedora-38-py311', 'solver-ubi-9-py312'];
@@ -119,7 +119,7 @@ function run(setup: Setup, options: { capacity: number; scheduleMaxAttempts?: nu
   const outcomes: DispatchPipelineOutcome[] = [];
   let failure: unknown = null;
   const subscription: Subscription = dispatchPipeline(
-    { store, jobs, events: collectingSink(), scheduler: asyncScheduler },
+    { store, jobs, scheduler: asyncScheduler },
     {
       solvers: SOLVERS,
       capacity: options.capacity,

@@ -16,7 +16,7 @@ import { createIndexClient } from '../../src/sources/index-client/index.js';
 import type { ScanIterable } from '../../src/sources/scan-source.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
-import { collectingSink, countingChecks, rowCount, sleep, until } from './helpers.js';
+import { countingChecks, rowCount, sleep, until } from './helpers.js';
 
 let db: TestDatabase | undefined;
 let index: IndexServer | undefined;
@@ -97,7 +97,7 @@ describe('Postgres faults', () => {
     try {
       const pass = lastValueFrom(
         updatePass(
-          { store, index: client, events: collectingSink(), scheduler: asyncScheduler },
+          { store, index: client, scheduler: asyncScheduler },
           { concurrency: 2, pageSize: 7, all: true, rate: 1_000, burst: 10, retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 500 }, deferOnFailureMs: 60_000 },
         ).pipe(toArray()),
       );

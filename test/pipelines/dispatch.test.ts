@@ -1,7 +1,7 @@
 /**
  * The dispatch pipeline against fake ports: an in-memory PackageStore that keeps solver runs
  * the way the real one does (a new job name is a new attempt, the same one is a replay), an
- * EventSink that collects, and a fake cluster implementing JobScheduler whose watch() is a
+ * outbox of the events its writes announce, and a fake cluster implementing JobScheduler whose watch() is a
  * Subject the cluster drives (Jobs start when the create call answers, run in virtual time,
  * then succeed or fail). Time is a VirtualTimeScheduler advanced step by step, with the
  * promises of the ports settled between steps.
@@ -14,7 +14,6 @@ import { PkgstreamError } from '../../src/domain/errors.js';
 import type {
   AttentionFailure,
   AttentionItem,
-  EventSink,
   JobScheduler,
   JobsWatchEvent,
   PackageStore,
@@ -85,6 +84,8 @@ const notUsed = (): never => {
 };
 
 class FakeStore implements PackageStore {
+  /** The outbox: the events its writes announced (only the writes that changed a run). */
+  readonly events = new FakeEvents();
   readonly releases: StoredRelease[] = [];
   /** By `releaseId|solver`. */
   readonly runs = new Map<string, Run>();
@@ -162,10 +163,12 @@ class FakeStore implements PackageStore {
     const existing = this.runs.get(key);
     if (!existing) {
       this.runs.set(key, { releaseId: run.releaseId, solver: run.solver, jobName: run.jobName, state: 'scheduled', attempts: 1, startedAt: null, finishedAt: null });
+      this.events.write(run.event);
       return { attempts: 1 };
     }
     if (existing.jobName !== run.jobName) {
       Object.assign(existing, { jobName: run.jobName, state: 'scheduled', attempts: existing.attempts + 1, startedAt: null, finishedAt: null });
+      this.events.write(run.event);
     }
     return { attempts: existing.attempts };
   }
@@ -174,7 +177,9 @@ class FakeStore implements PackageStore {
     this.finishedCalls.push(run);
     const found = [...this.runs.values()].find((r) => r.jobName === run.jobName);
     if (found) {
+      const changed = found.state !== run.phase || found.finishedAt?.getTime() !== run.finishedAt?.getTime();
       Object.assign(found, { state: run.phase, startedAt: run.startedAt, finishedAt: run.finishedAt });
+      if (changed) this.events.write(run.event);
       return true;
     }
     if (run.releaseId === undefined || run.solver === undefined) return false;
@@ -187,6 +192,7 @@ class FakeStore implements PackageStore {
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
     });
+    this.events.write(run.event);
     return true;
   }
 
@@ -213,12 +219,11 @@ class FakeStore implements PackageStore {
   openAttentionCounts = notUsed;
 }
 
-class FakeEvents implements EventSink {
+class FakeEvents {
   readonly published: PackageEvent[] = [];
-  async publish(events: readonly PackageEvent[]): Promise<void> {
-    this.published.push(...events);
+  write(event: PackageEvent | undefined): void {
+    if (event) this.published.push(event);
   }
-  async close(): Promise<void> {}
   of(kind: PackageEvent['kind']): PackageEvent[] {
     return this.published.filter((e) => e.kind === kind);
   }
@@ -386,13 +391,13 @@ function setup(cluster: ClusterOptions = {}) {
   const clock = new Clock();
   const store = new FakeStore(clock);
   const jobs = new FakeCluster(clock, cluster);
-  const events = new FakeEvents();
+  const events = store.events;
   const released = new Subject<ReleasedMessage>();
   const outcomes: DispatchPipelineOutcome[] = [];
   const errors: unknown[] = [];
   let subscription: Subscription | null = null;
   const start = (options: Partial<DispatchOptions> = {}): void => {
-    subscription = dispatchPipeline({ store, jobs, events, released, scheduler: clock }, { ...BASE, ...options }).subscribe({
+    subscription = dispatchPipeline({ store, jobs, released, scheduler: clock }, { ...BASE, ...options }).subscribe({
       next: (o) => outcomes.push(o),
       error: (e: unknown) => errors.push(e),
     });
@@ -537,7 +542,7 @@ describe('dispatchPipeline', () => {
     ]);
     expect(t.store.run(release, 'solver-a')).toMatchObject({ jobName: 'solver-solver-a-django-5.0', state: 'scheduled' });
     expect(t.events.of('solver-scheduled')).toEqual([
-      { kind: 'solver-scheduled', indexUrl: INDEX.simpleUrl, project: 'django', version: '5.0', fields: { solver: 'solver-a', job_name: 'solver-solver-a-django-5.0' } },
+      { kind: 'solver-scheduled', indexUrl: INDEX.simpleUrl, project: 'django', version: '5.0', solver: 'solver-a', fields: { job_name: 'solver-solver-a-django-5.0' } },
     ]);
     expect(t.store.attention).toEqual([]);
     t.stop();
@@ -590,7 +595,8 @@ describe('dispatchPipeline', () => {
         indexUrl: INDEX.simpleUrl,
         project: 'attrs',
         version: '24.1',
-        fields: { solver: 'solver-a', job_name: 'solver-solver-a-attrs-24.1', outcome: 'succeeded', duration_seconds: 0.03 },
+        solver: 'solver-a',
+        fields: { job_name: 'solver-solver-a-attrs-24.1', outcome: 'succeeded', duration_seconds: 0.03 },
       },
     ]);
     expect(t.ofKind('finished')).toEqual([
@@ -648,7 +654,8 @@ describe('dispatchPipeline', () => {
     t.jobs.events.next({ type: 'finished', job: t.jobs.status('solver-solver-a-gone-9', { ...request, project: 'gone', version: '9' }, 'failed', new Date(0)) });
     await t.clock.advanceTo(100);
     // by job name only: a Job this process did not create must not overwrite a newer run
-    expect(t.store.finishedCalls.slice(0, 2).sort((a, b) => (a.jobName < b.jobName ? 1 : -1))).toEqual([
+    // (each with its solver-finished event, written only if the call changes a run)
+    expect(t.store.finishedCalls.slice(0, 2).sort((a, b) => (a.jobName < b.jobName ? 1 : -1)).map(({ event: _event, ...call }) => call)).toEqual([
       { jobName: 'solver-solver-a-old-1', phase: 'failed', startedAt: new Date(0), finishedAt: new Date(5) },
       { jobName: 'solver-solver-a-gone-9', phase: 'failed', startedAt: new Date(0), finishedAt: new Date(5) },
     ]);
@@ -711,11 +718,10 @@ describe('dispatchOnce', () => {
     const clock = new Clock();
     const store = new FakeStore(clock);
     const jobs = new FakeCluster(clock, { responseMs: 1, runMs: 10 });
-    const events = new FakeEvents();
     for (let i = 0; i < 12; i += 1) store.add(`p${i}`, '1.0');
     const outcomes: DispatchPipelineOutcome[] = [];
     let completedAt: number | null = null;
-    dispatchOnce({ store, jobs, events, scheduler: clock }, { ...BASE, capacity: 5 }).subscribe({
+    dispatchOnce({ store, jobs, scheduler: clock }, { ...BASE, capacity: 5 }).subscribe({
       next: (o) => outcomes.push(o),
       complete: () => (completedAt = clock.now()),
     });
@@ -739,7 +745,7 @@ describe('dispatchOnce', () => {
     };
     const jobs = new FakeCluster(clock);
     const errors: unknown[] = [];
-    dispatchOnce({ store, jobs, events: new FakeEvents(), scheduler: clock }, BASE).subscribe({ error: (e: unknown) => errors.push(e) });
+    dispatchOnce({ store, jobs, scheduler: clock }, BASE).subscribe({ error: (e: unknown) => errors.push(e) });
     await clock.advanceTo(10);
     expect(errors).toEqual([expect.objectContaining({ code: 'DB_DOWN' })]);
   });

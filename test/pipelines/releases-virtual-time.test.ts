@@ -5,7 +5,7 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { CheckpointItem, EventSink, FeedCheckpoint, IndexClient, PackageStore, RecordedRelease } from '../../src/domain/ports.js';
+import type { CheckpointItem, FeedCheckpoint, IndexClient, PackageStore, RecordedRelease, RecordReleaseOptions } from '../../src/domain/ports.js';
 import type { FeedItem, FeedResult, IndexRelease, PackageEvent, PackageIndex, ProjectPage, StoredRelease } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { drive } from '../support/virtual-time.js';
@@ -50,8 +50,14 @@ class FakeIndex implements IndexClient {
   close = async (): Promise<void> => undefined;
 }
 
-/** The part of the store the releases pipeline uses; the rest is never called. */
+/**
+ * The part of the store the releases pipeline uses; the rest is never called. Like the real
+ * one, it writes the events announcing the versions it created (the outbox), here with the
+ * virtual time of the write.
+ */
 class FakeStore implements Partial<PackageStore> {
+  constructor(private readonly scheduler: VirtualTimeScheduler) {}
+  readonly events: { at: number; event: PackageEvent }[] = [];
   readonly seen = new Set<string>();
   readonly releases = new Map<string, string[]>();
   checkpoint: FeedCheckpoint | null = null;
@@ -63,8 +69,9 @@ class FakeStore implements Partial<PackageStore> {
   }
   loadProjectReleases = async (_indexId: number, project: string) =>
     (this.releases.get(project) ?? []).map((version) => ({ version }) as StoredRelease);
-  recordReleases = async (_index: PackageIndex, project: string, releases: readonly IndexRelease[]): Promise<RecordedRelease[]> => {
+  recordReleases = async (_index: PackageIndex, project: string, releases: readonly IndexRelease[], options?: RecordReleaseOptions): Promise<RecordedRelease[]> => {
     this.seen.add(project);
+    for (const release of releases) for (const event of options?.announce?.(release.version) ?? []) this.events.push({ at: this.scheduler.now(), event });
     this.releases.set(project, [...(this.releases.get(project) ?? []), ...releases.map((release) => release.version)]);
     return releases.map((release, id) => ({ id, version: release.version, created: true }));
   };
@@ -75,28 +82,18 @@ class FakeStore implements Partial<PackageStore> {
   };
 }
 
-class TimedSink implements EventSink {
-  readonly events: { at: number; event: PackageEvent }[] = [];
-  constructor(private readonly scheduler: VirtualTimeScheduler) {}
-  async publish(events: readonly PackageEvent[]): Promise<void> {
-    for (const event of events) this.events.push({ at: this.scheduler.now(), event });
-  }
-  close = async (): Promise<void> => undefined;
-}
-
 function setup() {
   const scheduler = new VirtualTimeScheduler();
   const index = new FakeIndex(scheduler);
-  const store = new FakeStore();
-  const sink = new TimedSink(scheduler);
+  const store = new FakeStore(scheduler);
   const pipeline = releasesPipeline(
-    { store: store as unknown as PackageStore, index, events: sink, scheduler },
+    { store: store as unknown as PackageStore, index, scheduler },
     { pollIntervalMs: MINUTE, rate: 10, burst: 10, concurrency: 4, retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 }, random: () => 0.5 },
   );
-  return { scheduler, index, store, sink, pipeline };
+  return { scheduler, index, store, sink: store, pipeline };
 }
 
-const released = (sink: TimedSink) =>
+const released = (sink: FakeStore) =>
   sink.events.filter(({ event }) => event.kind === 'package-released').map(({ at, event }) => `${event.project}==${event.version ?? ''} @${at / 1000}s`);
 
 describe('releases pipeline in virtual time', () => {

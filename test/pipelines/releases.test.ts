@@ -1,26 +1,18 @@
 /**
  * The releases pipeline with its real adapters: the undici index client against the local
- * index, the real PackageStore on Postgres (or PGlite), and an in-memory EventSink port.
+ * index, the real PackageStore on Postgres (or PGlite) writing its events to the outbox,
+ * and the relay publishing them to an in-memory EventSink.
  */
 import { asyncScheduler, type Subscription } from 'rxjs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addIndex, addProject } from '../../src/db/index.js';
-import type { EventSink } from '../../src/domain/ports.js';
 import type { PackageEvent, PackageIndex } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
-import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient } from '../../src/sources/index-client/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
-
-class MemoryEventSink implements EventSink {
-  readonly events: PackageEvent[] = [];
-  async publish(events: readonly PackageEvent[]): Promise<void> {
-    this.events.push(...events);
-  }
-  async close(): Promise<void> {}
-}
+import { MemoryEventSink, publishingStore } from '../support/outbox.js';
 
 let database: TestDatabase;
 let server: IndexServer;
@@ -48,9 +40,9 @@ function start(options: { releaseTriggers?: string[] } = {}) {
   const events = new MemoryEventSink();
   const outcomes: ReleasesOutcome[] = [];
   const metrics = createMetrics(undefined, { defaultMetrics: false });
-  const store = createPackageStore(database.pool);
+  const store = publishingStore(database.pool, events);
   subscription = releasesPipeline(
-    { store, index: client, events, scheduler: asyncScheduler },
+    { store, index: client, scheduler: asyncScheduler },
     {
       pollIntervalMs: 100,
       rate: 50,
@@ -114,7 +106,7 @@ describe('releases pipeline', () => {
     // While the poller waits, more than a feed's worth of releases: alpha 1.1 falls off the feed.
     server.addRelease('alpha', '1.1');
     for (let i = 0; i < 105; i += 1) server.addRelease(`noise-${i}`, '1.0');
-    // The outcome follows the event (events are published, then the row is written): wait for it.
+    // The outcome follows the write (the relay publishes as the rows are written): wait for it.
     await until(() => outcomes.some((outcome) => outcome.type === 'released' && outcome.backfill));
     expect(outcomes.some((outcome) => outcome.type === 'gap')).toBe(true);
     expect(released(events.events)).toEqual(['alpha==1.0', 'alpha==1.1']);

@@ -1,6 +1,6 @@
 /**
  * The update pipeline against fake ports: in-memory objects implementing PackageStore,
- * IndexClient and EventSink (ports, not client libraries), driven in virtual time. The
+ * IndexClient and the store's event outbox (ports, not client libraries), driven in virtual time. The
  * fake store applies checks the way the real one does (state, artifacts, due time), so
  * several passes over the same data show what a real deployment would emit.
  */
@@ -12,7 +12,7 @@ import { PkgstreamError } from '../../src/domain/errors.js';
 import type {
   AttentionFailure,
   AttentionItem,
-  EventSink,
+  RecordReleaseOptions,
   IndexClient,
   PackageStore,
   RecordedRelease,
@@ -79,6 +79,7 @@ class FakeStore implements PackageStore {
     readonly scheduler: SchedulerLike,
     seeds: readonly Seed[],
     log: string[] = [],
+    readonly outbox: FakeOutbox = new FakeOutbox(log),
   ) {
     this.log = log;
     for (const seed of seeds) this.add(seed);
@@ -155,6 +156,8 @@ class FakeStore implements PackageStore {
     row.lastCheckedAt = check.checkedAt;
     row.nextDueAt = check.nextDueAt ?? new Date(check.checkedAt.getTime() + DAY);
     const changed = before !== JSON.stringify([row.state, row.yankedReason, row.artifacts]);
+    // The real store writes a check's events with it, when it changed the row.
+    if (changed) this.outbox.write(check.events ?? []);
     return { state: row.state, changed, nextDueAt: row.nextDueAt };
   }
 
@@ -164,9 +167,14 @@ class FakeStore implements PackageStore {
     return applied;
   }
 
-  async recordReleases(index: PackageIndex, project: string, releases: readonly IndexRelease[]): Promise<RecordedRelease[]> {
+  async recordReleases(
+    index: PackageIndex,
+    project: string,
+    releases: readonly IndexRelease[],
+    options: RecordReleaseOptions = {},
+  ): Promise<RecordedRelease[]> {
     this.log.push(`recordReleases ${project} ${releases.map((r) => r.version).join(',')}`);
-    return releases.map((r) => {
+    const recorded = releases.map((r) => {
       const existing = [...this.rows.values()].find((row) => row.indexId === index.id && row.project === project && row.version === r.version);
       if (existing) return { id: existing.id, version: r.version, created: false };
       const row = this.add({
@@ -178,6 +186,9 @@ class FakeStore implements PackageStore {
       });
       return { id: row.id, version: r.version, created: true };
     });
+    // Announced by the writer that created the rows, in the same write.
+    this.outbox.write(recorded.filter((r) => r.created).flatMap((r) => options.announce?.(r.version) ?? []));
+    return recorded;
   }
 
   async deferCheck(releaseId: number, until: Date): Promise<void> {
@@ -266,17 +277,15 @@ class FakeIndex implements IndexClient {
   }
 }
 
-class FakeSink implements EventSink {
+/** The event outbox of the fake store: what its writes announced. */
+class FakeOutbox {
   readonly published: PackageEvent[] = [];
-  fails: ((events: readonly PackageEvent[]) => Error | null) | null = null;
   constructor(readonly log: string[]) {}
-  async publish(events: readonly PackageEvent[]): Promise<void> {
+  write(events: readonly PackageEvent[]): void {
+    if (events.length === 0) return;
     this.log.push(`publish ${events.map((e) => `${e.kind} ${e.project} ${e.version ?? ''}`).join('; ')}`);
-    const failure = this.fails?.(events);
-    if (failure) throw failure;
     this.published.push(...events);
   }
-  close = async (): Promise<void> => undefined;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -296,10 +305,10 @@ const OPTIONS: UpdateOptions = {
 function setup(seeds: readonly Seed[], latencyMs = 0) {
   const scheduler = new VirtualTimeScheduler();
   const log: string[] = [];
-  const store = new FakeStore(scheduler, seeds, log);
+  const events = new FakeOutbox(log);
+  const store = new FakeStore(scheduler, seeds, log, events);
   const index = new FakeIndex(scheduler, latencyMs);
-  const events = new FakeSink(log);
-  return { scheduler, log, store, index, events, ports: { store, index, events, scheduler } };
+  return { scheduler, log, store, index, events, ports: { store, index, scheduler } };
 }
 
 const ofType = <K extends UpdateOutcome['type']>(outcomes: readonly UpdateOutcome[], type: K) =>
@@ -512,9 +521,9 @@ describe('updatePass', () => {
     const perProject = 10;
     const pageSize = 50;
     const concurrency = 8;
-    const store = new FakeStore(asyncScheduler, []);
+    const events = new FakeOutbox([]);
+    const store = new FakeStore(asyncScheduler, [], [], events);
     const index = new FakeIndex(asyncScheduler);
-    const events = new FakeSink([]);
     let read = 0; // rows fetched from the "database", a page at a time
     let handed = 0;
     let done = 0;
@@ -563,7 +572,7 @@ describe('updatePass', () => {
 
     let passComplete: UpdateOutcome | undefined;
     await new Promise<void>((resolve, reject) => {
-      updatePass({ store, index, events, scheduler: asyncScheduler }, { ...OPTIONS, concurrency, pageSize, rate: 1e9, burst: 1e9 }).subscribe({
+      updatePass({ store, index, scheduler: asyncScheduler }, { ...OPTIONS, concurrency, pageSize, rate: 1e9, burst: 1e9 }).subscribe({
         next: (outcome) => {
           if (outcome.type === 'pass-complete') passComplete = outcome;
           else done += 1;
@@ -581,28 +590,29 @@ describe('updatePass', () => {
     expect(events.published).toEqual([]);
   });
 
-  it('publishes the events before it writes the check; a failed publish writes nothing and is sent again next pass', async () => {
+  it('writes the events with the check; a failed write writes neither, and the next pass finds the change again', async () => {
     const { scheduler, ports, index, store, events, log } = setup([{ project: 'hashy', version: '1.0' }]);
     index.set(A, 'hashy', [release('1.0', [wheel('hashy', '1.0', sha('c'))])]);
     let failNext = true;
-    events.fails = () => {
+    store.applyFails = () => {
       if (!failNext) return null;
       failNext = false;
-      return new Error('broker down'); // not retriable: one attempt
+      return new Error('database refused'); // not retriable: one attempt
     };
 
     const first = await drive(scheduler, updatePass(ports, { ...OPTIONS, all: true }));
     expect(log).toEqual([
-      'publish hash-mismatch hashy 1.0',
+      'applyCheck hashy 1.0',
       'recordAttention https://a.example/simple|hashy',
       `deferCheck ${store.byVersion('hashy', '1.0').id}`,
     ]);
     expect(ofType(first, 'failed')).toMatchObject([{ project: 'hashy', stage: 'apply', errorCode: 'UNKNOWN', attempts: 1 }]);
     expect(store.byVersion('hashy', '1.0').artifacts[0]!.sha256).toBe(sha('a')); // nothing written
+    expect(events.published).toEqual([]); // nor announced
 
     log.length = 0;
     await drive(scheduler, updatePass(ports, { ...OPTIONS, all: true }));
-    expect(log).toEqual(['publish hash-mismatch hashy 1.0', 'applyCheck hashy 1.0']);
+    expect(log).toEqual(['applyCheck hashy 1.0', 'publish hash-mismatch hashy 1.0']);
     expect(events.published.map((e) => e.kind)).toEqual(['hash-mismatch']);
 
     log.length = 0;
@@ -637,9 +647,9 @@ describe('updatePass', () => {
 
     const first = await drive(scheduler, updatePass(ports, OPTIONS));
     expect(log).toEqual([
-      'publish package-released grow 1.1; package-released grow 2.0rc1',
       'applyCheck grow 1.0.0',
       'recordReleases grow 1.1,2.0rc1',
+      'publish package-released grow 1.1; package-released grow 2.0rc1',
     ]);
     expect(ofType(first, 'checked')).toMatchObject([{ project: 'grow', releases: 1, newReleases: ['1.1', '2.0rc1'] }]);
     expect(events.published).toEqual([

@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PkgstreamError, type PackageEvent } from '../../src/domain/index.js';
+import { PkgstreamError, eventEnvelope, eventKey, type OutboxEvent, type PackageEvent } from '../../src/domain/index.js';
 import { createMetrics, silentLogger } from '../../src/runtime/index.js';
 import { createKafkaEventSink } from '../../src/sinks/event-sink-kafka.js';
 import { createStdoutEventSink } from '../../src/sinks/event-sink-stdout.js';
-import { eventKey, eventTopic, formatEvent } from '../../src/sinks/event-format.js';
+import { eventTopic, formatEvent } from '../../src/sinks/event-format.js';
 import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
 
 const INDEX = 'https://pypi.org/simple';
@@ -26,17 +26,24 @@ const events: PackageEvent[] = [
     indexUrl: INDEX,
     project: 'flask',
     version: '3.0.0',
-    fields: { solver: 'solver-fedora-38-py311', job_name: 'solver-flask-3-0-0-abc', index_url: 'ignored' },
+    solver: 'solver-fedora-38-py311',
+    fields: { job_name: 'solver-flask-3-0-0-abc', index_url: 'ignored' },
   },
 ];
 
+/** The events as the outbox stores them (what the relay hands to a sink). */
+const stored = (serviceVersion: string, list: readonly PackageEvent[] = events): OutboxEvent[] =>
+  list.map((event, i) => ({ id: i + 1, kind: event.kind, key: eventKey(event), record: eventEnvelope(event, serviceVersion, NOW) }));
+
 describe('event format', () => {
-  it('builds the topic, the key and the envelope of the replaced platform', () => {
+  it('builds the topic, the key (with the solver for solver events) and the envelope of the replaced platform', () => {
     expect(eventTopic('thoth.pkgstream', 'hash-mismatch')).toBe('thoth.pkgstream.hash-mismatch');
     expect(eventTopic('', 'package-yanked')).toBe('package-yanked');
     expect(eventKey(events[0]!)).toBe(`${INDEX}|requests|2.32.3`);
     expect(eventKey(events[3]!)).toBe(`${INDEX}|gone|`);
-    const formatted = formatEvent(events[1]!, { topicPrefix: 'p', serviceVersion: '1.2.3' }, NOW);
+    // One key per solver: a consumer dropping repeats by key keeps every solver's event.
+    expect(eventKey(events[4]!)).toBe(`${INDEX}|flask|3.0.0|solver-fedora-38-py311`);
+    const formatted = formatEvent(stored('1.2.3')[1]!, 'p');
     expect(formatted).toEqual({
       topic: 'p.hash-mismatch',
       key: `${INDEX}|numpy|2.0.0`,
@@ -53,8 +60,8 @@ describe('event format', () => {
       },
     });
     // A project-level event has no package_version; fields cannot override the envelope.
-    expect(formatEvent(events[3]!, { topicPrefix: 'p', serviceVersion: 'x' }, NOW).value).not.toHaveProperty('package_version');
-    expect(formatEvent(events[4]!, { topicPrefix: 'p', serviceVersion: 'x' }, NOW).value).toMatchObject({
+    expect(formatEvent(stored('x')[3]!, 'p').value).not.toHaveProperty('package_version');
+    expect(formatEvent(stored('x')[4]!, 'p').value).toMatchObject({
       index_url: INDEX,
       solver: 'solver-fedora-38-py311',
       job_name: 'solver-flask-3-0-0-abc',
@@ -79,12 +86,10 @@ describe('kafka event sink', () => {
       brokers: broker.brokers,
       clientId: 'sink-test',
       topicPrefix: 'test.pkgstream',
-      serviceVersion: '0.1.0',
       logger: silentLogger(),
       metrics,
-      now: () => NOW,
     });
-    await sink.publish(events);
+    await sink.publish(stored('0.1.0'));
     await sink.publish([]);
     await sink.close();
 
@@ -117,7 +122,7 @@ describe('kafka event sink', () => {
       'missing-package': 1,
       'solver-scheduled': 1,
     });
-    await expect(sink.publish(events)).rejects.toMatchObject({ code: 'SINK_CLOSED' });
+    await expect(sink.publish(stored('0.1.0'))).rejects.toMatchObject({ code: 'SINK_CLOSED' });
   });
 
   it('close waits for publishes in flight, then disconnects', async () => {
@@ -125,11 +130,10 @@ describe('kafka event sink', () => {
       brokers: broker.brokers,
       clientId: 'sink-close-test',
       topicPrefix: 'closing',
-      serviceVersion: '0.1.0',
       logger: silentLogger(),
       metrics: createMetrics(undefined, { defaultMetrics: false }),
     });
-    const publishing = sink.publish(events.slice(0, 3));
+    const publishing = sink.publish(stored('0.1.0').slice(0, 3));
     await sink.close();
     expect(broker.records('closing.package-released')).toHaveLength(2);
     expect(broker.records('closing.hash-mismatch')).toHaveLength(1);
@@ -142,14 +146,13 @@ describe('kafka event sink', () => {
       brokers: broker.brokers,
       clientId: 'sink-failure-test',
       topicPrefix: 'failing',
-      serviceVersion: '0.1.0',
       logger: silentLogger(),
       metrics,
       retries: 1,
     });
     await broker.stop();
     try {
-      const error = await sink.publish(events.slice(0, 1)).then(
+      const error = await sink.publish(stored('0.1.0').slice(0, 1)).then(
         () => null,
         (e: unknown) => e,
       );
@@ -161,7 +164,7 @@ describe('kafka event sink', () => {
     } finally {
       await broker.start();
     }
-    await sink.publish(events.slice(0, 1));
+    await sink.publish(stored('0.1.0').slice(0, 1));
     expect(broker.records('failing.package-released')).toHaveLength(1);
     await sink.close();
   });
@@ -172,12 +175,11 @@ describe('kafka event sink', () => {
       brokers: broker.brokers,
       clientId: 'sink-permanent-test',
       topicPrefix: 'not a topic!',
-      serviceVersion: '0.1.0',
       logger: silentLogger(),
       metrics,
       retries: 0,
     });
-    await expect(sink.publish(events.slice(0, 1))).rejects.toMatchObject({ code: 'KAFKA_PRODUCE_FAILED', retriable: false });
+    await expect(sink.publish(stored('0.1.0').slice(0, 1))).rejects.toMatchObject({ code: 'KAFKA_PRODUCE_FAILED', retriable: false });
     expect((await metrics.kafkaProduceErrors.get()).values[0]!.labels.code).toBe('INVALID_TOPIC_EXCEPTION');
     await sink.close();
   });
@@ -189,9 +191,9 @@ describe('stdout event sink', () => {
     const chunks: Buffer[] = [];
     stream.on('data', (chunk: Buffer) => chunks.push(chunk));
     const metrics = createMetrics(undefined, { defaultMetrics: false });
-    const sink = createStdoutEventSink(stream, { topicPrefix: 'local', serviceVersion: '9.9.9', metrics, now: () => NOW });
-    await sink.publish(events.slice(0, 2));
-    await sink.publish(events.slice(3, 4));
+    const sink = createStdoutEventSink(stream, { topicPrefix: 'local', metrics });
+    await sink.publish(stored('9.9.9').slice(0, 2));
+    await sink.publish(stored('9.9.9').slice(3, 4));
     await sink.close();
 
     const lines = Buffer.concat(chunks).toString('utf8').split('\n');
@@ -228,6 +230,6 @@ describe('stdout event sink', () => {
     });
     stream.on('error', () => undefined);
     const sink = createStdoutEventSink(stream);
-    await expect(sink.publish(events.slice(0, 1))).rejects.toMatchObject({ code: 'STDOUT_WRITE_FAILED', retriable: true });
+    await expect(sink.publish(stored('0.1.0').slice(0, 1))).rejects.toMatchObject({ code: 'STDOUT_WRITE_FAILED', retriable: true });
   });
 });

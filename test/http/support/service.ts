@@ -17,7 +17,6 @@ import { createPackageStore } from '../../../src/sinks/store-sink.js';
 import { createIndexClient } from '../../../src/sources/index-client/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 import { startIndexServer, type IndexServer } from '../../support/index-server/index.js';
-import { outboxSink } from './outbox-sink.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -43,9 +42,11 @@ export async function startTestService(env: NodeJS.ProcessEnv = { PKGSTREAM_ADMI
   const jobs = createKubeJobScheduler({ kubeConfig: null, namespace: 'pkgstream', templatePath: null, reverseTemplatePath: null, dryRun: true, logger, metrics });
   const adapters: Adapters = {
     database: database.database,
+    // The real store writes every event to the `event` table (the history the API shows);
+    // nothing publishes them here.
     store: createPackageStore(database.pool),
     index: client,
-    events: outboxSink(database.pool),
+    relay: null,
     jobs,
     close: async () => {
       await jobs.close();
