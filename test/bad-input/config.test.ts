@@ -70,6 +70,8 @@ export const CONFIG_CASES: readonly ConfigCase[] = [
   { key: 'shutdownGrace', value: 'forever', reason: positive(3_600) },
   { key: 'maxBackoff', value: '0', reason: /must be greater than 0/ },
   { key: 'maxBackoff', value: '86401', reason: /must be at most 86400/ },
+  { key: 'eventRetention', value: '0', reason: /must be greater than 0/ },
+  { key: 'eventRetention', value: '36501', reason: /must be at most 36500/ },
   { key: 'requestTimeout', value: '3601', reason: /must be at most 3600/ },
   { key: 'requestTimeout', value: 'slow', reason: positive(3_600) },
   { key: 'redirectOrigins', value: 'ftp://mirror.example', reason: /must be a URL/ },
