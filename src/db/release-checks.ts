@@ -14,6 +14,7 @@ import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js
 import { insertEvents } from './events.js';
 import { fileMap } from './releases.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
+import { assertNever } from '../domain/exhaustive.js';
 
 /** What a check needs of a stored row besides its changes. */
 export interface CheckedRow {
@@ -61,8 +62,11 @@ export function transition(
         touched = true;
         break;
       case 'hash-mismatch':
+      case 'digests-learned':
         touched = true;
         break;
+      default:
+        return assertNever(change);
     }
   }
   // A missing release keeps its last reason for when it reappears; others follow state.
@@ -260,7 +264,10 @@ async function syncArtifacts(
   let changed = false;
   for (const [filename, sha256] of files) {
     const old = stored.get(filename);
-    if (!old || !old.present || old.sha256 !== sha256) changed = true;
+    // Only two digests that differ are a change: one learned where none was stored, or one
+    // the index stopped giving (the stored one is kept), is not.
+    const differs = sha256 !== null && old?.sha256 != null && old.sha256 !== sha256;
+    if (!old || !old.present || differs) changed = true;
   }
   const gone = rows.filter((row) => row.present && !files.has(row.filename)).map((row) => row.filename);
   if (gone.length > 0) {
@@ -276,7 +283,7 @@ async function syncArtifacts(
        SELECT $1, t.filename, t.sha256, true, $4, $4
          FROM unnest($2::text[], $3::text[]) AS t(filename, sha256)
        ON CONFLICT (package_version_id, filename) DO UPDATE
-         SET sha256 = EXCLUDED.sha256, present = true, last_seen_at = EXCLUDED.last_seen_at`,
+         SET sha256 = COALESCE(EXCLUDED.sha256, artifact.sha256), present = true, last_seen_at = EXCLUDED.last_seen_at`,
       [releaseId, [...files.keys()], [...files.values()], at],
     );
   }

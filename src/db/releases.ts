@@ -20,7 +20,7 @@ export const RELEASE_SELECT = `
          v.last_checked_at, v.next_due_at, v.next_due_at::text AS due_key,
          COALESCE((SELECT json_agg(json_build_object('filename', a.filename, 'sha256', a.sha256) ORDER BY a.filename)
                      FROM artifact a
-                    WHERE a.package_version_id = v.id AND a.present AND a.sha256 IS NOT NULL), '[]'::json) AS artifacts
+                    WHERE a.package_version_id = v.id AND a.present), '[]'::json) AS artifacts
     FROM package_version v
     JOIN package_index i ON i.id = v.index_id`;
 

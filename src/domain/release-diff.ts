@@ -16,6 +16,9 @@
  *     database, not on the index) and `missingFromDatabase` (on the index, not in the
  *     database), each sorted. Index files without a sha256 cannot be compared: they are
  *     left out, and so are stored artifacts of the same filename;
+ *   - a file stored without a sha256 that the index now lists with one -> `digests-learned`
+ *     (its digest is stored; no event: the artifact did not change), and its digest is left
+ *     out of the comparison above;
  *   - every file yanked (at least one file) and stored not `yanked` -> `package-yanked`
  *     with the first reason given (or null);
  *   - stored `yanked` and some file not yanked -> `package-unyanked`.
@@ -44,16 +47,20 @@ export function diffRelease(stored: StoredRelease, page: ProjectPage | 'not-foun
   const changes: ReleaseChange[] = [];
   if (missing) changes.push({ kind: 'reappeared' });
 
-  const unhashed = new Set(files.filter((f) => f.sha256 === null).map((f) => f.filename));
-  const onIndex = new Set(files.flatMap((f) => (f.sha256 === null ? [] : [f.sha256.toLowerCase()])));
-  const inDatabase = new Set(
-    stored.artifacts.filter((a) => !unhashed.has(a.filename)).map((a) => a.sha256.toLowerCase()),
-  );
+  // Only digests both sides know compare: a file the index lists without a sha256 says
+  // nothing of the stored one, and a digest that appears where none was stored is learned,
+  // not changed (a static index that starts publishing #sha256= fragments).
+  const unhashedOnIndex = new Set(files.filter((f) => f.sha256 === null).map((f) => f.filename));
+  const unhashedStored = new Set(stored.artifacts.filter((a) => a.sha256 === null).map((a) => a.filename));
+  const learned = [...new Set(files.filter((f) => f.sha256 !== null && unhashedStored.has(f.filename)).map((f) => f.filename))].sort();
+  const onIndex = new Set(files.flatMap((f) => (f.sha256 === null || unhashedStored.has(f.filename) ? [] : [f.sha256.toLowerCase()])));
+  const inDatabase = new Set(stored.artifacts.flatMap((a) => (a.sha256 === null || unhashedOnIndex.has(a.filename) ? [] : [a.sha256.toLowerCase()])));
   const missingFromSource = [...inDatabase].filter((h) => !onIndex.has(h)).sort();
   const missingFromDatabase = [...onIndex].filter((h) => !inDatabase.has(h)).sort();
   if (missingFromSource.length > 0 || missingFromDatabase.length > 0) {
     changes.push({ kind: 'hash-mismatch', missingFromSource, missingFromDatabase });
   }
+  if (learned.length > 0) changes.push({ kind: 'digests-learned', filenames: learned });
 
   const allYanked = files.length > 0 && files.every((f) => f.yanked);
   if (allYanked && stored.state !== 'yanked') {

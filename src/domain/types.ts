@@ -73,7 +73,8 @@ export type ReleaseState = 'present' | 'missing' | 'yanked';
 
 export interface StoredArtifact {
   readonly filename: string;
-  readonly sha256: string;
+  /** null when the index listed the file without a sha256. */
+  readonly sha256: string | null;
 }
 
 /** A known `(index, project, version)` row with what the database holds about it. */
@@ -96,6 +97,8 @@ export type ReleaseChange =
   | { readonly kind: 'missing-package' }
   | { readonly kind: 'missing-version' }
   | { readonly kind: 'reappeared' }
+  /** Files stored without a digest now have one on the index: stored, not announced (the artifact did not change). */
+  | { readonly kind: 'digests-learned'; readonly filenames: readonly string[] }
   | {
       readonly kind: 'hash-mismatch';
       /** sha256 digests the database holds that the index no longer lists. */

@@ -1,7 +1,7 @@
-/** The events a release's changes of state become; `unchanged` becomes none. */
+/** The events a release's changes of state become; `unchanged` and `digests-learned` become none. */
 import type { EventKind, PackageEvent, ReleaseChange } from '../domain/types.js';
 
-const KIND_OF_CHANGE: Record<Exclude<ReleaseChange['kind'], 'unchanged'>, EventKind> = {
+const KIND_OF_CHANGE: Record<Exclude<ReleaseChange['kind'], 'unchanged' | 'digests-learned'>, EventKind> = {
   'missing-package': 'missing-package',
   'missing-version': 'missing-version',
   'hash-mismatch': 'hash-mismatch',
@@ -18,6 +18,7 @@ export function eventsForChanges(
   return changes.flatMap((change): PackageEvent[] => {
     switch (change.kind) {
       case 'unchanged':
+      case 'digests-learned':
         return [];
       case 'hash-mismatch':
         return [{ ...base, kind: 'hash-mismatch', fields: { missing_from_source: change.missingFromSource, missing_from_database: change.missingFromDatabase } }];

@@ -82,7 +82,7 @@ describe('releases pipeline', () => {
     await until(async () => (await store.loadRelease(index.id, 'alpha', '1.0')) !== null);
     const stored = await store.loadRelease(index.id, 'alpha', '1.0');
     expect(stored?.artifacts.length).toBeGreaterThan(0);
-    expect(stored?.artifacts.every((artifact) => /^[0-9a-f]{64}$/.test(artifact.sha256))).toBe(true);
+    expect(stored?.artifacts.every((artifact) => /^[0-9a-f]{64}$/.test(artifact.sha256 ?? ''))).toBe(true);
     expect(await store.loadRelease(index.id, 'beta', '2.0')).toBeNull();
 
     server.addRelease('alpha', '1.1');
