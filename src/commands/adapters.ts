@@ -3,6 +3,7 @@
  * embedded PGlite; Kafka or JSON lines on stdout; a Kubernetes cluster or logged Jobs; and,
  * in a dry run, a store and an event sink that log what they would write.
  */
+import { readKafkaSecurity } from '../kafka/security.js';
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
@@ -43,7 +44,7 @@ function eventSinkOf({ config, logger, metrics, dryRun, eventsOut }: AdapterOpti
   if (dryRun) return createLogEventSink(logger);
   const serviceVersion = packageVersion();
   if (config.kafkaBrokers) {
-    return createKafkaEventSink({ brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, serviceVersion, logger, metrics });
+    return createKafkaEventSink({ ...readKafkaSecurity(config).security, brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, serviceVersion, logger, metrics });
   }
   return createStdoutEventSink(eventsOut ?? process.stdout, {
     topicPrefix: config.topicPrefix,
