@@ -4,6 +4,7 @@
  * Kubernetes cluster or logged Jobs; and, in a dry run, a store that logs what it would
  * write (and no relay: a dry run publishes nothing).
  */
+import { readKafkaSecurity } from '../kafka/security.js';
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
@@ -45,7 +46,7 @@ export interface AdapterOptions {
 
 function eventSinkOf({ config, logger, metrics, eventsOut }: AdapterOptions): EventSink {
   if (config.kafkaBrokers) {
-    return createKafkaEventSink({ brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, logger, metrics });
+    return createKafkaEventSink({ ...readKafkaSecurity(config).security, brokers: config.kafkaBrokers, clientId: 'pkgstream', topicPrefix: config.topicPrefix, logger, metrics });
   }
   return createStdoutEventSink(eventsOut ?? process.stdout, { topicPrefix: config.topicPrefix, metrics });
 }

@@ -6,6 +6,7 @@
  * other answer is up), and by one TCP connect at start so that it is known before the
  * first poll. Every change of state is logged once, in one line.
  */
+import { readKafkaSecurity } from '../kafka/security.js';
 import { connect } from 'node:net';
 import { probeDatabase } from '../db/probe.js';
 import type { IndexClient } from '../domain/ports.js';
@@ -94,7 +95,7 @@ export function monitorDependencies(options: { config: Config; readiness: Readin
     checks.push({ name: 'database', run: () => probeDatabase(databaseUrl, CHECK_TIMEOUT_MS) });
   }
   if (config.kafkaBrokers) {
-    const probe = createKafkaProbe({ brokers: config.kafkaBrokers, clientId: 'pkgstream-probe', logger: logger.child({}, { level: 'silent' }) });
+    const probe = createKafkaProbe({ ...readKafkaSecurity(config).security, brokers: config.kafkaBrokers, clientId: 'pkgstream-probe', logger: logger.child({}, { level: 'silent' }) });
     checks.push({ name: 'kafka', run: () => probe.check(), close: () => probe.close() });
   }
   const kubeConfig = loadKubeConfig(config, logger.child({}, { level: 'silent' }));

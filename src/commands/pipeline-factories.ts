@@ -2,6 +2,7 @@
  * Each pipeline built from the configuration and the adapters: the one place where
  * settings become pipeline options, shared by `run` and `once`.
  */
+import { readKafkaSecurity } from '../kafka/security.js';
 import { asyncScheduler, type Observable } from 'rxjs';
 import { takeUntil } from 'rxjs/operators';
 import { z } from 'zod';
@@ -53,6 +54,7 @@ export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
     const { config, metrics, logger } = context;
     const released = config.kafkaBrokers
       ? kafkaSource({
+          ...readKafkaSecurity(config).security,
           brokers: config.kafkaBrokers,
           groupId: config.kafkaGroupId,
           topics: [`${config.topicPrefix}.package-released`],

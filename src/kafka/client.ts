@@ -6,6 +6,7 @@
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Logger } from '../runtime/logger.js';
 import { registerCompressionCodecs } from './codecs.js';
+import type { SASL_MECHANISMS } from './sasl-mechanisms.js';
 
 export interface KafkaClientOptions {
   readonly brokers: string | readonly string[];
@@ -24,7 +25,6 @@ export interface KafkaTls {
   readonly key?: string;
 }
 
-export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
 
 export interface KafkaSasl {
   readonly mechanism: (typeof SASL_MECHANISMS)[number];

@@ -4,7 +4,7 @@
  * drops the connection so that the next one starts afresh.
  */
 import type { Admin } from 'kafkajs';
-import { createKafkaClient, type KafkaClientOptions } from './client.js';
+import { createKafkaClient, describeConnectError, type KafkaClientOptions } from './client.js';
 
 export interface KafkaProbe {
   check(): Promise<void>;
@@ -26,7 +26,7 @@ export function createKafkaProbe(connection: KafkaClientOptions): KafkaProbe {
         await admin.describeCluster();
       } catch (error) {
         await drop();
-        throw error;
+        throw describeConnectError(error, connection);
       }
     },
     close: drop,

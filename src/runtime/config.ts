@@ -4,6 +4,7 @@
  * each, naming the variable, the value and what is allowed.
  */
 import { z } from 'zod';
+import { readKafkaSecurity } from '../kafka/security.js';
 import { redactText } from './redact.js';
 import { SETTINGS, flagOf, type SettingKey } from './settings.js';
 
@@ -50,6 +51,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Partial<Record<Setting
       problems.push(`${source}=${JSON.stringify(redactText(raw))}: ${reason}`);
     }
   }
+  if (problems.length === 0) problems.push(...readKafkaSecurity(values as { kafkaSsl: boolean }).problems);
   if (problems.length > 0) throw new ConfigError(problems);
   values.kubernetes = values.kubeconfig !== undefined ? 'kubeconfig' : env.KUBERNETES_SERVICE_HOST ? 'in-cluster' : 'none';
   return Object.freeze(values) as Config;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isValidProjectName } from '../domain/pep503.js';
+import { SASL_MECHANISMS } from '../kafka/sasl-mechanisms.js';
 
 export const PIPELINE_NAMES = ['releases', 'update', 'dispatch'] as const;
 export type PipelineName = (typeof PIPELINE_NAMES)[number];
@@ -58,6 +59,13 @@ export const SETTINGS = {
   dataDir: setting('PKGSTREAM_DATA_DIR', './.pkgstream', 'Folder for the embedded database', text),
   kafkaBrokers: setting('KAFKA_BROKERS', undefined, 'Comma list of host:port; unset = events as JSON lines on stdout', list.pipe(z.array(z.string().regex(kafkaBroker, 'each broker must be host:port')).min(1, 'must name at least one broker'))),
   topicPrefix: setting('PKGSTREAM_TOPIC_PREFIX', 'pkgstream', 'Kafka topic prefix: topics are <prefix>.<kind>', z.string().regex(/^[A-Za-z0-9._-]{1,200}$/, 'must be letters, digits, ".", "_" or "-"')),
+  kafkaSsl: setting('KAFKA_SSL', 'false', 'TLS to the Kafka brokers (system CAs unless KAFKA_SSL_CA_FILE)', bool),
+  kafkaSslCaFile: setting('KAFKA_SSL_CA_FILE', undefined, 'PEM file of the CAs the Kafka brokers are checked against', text),
+  kafkaSslCertFile: setting('KAFKA_SSL_CERT_FILE', undefined, 'PEM file of the client certificate for Kafka (with KAFKA_SSL_KEY_FILE)', text),
+  kafkaSslKeyFile: setting('KAFKA_SSL_KEY_FILE', undefined, 'PEM file of the client key for Kafka (with KAFKA_SSL_CERT_FILE)', text),
+  kafkaSaslMechanism: setting('KAFKA_SASL_MECHANISM', undefined, `SASL to the Kafka brokers: ${SASL_MECHANISMS.join(', ')}; unset = none`, z.enum(SASL_MECHANISMS, `must be one of ${SASL_MECHANISMS.join(', ')}`)),
+  kafkaSaslUsername: setting('KAFKA_SASL_USERNAME', undefined, 'SASL user name for Kafka', text),
+  kafkaSaslPasswordFile: setting('KAFKA_SASL_PASSWORD_FILE', undefined, 'File holding the SASL password for Kafka (a password is never taken from a flag or a variable)', text),
   kafkaGroupId: setting('PKGSTREAM_KAFKA_GROUP', 'pkgstream-dispatch', 'Kafka consumer group of the dispatch pipeline', text),
   kubeconfig: setting('KUBECONFIG', undefined, 'Kubeconfig path; unset = in-cluster config when in a pod, else dispatch only logs Jobs', text),
   namespace: setting('PKGSTREAM_NAMESPACE', 'pkgstream', 'Namespace of the solver Jobs', z.string().regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a DNS-1123 label')),

@@ -13,8 +13,9 @@ import {
   kafkaErrorCode,
   type KafkaProducerPort,
 } from '../kafka/producer.js';
+import type { KafkaSecurity } from '../kafka/security.js';
 
-export interface KafkaEventSinkOptions {
+export interface KafkaEventSinkOptions extends KafkaSecurity {
   readonly brokers: string | readonly string[];
   readonly clientId: string;
   readonly topicPrefix: string;

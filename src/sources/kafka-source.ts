@@ -26,6 +26,7 @@ import {
   type DeadLetterProducerPort,
   type KafkaConsumerPort,
 } from '../kafka/consumer.js';
+import type { KafkaSecurity } from '../kafka/security.js';
 import { OffsetTracker, type TrackedMessage } from './offset-tracker.js';
 
 export interface KafkaSourceMessage<T> {
@@ -54,7 +55,7 @@ export interface KafkaSourceStatus {
   readonly lastError: string | null;
 }
 
-export interface KafkaSourceOptions<T> {
+export interface KafkaSourceOptions<T> extends KafkaSecurity {
   readonly brokers: string | readonly string[];
   readonly groupId: string;
   readonly topics: readonly string[];
@@ -95,7 +96,7 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): KafkaSource<T> {
   }
   const pipeline = options.pipeline ?? options.groupId;
   const maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
-  const connection = { brokers: options.brokers, clientId: options.clientId ?? `pkgstream-${options.groupId}`, logger };
+  const connection = { brokers: options.brokers, clientId: options.clientId ?? `pkgstream-${options.groupId}`, logger, ...(options.ssl ? { ssl: options.ssl } : {}), ...(options.sasl ? { sasl: options.sasl } : {}) };
   const status$ = new BehaviorSubject<KafkaSourceStatus>({
     state: 'idle',
     assignment: {},

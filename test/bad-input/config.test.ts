@@ -3,6 +3,9 @@
  * problem line naming the variable (or flag), the value and what is allowed; the good
  * settings given with it are not reported; all problems at once give one line each.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/runtime/config.js';
 import { SETTINGS, flagOf, type SettingKey } from '../../src/runtime/settings.js';
@@ -27,6 +30,14 @@ export const CONFIG_CASES: readonly ConfigCase[] = [
   { key: 'kafkaBrokers', value: ' , ', reason: /must name at least one broker/ },
   { key: 'topicPrefix', value: 'bad prefix!', reason: /must be letters, digits/ },
   { key: 'topicPrefix', value: 'p'.repeat(201), reason: /must be letters, digits/ },
+  { key: 'kafkaSsl', value: 'tls', reason: /must be one of 1, 0, true, false, yes, no, on, off/ },
+  { key: 'kafkaSslCaFile', value: '', reason: /must not be empty/, asFlag: true },
+  { key: 'kafkaSslCertFile', value: '', reason: /must not be empty/, asFlag: true },
+  { key: 'kafkaSslKeyFile', value: '', reason: /must not be empty/, asFlag: true },
+  { key: 'kafkaSaslMechanism', value: 'gssapi', reason: /must be one of plain, scram-sha-256, scram-sha-512/ },
+  { key: 'kafkaSaslMechanism', value: 'PLAIN', reason: /must be one of plain, scram-sha-256, scram-sha-512/ },
+  { key: 'kafkaSaslUsername', value: '', reason: /must not be empty/, asFlag: true },
+  { key: 'kafkaSaslPasswordFile', value: '', reason: /must not be empty/, asFlag: true },
   { key: 'kafkaGroupId', value: '', reason: /must not be empty/, asFlag: true },
   { key: 'kubeconfig', value: '', reason: /must not be empty/, asFlag: true },
   { key: 'namespace', value: 'Upper_Case', reason: /must be a DNS-1123 label/ },
@@ -123,6 +134,37 @@ describe('config: every setting with a wrong type or range', () => {
     const flags = Object.fromEntries(firstOfEach.filter((c) => c.asFlag).map((c) => [c.key, c.value]));
     const problems = problemsOf(env, flags);
     expect(problems).toHaveLength(keys.size);
-    for (const c of firstOfEach) expect(problems.filter((line) => line.includes(SETTINGS[c.key].env))).toHaveLength(1);
+    // By the exact name: KAFKA_SSL is a prefix of KAFKA_SSL_CA_FILE.
+    const names = (env: string) => (line: string) => line.startsWith(`${env}=`) || line.includes(`(${env})=`);
+    for (const c of firstOfEach) expect(problems.filter(names(SETTINGS[c.key].env))).toHaveLength(1);
+  });
+});
+
+describe('config: Kafka TLS and SASL settings that do not go together', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'pkgstream-kafka-config-'));
+  const secret = join(dir, 'password');
+  writeFileSync(secret, 'hunter2-secret\n');
+  const empty = join(dir, 'empty');
+  writeFileSync(empty, '\n');
+  const missing = join(dir, 'missing.pem');
+  const sasl = { KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD_FILE: secret };
+
+  it.each([
+    { name: 'SASL without a user name', env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PASSWORD_FILE: secret }, line: 'KAFKA_SASL_USERNAME: must be set with KAFKA_SASL_MECHANISM=plain' },
+    { name: 'SASL without a password file', env: { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'alice' }, line: 'KAFKA_SASL_PASSWORD_FILE: must be set with KAFKA_SASL_MECHANISM=plain' },
+    { name: 'a password file that is missing', env: { ...sasl, KAFKA_SASL_PASSWORD_FILE: missing }, line: `KAFKA_SASL_PASSWORD_FILE=${JSON.stringify(missing)}: cannot be read: ENOENT` },
+    { name: 'a password file that is empty', env: { ...sasl, KAFKA_SASL_PASSWORD_FILE: empty }, line: `KAFKA_SASL_PASSWORD_FILE=${JSON.stringify(empty)}: is empty` },
+    { name: 'a user name without a mechanism', env: { KAFKA_SASL_USERNAME: 'alice', KAFKA_SASL_PASSWORD_FILE: secret }, line: 'KAFKA_SASL_MECHANISM: must be set with KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD_FILE' },
+    { name: 'a CA file that is missing', env: { KAFKA_SSL: 'on', KAFKA_SSL_CA_FILE: missing }, line: `KAFKA_SSL_CA_FILE=${JSON.stringify(missing)}: cannot be read: ENOENT` },
+    { name: 'a client certificate without its key', env: { KAFKA_SSL: 'on', KAFKA_SSL_CERT_FILE: secret }, line: 'KAFKA_SSL_KEY_FILE: must be set with KAFKA_SSL_CERT_FILE' },
+    { name: 'TLS files with KAFKA_SSL off', env: { KAFKA_SSL_CA_FILE: secret }, line: 'KAFKA_SSL=off: KAFKA_SSL_CA_FILE, KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE need KAFKA_SSL=on' },
+  ])('$name: one line naming the setting, never the password', ({ env, line }) => {
+    const problems = problemsOf({ KAFKA_BROKERS: 'kafka:9093', ...env });
+    expect(problems).toEqual([line]);
+    expect(problems.join('\n')).not.toContain('hunter2');
+  });
+
+  it('good TLS and SASL settings load', () => {
+    expect(() => loadConfig({ KAFKA_BROKERS: 'kafka:9093', KAFKA_SSL: 'on', KAFKA_SSL_CA_FILE: secret, ...sasl })).not.toThrow();
   });
 });

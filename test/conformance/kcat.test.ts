@@ -3,37 +3,17 @@
  * same scenarios with the project's own client (src/kafka, kafkajs), against the same
  * broker. kcat runs with `-d protocol` and its stderr must show no protocol parse failure.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../src/kafka/client.js';
 import { silentLogger } from '../../src/runtime/logger.js';
 import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
+import { kcat, type Ran } from '../support/kcat.js';
 import { runsWith } from '../support/tools.js';
 
 const USERS = { alice: 'wonder-land:1' };
 const CODECS = { none: 0, gzip: 1, snappy: 2, lz4: 3, zstd: 4 } as const;
 /** librdkafka sends a batch uncompressed when compressing does not make it smaller. */
 const WORDS = ['one', 'two', 'three'].map((w) => w.repeat(60));
-
-interface Ran {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** kcat without blocking the event loop the in-process broker runs on. */
-function kcat(args: readonly string[], input?: string): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('kcat', args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: 30_000 });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
-}
 
 function expectCleanProtocol(ran: Ran): void {
   expect(ran.stderr).not.toMatch(/PROTOERR|parse failure|UNSUPPORTED/i);

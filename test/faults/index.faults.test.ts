@@ -5,7 +5,7 @@
  * release ends up recorded once and announced exactly once (by key), nothing in attention.
  */
 import { asyncScheduler, Subject, type Subscription } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addIndex, setIndexEnabled } from '../../src/db/indexes.js';
 import { addProject } from '../../src/db/projects.js';
 import type { PackageIndex } from '../../src/domain/types.js';
@@ -21,15 +21,17 @@ import { collectingSink, countingErrors, repeated, rowCount, sleep, timeRequests
 let db: TestDatabase;
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeAll(async () => {
+// Each test its own database: a test that fails before disabling its index would leave it
+// polled by the next test's releases pipeline.
+beforeEach(async () => {
   db = await createTestDatabase();
   // The seeded pypi.org index is not reachable from tests.
   await setIndexEnabled(db.pool, 'https://pypi.org/simple', false);
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await db?.close();
 });
-afterAll(async () => db?.close());
 
 /** Short client timeouts, so that a slow index is a timeout within a test's time. */
 const SHORT_TIMEOUTS: Partial<IndexClientOptions> = { headersTimeoutMs: 800, bodyTimeoutMs: 800, requestTimeoutMs: 1_500 };

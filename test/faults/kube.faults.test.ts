@@ -6,7 +6,7 @@
  * every pair ends recorded as solved, nothing goes to attention.
  */
 import { asyncScheduler, type Subscription } from 'rxjs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addIndex } from '../../src/db/indexes.js';
 import type { JobScheduler } from '../../src/domain/ports.js';
 import type { PackageIndex } from '../../src/domain/types.js';
@@ -27,13 +27,15 @@ let kube: KubeApi;
 let indexCount = 0;
 const cleanups: (() => Promise<void> | void)[] = [];
 
-beforeAll(async () => {
+// Each test its own database: the dispatch scan reads every unsolved release, so a test
+// that shared one saw the releases an earlier test left unsolved (31 instead of its own 12).
+beforeEach(async () => {
   db = await createTestDatabase();
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await db?.close();
 });
-afterAll(async () => db?.close());
 
 async function counter(metrics: Metrics, name: 'jobs', outcome: string): Promise<number> {
   const { values } = await metrics[name].get();
