@@ -8,6 +8,7 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { asyncScheduler, type Subscription } from 'rxjs';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { addIndex, addProject } from '../../src/db/index.js';
 import type { EventSink } from '../../src/domain/ports.js';
 import type { PackageEvent, PackageIndex } from '../../src/domain/types.js';
@@ -15,7 +16,7 @@ import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/rele
 import { createMetrics, type Metrics } from '../../src/runtime/metrics.js';
 import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient, type UndiciIndexClient } from '../../src/sources/index-client/index.js';
-import type { TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer, type RecordedRequest } from '../support/index-server/index.js';
 
 /** Waits until `condition` holds; generous deadline, no tight timing. */
@@ -155,6 +156,41 @@ export async function createWorld(
       await client.close();
       await server.stop();
       await database.pool.query('UPDATE package_index SET enabled = false WHERE id = $1', [index.id]);
+    },
+  };
+}
+
+export type WorldOptions = Parameters<typeof createWorld>[1];
+
+/**
+ * A test file's worlds: one test database for the file (its own schema), and each case's
+ * world stopped after the case. Call at the top of the file; `create` inside a case.
+ */
+export function useWorlds(): { create(options: WorldOptions): Promise<World>; readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let world: World | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await world?.stop();
+    world = undefined;
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+  const opened = (): TestDatabase => {
+    if (!database) throw new Error('useWorlds: the database is opened in beforeAll');
+    return database;
+  };
+  return {
+    async create(options) {
+      await world?.stop();
+      world = await createWorld(opened(), options);
+      return world;
+    },
+    get database() {
+      return opened();
     },
   };
 }
