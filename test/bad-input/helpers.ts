@@ -81,7 +81,7 @@ export interface World {
   /** Every path the index was asked for, in order. */
   readonly paths: string[];
   /** Starts the releases pipeline (continuous unless `onePoll`); resolves once it completed when `onePoll`. */
-  run(options?: { onePoll?: boolean; concurrency?: number }): Promise<void>;
+  run(options?: { onePoll?: boolean; concurrency?: number; pageDeadlineMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -91,7 +91,7 @@ export interface World {
  */
 export async function createWorld(
   database: TestDatabase,
-  options: { watchMode: 'all' | 'seen'; known?: readonly string[]; maxBodyBytes?: number },
+  options: { watchMode: 'all' | 'seen'; known?: readonly string[]; maxBodyBytes?: number; requestTimeoutMs?: number },
 ): Promise<World> {
   const server = await startIndexServer({ clockStart: new Date('2024-03-01T00:00:00Z') });
   // Cases share a database, and a new server may get an earlier one's port, hence its URL:
@@ -109,6 +109,7 @@ export async function createWorld(
     metrics,
     logger,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   // The server keeps only its last 200 requests: keep every path here.
   const paths: string[] = [];
@@ -146,6 +147,7 @@ export async function createWorld(
             metrics,
             logger,
             ...(runOptions.onePoll ? { onePoll: true } : {}),
+            ...(runOptions.pageDeadlineMs === undefined ? {} : { pageDeadlineMs: runOptions.pageDeadlineMs }),
           },
         ).subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: () => resolve() });
         if (!runOptions.onePoll) resolve();
