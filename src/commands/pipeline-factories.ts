@@ -43,6 +43,8 @@ export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
       {
         ...indexLimits(config),
         pollIntervalMs: config.pollInterval * 1000,
+        // A page that takes longer than one whole request is slow: it must not hold the poll.
+        pageDeadlineMs: config.requestTimeout * 1000,
         releaseTriggers: config.releaseTriggers,
         metrics,
         logger: logger.child({ pipeline: 'releases' }),

@@ -15,19 +15,20 @@
  * known project's page when it falls due and records the versions it did not know.
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, toArray } from 'rxjs/operators';
+import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, timeout, toArray } from 'rxjs/operators';
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
 import type { IndexClient, PackageStore } from '../domain/ports.js';
 import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
-import { backoffDelay, hasRetriableFlag } from '../operators/retry-backoff.js';
+import { backoffDelay, hasRetriableFlag, type RetryOutcome } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
 import { recordNewReleases, unknownReleases } from './new-releases.js';
-import { createProjectFetcher, indexHost, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
+import { IndexError } from '../sources/index-client/errors.js';
+import { createProjectFetcher, indexHost, type FetchedPage, type ProjectFetcher, type ProjectRequest, type RetryPolicy } from './project-fetcher.js';
 import { stageMeter } from './stage-meter.js';
 
 export interface ReleasesPorts {
@@ -44,6 +45,12 @@ export interface ReleasesOptions {
   /** Projects handled at once. */
   readonly concurrency: number;
   readonly retry: RetryPolicy;
+  /**
+   * Longest one poll waits for a project's page, its retries included: a page dripping or
+   * held back by a long Retry-After goes to attention past it, and the poll's checkpoint
+   * moves on with what is done (absent: no bound beyond the client's own timeouts).
+   */
+  readonly pageDeadlineMs?: number;
   /** Projects whose releases also go out as `release-trigger`. */
   readonly releaseTriggers?: readonly string[];
   readonly random?: () => number;
@@ -69,6 +76,8 @@ interface Context {
   readonly fetcher: ProjectFetcher;
   readonly triggers: ReadonlySet<string>;
   readonly stage: ReturnType<typeof stageMeter<'releases'>>;
+  /** When each watched feed last completed a pass (0: not yet), by `indexId|feed`. */
+  readonly passes: Map<string, number>;
 }
 
 export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
@@ -78,6 +87,7 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
     fetcher: createProjectFetcher(ports.index, { ...options, pipeline: PIPELINE, scheduler: ports.scheduler }),
     triggers: new Set((options.releaseTriggers ?? []).map(canonicalizeName)),
     stage: stageMeter(PIPELINE, options.metrics, ports.scheduler),
+    passes: new Map(),
   };
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
@@ -94,6 +104,7 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
 
 function watchFeed(context: Context, index: PackageIndex, feed: FeedKind): Observable<ReleasesOutcome> {
   const { ports, options } = context;
+  context.passes.set(passKey(index, feed), 0);
   return defer(() => ports.store.getCheckpoint(index.id, feed)).pipe(
     mergeMap((row) =>
       feedSource({
@@ -117,13 +128,23 @@ function watchFeed(context: Context, index: PackageIndex, feed: FeedKind): Obser
   );
 }
 
+const passKey = (index: PackageIndex, feed: FeedKind) => `${index.id}|${feed}`;
+
+/**
+ * A poll whose effects are all durable is its feed's completed pass; the pipeline's last
+ * pass is its feeds' oldest one, so one feed's 304s never hide another feed that is stuck.
+ */
+function passCompleted(context: Context, index: PackageIndex, feed: FeedKind): void {
+  context.passes.set(passKey(index, feed), context.ports.scheduler.now());
+  const oldest = Math.min(...context.passes.values());
+  if (oldest > 0) context.options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, oldest / 1000);
+}
+
 function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): Observable<ReleasesOutcome> {
   const indexUrl = index.simpleUrl;
-  // A poll whose effects are all durable is this pipeline's completed pass.
-  const passCompleted = () => context.options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, context.ports.scheduler.now() / 1000);
   switch (event.type) {
     case 'not-modified':
-      passCompleted();
+      passCompleted(context, index, event.feed);
       return of({ type: 'poll', indexUrl, feed: event.feed, items: 0, status: 'not-modified' });
     case 'error':
       context.options.logger?.warn({ index: indexUrl, feed: event.feed, code: errorCode(event.error), err: event.error }, 'feed poll failed');
@@ -140,7 +161,7 @@ function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): O
           mergeMap(async (outcomes) => {
             await context.ports.store.saveCheckpoint(checkpointFromPosition(index.id, event.feed, event.checkpoint));
             event.ack();
-            passCompleted();
+            passCompleted(context, index, event.feed);
             return outcomes;
           }),
           mergeMap((outcomes) => from(outcomes)),
@@ -178,6 +199,23 @@ function backfill(context: Context, index: PackageIndex): Observable<ReleasesOut
   });
 }
 
+/** The page, or past `pageDeadlineMs` (retries included) a timeout outcome that sends the project to attention. */
+function fetchWithinDeadline(context: Context, request: ProjectRequest): Observable<RetryOutcome<ProjectRequest, FetchedPage>> {
+  const deadline = context.options.pageDeadlineMs;
+  const fetched = context.fetcher.fetch(request);
+  if (deadline === undefined) return fetched;
+  return fetched.pipe(
+    timeout({
+      first: deadline,
+      scheduler: context.ports.scheduler,
+      with: () => {
+        const message = `project ${request.project}: no page within ${deadline / 1000} s (slow or rate-limited); the poll moves on`;
+        return of({ ok: false, item: request, error: new IndexError('INDEX_TIMEOUT', message, { url: request.index.simpleUrl }), attempts: 1 } as const);
+      },
+    }),
+  );
+}
+
 function releasesOfProject(
   context: Context,
   index: PackageIndex,
@@ -195,7 +233,7 @@ function releasesOfProject(
       return { type: 'failed', indexUrl, project, code, message } as const;
     });
 
-  return context.stage('fetch', { index, project }, (request) => context.fetcher.fetch(request), (outcome) => !outcome.ok).pipe(
+  return context.stage('fetch', { index, project }, (request) => fetchWithinDeadline(context, request), (outcome) => !outcome.ok).pipe(
     mergeMap((outcome) => {
       if (!outcome.ok) {
         const error = outcome.error;

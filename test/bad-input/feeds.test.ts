@@ -5,10 +5,9 @@
  * counted, that nothing of it is written, and that the good releases around it are still
  * recorded and announced while the pipeline keeps polling.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Fault } from '../support/index-server/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { attentionFor, counted, createWorld, diagnosis, logLinesWith, pagesAsked, recordedReleases, storedDigests, until, writtenFor, type World } from './helpers.js';
+import { attentionFor, counted, useWorlds, diagnosis, logLinesWith, pagesAsked, recordedReleases, storedDigests, until, writtenFor, type World } from './helpers.js';
 
 const GOOD = ['good-a==1.0', 'good-b==2.0'];
 const DATE = 'Fri, 01 Mar 2024 00:00:30 GMT';
@@ -122,22 +121,10 @@ const BODY_CASES: readonly BodyCase[] = [
   { name: 'JSON instead of RSS', fault: { kind: 'body', body: '{"rss": {"channel": []}}', contentType: 'application/json' }, code: 'INDEX_BAD_BODY', reason: /not well-formed XML|not an RSS document/ },
 ];
 
-let database: TestDatabase;
-let world: World | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await world?.stop();
-  world = undefined;
-});
-afterAll(async () => {
-  await database.close();
-});
+const worlds = useWorlds();
 
 async function goodWorld(watchMode: 'all' | 'seen'): Promise<World> {
-  world = await createWorld(database, { watchMode, known: ['good-a', 'good-b', 'victim'] });
+  const world = await worlds.create({ watchMode, known: ['good-a', 'good-b', 'victim'] });
   world.server.addRelease('good-a', '1.0');
   world.server.addRelease('good-b', '2.0');
   return world;

@@ -8,12 +8,13 @@ import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import { asyncScheduler, type Subscription } from 'rxjs';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { addIndex, addProject } from '../../src/db/index.js';
 import type { PackageIndex } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { createMetrics, type Metrics } from '../../src/runtime/metrics.js';
 import { createIndexClient, type UndiciIndexClient } from '../../src/sources/index-client/index.js';
-import type { TestDatabase } from '../support/database.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer, type RecordedRequest } from '../support/index-server/index.js';
 import { MemoryEventSink, publishingStore } from '../support/outbox.js';
 
@@ -72,7 +73,7 @@ export interface World {
   /** Every path the index was asked for, in order. */
   readonly paths: string[];
   /** Starts the releases pipeline (continuous unless `onePoll`); resolves once it completed when `onePoll`. */
-  run(options?: { onePoll?: boolean; concurrency?: number }): Promise<void>;
+  run(options?: { onePoll?: boolean; concurrency?: number; pageDeadlineMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -82,7 +83,7 @@ export interface World {
  */
 export async function createWorld(
   database: TestDatabase,
-  options: { watchMode: 'all' | 'seen'; known?: readonly string[]; maxBodyBytes?: number },
+  options: { watchMode: 'all' | 'seen'; known?: readonly string[]; maxBodyBytes?: number; requestTimeoutMs?: number },
 ): Promise<World> {
   const server = await startIndexServer({ clockStart: new Date('2024-03-01T00:00:00Z') });
   // Cases share a database, and a new server may get an earlier one's port, hence its URL:
@@ -100,6 +101,7 @@ export async function createWorld(
     metrics,
     logger,
     ...(options.maxBodyBytes === undefined ? {} : { maxBodyBytes: options.maxBodyBytes }),
+    ...(options.requestTimeoutMs === undefined ? {} : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   // The server keeps only its last 200 requests: keep every path here.
   const paths: string[] = [];
@@ -137,6 +139,7 @@ export async function createWorld(
             metrics,
             logger,
             ...(runOptions.onePoll ? { onePoll: true } : {}),
+            ...(runOptions.pageDeadlineMs === undefined ? {} : { pageDeadlineMs: runOptions.pageDeadlineMs }),
           },
         ).subscribe({ next: (outcome) => outcomes.push(outcome), error: reject, complete: () => resolve() });
         if (!runOptions.onePoll) resolve();
@@ -147,6 +150,41 @@ export async function createWorld(
       await client.close();
       await server.stop();
       await database.pool.query('UPDATE package_index SET enabled = false WHERE id = $1', [index.id]);
+    },
+  };
+}
+
+export type WorldOptions = Parameters<typeof createWorld>[1];
+
+/**
+ * A test file's worlds: one test database for the file (its own schema), and each case's
+ * world stopped after the case. Call at the top of the file; `create` inside a case.
+ */
+export function useWorlds(): { create(options: WorldOptions): Promise<World>; readonly database: TestDatabase } {
+  let database: TestDatabase | undefined;
+  let world: World | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterEach(async () => {
+    await world?.stop();
+    world = undefined;
+  });
+  afterAll(async () => {
+    await database?.close();
+  });
+  const opened = (): TestDatabase => {
+    if (!database) throw new Error('useWorlds: the database is opened in beforeAll');
+    return database;
+  };
+  return {
+    async create(options) {
+      await world?.stop();
+      world = await createWorld(opened(), options);
+      return world;
+    },
+    get database() {
+      return opened();
     },
   };
 }

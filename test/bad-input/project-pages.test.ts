@@ -6,11 +6,10 @@
  * that it is counted (bad input, attention), that nothing of the bad part is written, and
  * that the good releases after it are recorded and announced.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IndexError } from '../../src/sources/index-client/index.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import type { Fault } from '../support/index-server/index.js';
-import { attentionFor, counted, createWorld, logLinesWith, recordedReleases, storedDigests, writtenFor, type World } from './helpers.js';
+import { attentionFor, counted, useWorlds, logLinesWith, recordedReleases, storedDigests, writtenFor, type World } from './helpers.js';
 
 const PEP691 = 'application/vnd.pypi.simple.v1+json';
 const SHA = 'a'.repeat(64);
@@ -108,24 +107,11 @@ const PARTS: readonly PartCase[] = [
   { name: 'HTML: script as the file', fault: html('<a href="/files/%3Cscript%3Ealert(1)%3C%2Fscript%3E">x</a>'), code: 'BAD_FILENAME', count: 1, reason: /no version in filename \\"<script>alert\(1\)<\/script>\\"/, marker: 'alert(1)', recorded: false },
 ];
 
-let database: TestDatabase;
-let world: World | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-});
-afterEach(async () => {
-  await world?.stop();
-  world = undefined;
-});
-afterAll(async () => {
-  await database.close();
-});
+const worlds = useWorlds();
 
 /** target 1.0 first in the feed, then good-a 1.0 and good-b 2.0; the target's page answered with `fault` once. */
 async function runWith(fault: Fault): Promise<World> {
-  world = await createWorld(database, { watchMode: 'seen', known: ['target', 'good-a', 'good-b'] });
-  const w = world;
+  const w = await worlds.create({ watchMode: 'seen', known: ['target', 'good-a', 'good-b'] });
   w.server.addRelease('target', '1.0');
   w.server.addRelease('good-a', '1.0');
   w.server.addRelease('good-b', '2.0');
@@ -220,8 +206,7 @@ describe('Warehouse JSON API answers', () => {
   ];
 
   it.each(CASES)('$name', async (c) => {
-    world = await createWorld(database, { watchMode: 'seen' });
-    const w = world;
+    const w = await worlds.create({ watchMode: 'seen' });
     w.server.addRelease('target', '1.0');
     w.server.addRelease('good-a', '1.0');
     w.server.inject({ kind: 'body', body: JSON.stringify(c.body), contentType: 'application/json' }, { routes: ['json-project'], times: 1 });

@@ -29,6 +29,8 @@ export interface FaultRuleOptions {
   readonly fraction?: number;
   /** Only these routes; default every route. */
   readonly routes?: readonly RouteName[];
+  /** Only requests for these projects (the name in the path, as asked); default every request. */
+  readonly projects?: readonly string[];
 }
 
 interface Rule {
@@ -36,6 +38,7 @@ interface Rule {
   remaining: number;
   readonly fraction: number;
   readonly routes: readonly RouteName[] | null;
+  readonly projects: readonly string[] | null;
 }
 
 /** mulberry32: a small seeded PRNG. */
@@ -78,6 +81,7 @@ export class FaultInjector {
       remaining: options.times ?? (options.fraction === undefined ? 1 : Infinity),
       fraction: options.fraction ?? 1,
       routes: options.routes ?? null,
+      projects: options.projects ?? null,
     });
   }
 
@@ -107,10 +111,11 @@ export class FaultInjector {
   }
 
   /** The fault this request gets, if any: the first rule that matches and fires. */
-  pick(route: RouteName): Fault | null {
+  pick(route: RouteName, project?: string): Fault | null {
     for (const rule of this.rules) {
       if (rule.remaining <= 0) continue;
       if (rule.routes && !rule.routes.includes(route)) continue;
+      if (rule.projects && (project === undefined || !rule.projects.includes(project))) continue;
       if (rule.fraction < 1 && this.random() >= rule.fraction) continue;
       rule.remaining -= 1;
       return rule.fault;

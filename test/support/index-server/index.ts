@@ -155,7 +155,7 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
     await sleep(faults.delayMs());
     if (res.destroyed) return;
 
-    const fault = faults.pick(route);
+    const fault = faults.pick(route, 'name' in matched ? matched.name : undefined);
     if (fault?.kind === 'status') {
       return send(res, route, fault.status, { 'content-type': 'text/plain' }, `${fault.status} injected\n`);
     }
