@@ -16,7 +16,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
   return {
     registry,
     feedPolls: new Counter({ name: 'pkgstream_feed_polls_total', help: 'RSS feed polls by outcome (new, not_modified, error).', labelNames: ['index', 'feed', 'outcome'], registers: on }),
-    feedItems: new Counter({ name: 'pkgstream_feed_items_total', help: 'Feed items read, by outcome (new, old, filtered, bad).', labelNames: ['index', 'feed', 'outcome'], registers: on }),
+    feedItems: new Counter({ name: 'pkgstream_feed_items_total', help: 'Feed items read, by outcome (new, old, bad).', labelNames: ['index', 'feed', 'outcome'], registers: on }),
     feedGaps: new Counter({ name: 'pkgstream_feed_gaps_total', help: 'Polls whose items did not overlap the previous poll: releases may have been missed.', labelNames: ['index', 'feed'], registers: on }),
     backfilledReleases: new Counter({ name: 'pkgstream_backfilled_releases_total', help: 'Releases found by a backfill after a feed gap.', labelNames: ['index'], registers: on }),
     indexRequests: new Counter({ name: 'pkgstream_index_requests_total', help: 'HTTP requests to package indexes by route and status class.', labelNames: ['index', 'route', 'status'], registers: on }),

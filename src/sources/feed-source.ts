@@ -224,6 +224,10 @@ export function feedSource(options: FeedSourceOptions): Observable<FeedEvent> {
   const label = { index: options.indexLabel ?? index.simpleUrl, feed };
 
   return defer(() => {
+    // Every outcome starts at 0, so the first failing poll is an increase an alert can see.
+    for (const outcome of ['new', 'not_modified', 'error']) metrics?.feedPolls.inc({ ...label, outcome }, 0);
+    for (const outcome of ['new', 'old', 'bad']) metrics?.feedItems.inc({ ...label, outcome }, 0);
+    metrics?.feedGaps.inc(label, 0);
     let current = options.checkpoint ?? EMPTY_POSITION;
     const memory = new FeedItemMemory(2 * MAX_FEED_ITEMS);
 

@@ -124,6 +124,9 @@ export function sampledMetricNames(text: string): Set<string> {
  * side with the comparison stripped, and the rest of the expression stays as written:
  * `and`/`or` still need matching label sets, and `A >= bool B` still needs B to have
  * a series matching each of A's. `absent(...)` is left alone (empty while the series exist).
+ * `A unless B` becomes `A or B`: an alert that fires on what B lacks (a pipeline without a
+ * pass, polls without an answer) is rightly empty while B has it, and `or` still checks
+ * both sides' series.
  */
 export function thresholdsAsBool(promql: string): string {
   let out = '';
@@ -141,6 +144,11 @@ export function thresholdsAsBool(promql: string): string {
     else if (char === '{') braces += 1;
     else if (char === '}') braces -= 1;
     else if (braces === 0) {
+      if (/^unless\b/.test(promql.slice(at)) && !/[\w:]$/.test(out)) {
+        out += 'or';
+        at += 'unless'.length - 1;
+        continue;
+      }
       const operator = /^(?:==|!=|>=|<=|>|<)/.exec(promql.slice(at))?.[0];
       if (operator) {
         out += operator;
