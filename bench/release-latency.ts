@@ -106,7 +106,7 @@ export async function releaseLatency(options: BenchOptions): Promise<ReleaseLate
     subscriptions.push(
       releasesPipeline(
         { store, index: client, scheduler: asyncScheduler },
-        { pollIntervalMs: options.pollInterval, rate: 50, burst: 10, concurrency: 8, retry: INDEX_RETRY },
+        { pollIntervalMs: options.pollInterval, concurrency: 8, retry: INDEX_RETRY },
       ).subscribe({ error: fail('releases') }),
     );
     subscriptions.push(

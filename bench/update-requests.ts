@@ -45,8 +45,6 @@ export async function updateRequests(options: BenchOptions): Promise<UpdateReque
           concurrency: options.concurrency,
           pageSize: 500,
           all: true,
-          rate: 10_000, // not the subject here: update_rate measures the rate limit
-          burst: 100,
           retry: INDEX_RETRY,
           deferOnFailureMs: 60_000,
         },

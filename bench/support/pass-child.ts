@@ -17,6 +17,7 @@ import { updatePass, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient } from '../../src/sources/index-client/index.js';
 import { countingSink, INDEX_RETRY, outboxRelay } from './ports.js';
+import { politeIndexClient } from '../../src/sources/index-client/polite-client.js';
 
 const { values } = parseArgs({
   options: {
@@ -43,13 +44,11 @@ let complete: Extract<UpdateOutcome, { type: 'pass-complete' }> | null = null;
 try {
   await lastValueFrom(
     updatePass(
-      { store: createPackageStore(pool, { analyzeBeforeScan: values.embedded }), index: client, scheduler: asyncScheduler },
+      { store: createPackageStore(pool, { analyzeBeforeScan: values.embedded }), index: politeIndexClient(client, { rate: Number(values.rate), burst: Number(values.burst) }).forPipeline('update'), scheduler: asyncScheduler },
       {
         concurrency: Number(values.concurrency),
         pageSize: Number(values['page-size']),
         all: true,
-        rate: Number(values.rate),
-        burst: Number(values.burst),
         retry: INDEX_RETRY,
         deferOnFailureMs: 60_000,
       },

@@ -2,12 +2,14 @@
  * The real adapters behind the pipelines' ports, chosen by the configuration: Postgres or
  * embedded PGlite; the outbox relay publishing to Kafka or JSON lines on stdout; a
  * Kubernetes cluster or logged Jobs; and, in a dry run, a store that logs what it would
- * write (and no relay: a dry run publishes nothing).
+ * write (and no relay: a dry run publishes nothing). One index client serves every
+ * pipeline of the process, so each index host has one rate limit and one 429 pause.
  */
 import { readKafkaSecurity } from '../kafka/security.js';
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
+import { politeIndexClient, type PoliteIndexClient } from '../sources/index-client/polite-client.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -24,7 +26,8 @@ import { loadKubeConfig } from './kube-config.js';
 export interface Adapters {
   readonly database: Database;
   readonly store: PackageStore;
-  readonly index: IndexClient;
+  /** The process's one index client: `index.forPipeline(name)` for each caller. */
+  readonly index: PoliteIndexClient;
   /** Publishes the outbox; null in a dry run. `run` starts it; every command's close flushes it. */
   readonly relay: EventRelay | null;
   readonly jobs: KubeJobScheduler;
@@ -42,6 +45,8 @@ export interface AdapterOptions {
   readonly eventsOut?: Writable;
   /** Where a dry run's store also hands the events it would write (check --dry-run prints them). */
   readonly dryRunEvents?: EventSink;
+  /** Wraps the network client under the rate limit (`run` watches index health there). */
+  readonly observeIndex?: (client: IndexClient) => IndexClient;
 }
 
 function eventSinkOf({ config, logger, metrics, eventsOut }: AdapterOptions): EventSink {
@@ -85,7 +90,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
       logger,
       metrics,
     });
-    const index = createIndexClient({
+    const network = createIndexClient({
       version: packageVersion(),
       metrics,
       logger,
@@ -93,6 +98,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
       maxRetryAfterMs: config.maxBackoff * 1000,
       redirectOrigins: config.redirectOrigins.map((origin) => new URL(origin).origin),
     });
+    const index = politeIndexClient(options.observeIndex?.(network) ?? network, { rate: config.rateLimit, burst: config.rateBurst, metrics });
     return {
       database,
       store: dryRun ? dryRunStore(realStore, logger, options.dryRunEvents) : realStore,

@@ -1,6 +1,6 @@
 /**
  * One project (or one release) processed now, outside the schedule: its page read through
- * the same rate-limited, retried fetcher the pipelines use, then the update pipeline's
+ * the same retried fetcher and the process's one rate-limited client the pipelines use, then the update pipeline's
  * check (state changes and new releases). Shared by `check` and `attention retry`.
  */
 import { asyncScheduler, lastValueFrom } from 'rxjs';
@@ -25,15 +25,8 @@ export async function checkOne(
   context: PipelineContext,
   target: { readonly index: PackageIndex; readonly project: string; readonly version?: string },
 ): Promise<CheckOneResult> {
-  const { config, adapters, metrics } = context;
-  const fetcher = createProjectFetcher(adapters.index, {
-    pipeline: 'check',
-    rate: config.rateLimit,
-    burst: config.rateBurst,
-    retry: INDEX_RETRY,
-    scheduler: asyncScheduler,
-    metrics,
-  });
+  const { config, adapters } = context;
+  const fetcher = createProjectFetcher(adapters.index.forPipeline('check'), { retry: INDEX_RETRY, scheduler: asyncScheduler });
   const outcome = await lastValueFrom(fetcher.fetch({ index: target.index, project: target.project }));
   if (!outcome.ok) {
     const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);

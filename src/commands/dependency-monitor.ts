@@ -9,6 +9,7 @@
 import { readKafkaSecurity } from '../kafka/security.js';
 import { connect } from 'node:net';
 import { probeDatabase } from '../db/probe.js';
+import { indexHost } from '../domain/index-host.js';
 import type { IndexClient } from '../domain/ports.js';
 import type { PackageIndex } from '../domain/types.js';
 import { createKafkaProbe } from '../kafka/probe.js';
@@ -52,11 +53,7 @@ function withTimeout(work: Promise<void>, ms: number, what: string): Promise<voi
 }
 
 export function indexDependency(index: Pick<PackageIndex, 'simpleUrl'>): string {
-  try {
-    return `index:${new URL(index.simpleUrl).host}`;
-  } catch {
-    return 'index:invalid';
-  }
+  return `index:${indexHost(index)}`;
 }
 
 function tcpConnect(simpleUrl: string): Promise<void> {

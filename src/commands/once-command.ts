@@ -13,7 +13,7 @@ import { dispatchOptions, dispatchPorts, indexLimits, updateOptions, updatePorts
 const PASSES: Record<PipelineName, (context: PipelineContext, all: boolean, stop$: Observable<void>) => Observable<unknown>> = {
   releases: ({ config, adapters, metrics, logger }, _all, stop$) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index, scheduler: asyncScheduler },
+      { store: adapters.store, index: adapters.index.forPipeline('releases'), scheduler: asyncScheduler },
       { ...indexLimits(config), pollIntervalMs: config.pollInterval * 1000, releaseTriggers: config.releaseTriggers, metrics, logger, onePoll: true, stop$ },
     ),
   update: (context, all, stop$) => updatePass(updatePorts(context), { ...updateOptions(context, all), stop: stop$ }),

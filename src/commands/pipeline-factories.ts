@@ -31,7 +31,7 @@ export interface PipelineContext {
 export const INDEX_RETRY = { maxAttempts: 5, baseDelayMs: 500, maxDelayMs: 30_000 } as const;
 
 export function indexLimits(config: Config) {
-  return { rate: config.rateLimit, burst: config.rateBurst, concurrency: config.concurrency, retry: INDEX_RETRY };
+  return { concurrency: config.concurrency, retry: INDEX_RETRY };
 }
 
 export type PipelineFactory = (context: PipelineContext, stop$: Observable<void>) => Observable<unknown>;
@@ -39,7 +39,7 @@ export type PipelineFactory = (context: PipelineContext, stop$: Observable<void>
 export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
   releases: ({ config, adapters, metrics, logger }, stop$) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index, scheduler: asyncScheduler },
+      { store: adapters.store, index: adapters.index.forPipeline('releases'), scheduler: asyncScheduler },
       {
         ...indexLimits(config),
         pollIntervalMs: config.pollInterval * 1000,
@@ -84,7 +84,7 @@ const UPDATE_PASS_INTERVAL_MS = 60_000;
 const RELEASED_EVENT = z.object({ index_url: z.string().min(1), package_name: z.string().min(1), package_version: z.string().min(1) });
 
 export function updatePorts({ adapters }: PipelineContext): UpdatePorts {
-  return { store: adapters.store, index: adapters.index, scheduler: asyncScheduler };
+  return { store: adapters.store, index: adapters.index.forPipeline('update'), scheduler: asyncScheduler };
 }
 
 export function updateOptions({ config, metrics, logger }: PipelineContext, all: boolean): UpdateOptions {

@@ -62,14 +62,14 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   lifecycle.onClose('dependency checks', () => dependencies.close());
 
   readiness.setStartup('opening the database');
-  const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun }, signal, (reason) =>
+  const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun, observeIndex: (client) => dependencies.watchIndex(client) }, signal, (reason) =>
     readiness.setDependency('database', false, reason),
   );
   if (opened === null) return;
   lifecycle.onClose('adapters', () => opened.close());
   // Publishes what earlier runs left unsent, then every event as it is written.
   opened.relay?.start();
-  const adapters: Adapters = { ...opened, index: dependencies.watchIndex(opened.index) };
+  const adapters = opened;
 
   readiness.setStartup('checking the dependencies');
   await dependencies.start(await listIndexes(adapters.database.pool, { enabledOnly: true }));

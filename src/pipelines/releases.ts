@@ -28,7 +28,8 @@ import type { Metrics } from '../runtime/metrics.js';
 import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
 import { recordNewReleases, unknownReleases } from './new-releases.js';
 import { IndexError } from '../sources/index-client/errors.js';
-import { createProjectFetcher, indexHost, type FetchedPage, type ProjectFetcher, type ProjectRequest, type RetryPolicy } from './project-fetcher.js';
+import { indexHost } from '../domain/index-host.js';
+import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type ProjectRequest, type RetryPolicy } from './project-fetcher.js';
 import { stageMeter } from './stage-meter.js';
 
 export interface ReleasesPorts {
@@ -39,9 +40,6 @@ export interface ReleasesPorts {
 
 export interface ReleasesOptions {
   readonly pollIntervalMs: number;
-  /** Index requests per second per host, and the burst above it. */
-  readonly rate: number;
-  readonly burst: number;
   /** Projects handled at once. */
   readonly concurrency: number;
   readonly retry: RetryPolicy;
@@ -84,7 +82,7 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
   const context: Context = {
     ports,
     options,
-    fetcher: createProjectFetcher(ports.index, { ...options, pipeline: PIPELINE, scheduler: ports.scheduler }),
+    fetcher: createProjectFetcher(ports.index, { retry: options.retry, random: options.random, scheduler: ports.scheduler }),
     triggers: new Set((options.releaseTriggers ?? []).map(canonicalizeName)),
     stage: stageMeter(PIPELINE, options.metrics, ports.scheduler),
     passes: new Map(),

@@ -79,10 +79,6 @@ export interface UpdateOptions {
   readonly pageSize: number;
   /** Re-check every row, due or not. */
   readonly all?: boolean;
-  /** Index requests per second per index host (> 0). */
-  readonly rate: number;
-  /** Requests a rested host may get at once (>= 1). */
-  readonly burst: number;
   /** Retries of an index request, and of a project's store/sink work. */
   readonly retry: RetryPolicy;
   /** Jitter source in [0, 1) (default Math.random). */
@@ -210,15 +206,7 @@ export function updatePipeline(ports: UpdatePorts, options: UpdatePipelineOption
 }
 
 function fetcherFor(ports: UpdatePorts, options: UpdateOptions): ProjectFetcher {
-  return createProjectFetcher(ports.index, {
-    pipeline: UPDATE_PIPELINE,
-    rate: options.rate,
-    burst: options.burst,
-    retry: options.retry,
-    scheduler: ports.scheduler,
-    ...(options.random ? { random: options.random } : {}),
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-  });
+  return createProjectFetcher(ports.index, { retry: options.retry, scheduler: ports.scheduler, ...(options.random ? { random: options.random } : {}) });
 }
 
 /** How a project the pass has finished ended. */

@@ -132,8 +132,6 @@ export async function createWorld(
           { store: publishingStore(database.pool, sink), index: client, scheduler: asyncScheduler },
           {
             pollIntervalMs: 50,
-            rate: 1_000,
-            burst: 100,
             concurrency: runOptions.concurrency ?? 4,
             retry: { maxAttempts: 2, baseDelayMs: 10, maxDelayMs: 20 },
             metrics,

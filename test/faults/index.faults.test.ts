@@ -17,6 +17,7 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { publishingStore } from '../support/outbox.js';
 import { collectingSink, countingErrors, repeated, rowCount, sleep, timeRequests, until, type CollectingSink, type ErrorTally } from './helpers.js';
+import { politeIndexClient } from '../../src/sources/index-client/polite-client.js';
 
 let db: TestDatabase;
 const cleanups: (() => Promise<void>)[] = [];
@@ -68,11 +69,9 @@ async function watch(options: {
   const outcomes: ReleasesOutcome[] = [];
   let failure: unknown = null;
   const subscription: Subscription = releasesPipeline(
-    { store, index: client, scheduler: asyncScheduler },
+    { store, index: politeIndexClient(client, { rate: options.rate ?? 50, burst: options.burst ?? 10, metrics }).forPipeline('releases'), scheduler: asyncScheduler },
     {
       pollIntervalMs: 200,
-      rate: options.rate ?? 50,
-      burst: options.burst ?? 10,
       concurrency: options.concurrency ?? 4,
       // More attempts than any burst below has failures: a fault delays, never drops.
       retry: { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 400 },

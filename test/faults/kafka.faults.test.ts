@@ -74,7 +74,7 @@ function startReleases(): () => Promise<void> {
     (stop$) =>
       releasesPipeline(
         { store: createPackageStore(db.pool, { analyzeBeforeScan: db.embedded, onEventsWritten: () => relay.wake() }), index: client, scheduler: asyncScheduler },
-        { pollIntervalMs: 300, rate: 50, burst: 10, concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, metrics, logger, stop$ },
+        { pollIntervalMs: 300, concurrency: 4, retry: { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000 }, metrics, logger, stop$ },
       ),
     { name: 'releases', logger, metrics, readiness: new Readiness(), initialBackoffMs: 200, maxBackoffMs: 2_000 },
   );

@@ -98,7 +98,7 @@ describe('Postgres faults', () => {
       const pass = lastValueFrom(
         updatePass(
           { store, index: client, scheduler: asyncScheduler },
-          { concurrency: 2, pageSize: 7, all: true, rate: 1_000, burst: 10, retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 500 }, deferOnFailureMs: 60_000 },
+          { concurrency: 2, pageSize: 7, all: true, retry: { maxAttempts: 5, baseDelayMs: 50, maxDelayMs: 500 }, deferOnFailureMs: 60_000 },
         ).pipe(toArray()),
       );
       // Killed while idle between pages, twice.

@@ -88,7 +88,7 @@ function setup() {
   const store = new FakeStore(scheduler);
   const pipeline = releasesPipeline(
     { store: store as unknown as PackageStore, index, scheduler },
-    { pollIntervalMs: MINUTE, rate: 10, burst: 10, concurrency: 4, retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 }, random: () => 0.5 },
+    { pollIntervalMs: MINUTE, concurrency: 4, retry: { maxAttempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 }, random: () => 0.5 },
   );
   return { scheduler, index, store, sink: store, pipeline };
 }

@@ -45,8 +45,6 @@ function start(options: { releaseTriggers?: string[] } = {}) {
     { store, index: client, scheduler: asyncScheduler },
     {
       pollIntervalMs: 100,
-      rate: 50,
-      burst: 10,
       concurrency: 4,
       retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 },
       metrics,

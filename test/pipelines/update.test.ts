@@ -23,6 +23,7 @@ import { transition } from '../../src/db/release-checks.js';
 import { updatePass, updatePipeline, type UpdateOptions, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { drive as driveAll, settle } from '../support/virtual-time.js';
+import { politeIndexClient } from '../../src/sources/index-client/polite-client.js';
 
 const drive = <T>(scheduler: VirtualTimeScheduler, source: Observable<T>, maxSteps?: number) =>
   driveAll(scheduler, source, maxSteps === undefined ? {} : { maxSteps });
@@ -295,8 +296,6 @@ const OPTIONS: UpdateOptions = {
   concurrency: 4,
   pageSize: 10,
   all: false,
-  rate: 1000,
-  burst: 1000,
   retry: { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000 },
   random: () => 0.5,
   deferOnFailureMs: 3_600_000,
@@ -309,6 +308,11 @@ function setup(seeds: readonly Seed[], latencyMs = 0) {
   const store = new FakeStore(scheduler, seeds, log, events);
   const index = new FakeIndex(scheduler, latencyMs);
   return { scheduler, log, store, index, events, ports: { store, index, scheduler } };
+}
+
+/** The ports with the index behind the process's one polite client (rate per host, burst). */
+function rateLimited(ports: ReturnType<typeof setup>['ports'], rate: number, burst: number) {
+  return { ...ports, index: politeIndexClient(ports.index, { rate, burst, scheduler: ports.scheduler }).forPipeline('update') };
 }
 
 const ofType = <K extends UpdateOutcome['type']>(outcomes: readonly UpdateOutcome[], type: K) =>
@@ -329,7 +333,7 @@ describe('updatePass', () => {
     index.set(B, 'q1', [release('1.0', [wheel('q1', '1.0')])]);
 
     // 2 requests per second, burst 1: a.example gets one every 500 ms from 0
-    const outcomes = await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 6, rate: 2, burst: 1, all: true }));
+    const outcomes = await drive(scheduler, updatePass(rateLimited(ports, 2, 1), { ...OPTIONS, concurrency: 6, all: true }));
 
     expect(index.requests.filter((r) => r.host === 'a.example').map((r) => r.at)).toEqual([0, 500, 1000, 1500, 2000]);
     expect(index.times('q1')).toEqual([0]);
@@ -496,7 +500,7 @@ describe('updatePass', () => {
             ? new PkgstreamError('INDEX_RATE_LIMITED', 'too many requests', { retriable: true, retryAfterMs: 5000 })
             : undefined;
       }
-      const outcomes = await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 5, rate: 10, burst: 1 }));
+      const outcomes = await drive(scheduler, updatePass(rateLimited(ports, 10, 1), { ...OPTIONS, concurrency: 5 }));
       return { index, store, outcomes };
     };
 
@@ -572,7 +576,7 @@ describe('updatePass', () => {
 
     let passComplete: UpdateOutcome | undefined;
     await new Promise<void>((resolve, reject) => {
-      updatePass({ store, index, scheduler: asyncScheduler }, { ...OPTIONS, concurrency, pageSize, rate: 1e9, burst: 1e9 }).subscribe({
+      updatePass({ store, index, scheduler: asyncScheduler }, { ...OPTIONS, concurrency, pageSize }).subscribe({
         next: (outcome) => {
           if (outcome.type === 'pass-complete') passComplete = outcome;
           else done += 1;

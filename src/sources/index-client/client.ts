@@ -2,6 +2,7 @@
  * The IndexClient port on undici: RSS feeds, project pages (PEP 691 JSON, PEP 503 HTML as
  * fallback) and, for Warehouse indexes, the JSON API.
  */
+import { indexHost } from '../../domain/index-host.js';
 import type { IndexClient } from '../../domain/ports.js';
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { FeedKind, FeedResult, PackageIndex, ProjectPage, Validators } from '../../domain/types.js';
@@ -22,14 +23,6 @@ export interface IndexClientOptions extends HttpOptions {
 }
 
 /** The index label metrics use: the host of the simple URL (a bounded set). */
-export function indexLabel(index: PackageIndex): string {
-  try {
-    return new URL(index.simpleUrl).host;
-  } catch {
-    return 'invalid';
-  }
-}
-
 function isJson(contentType: string, body: string): boolean {
   const type = contentType.toLowerCase();
   if (type.includes('json')) return true;
@@ -55,7 +48,7 @@ export class UndiciIndexClient implements IndexClient {
   }
 
   private get(index: PackageIndex, url: string, route: IndexRoute, accept: string, validators?: Validators) {
-    return this.http.get({ url, route, indexLabel: indexLabel(index), accept, validators, verifyTls: index.verifyTls });
+    return this.http.get({ url, route, indexLabel: indexHost(index), accept, validators, verifyTls: index.verifyTls });
   }
 
   private countProblems(index: PackageIndex, source: string, problems: readonly { code: string; detail: string }[]): void {

@@ -1,4 +1,4 @@
-export { UndiciIndexClient, createIndexClient, indexLabel, SIMPLE_ACCEPT, type IndexClientOptions } from './client.js';
+export { UndiciIndexClient, createIndexClient, SIMPLE_ACCEPT, type IndexClientOptions } from './client.js';
 export { IndexError, INDEX_ERROR_CODES, type IndexErrorCode } from './errors.js';
 export { HttpTransport, DEFAULT_MAX_BODY_BYTES, type HttpOptions, type IndexRoute } from './http.js';
 export { parseFeed, splitTitle, decodeUtf8, type ParsedFeed } from './rss.js';

@@ -17,6 +17,7 @@ import { createPackageStore } from '../../../src/sinks/store-sink.js';
 import { createIndexClient } from '../../../src/sources/index-client/index.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 import { startIndexServer, type IndexServer } from '../../support/index-server/index.js';
+import { politeIndexClient } from '../../../src/sources/index-client/polite-client.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 
@@ -45,7 +46,7 @@ export async function startTestService(env: NodeJS.ProcessEnv = { PKGSTREAM_ADMI
     // The real store writes every event to the `event` table (the history the API shows);
     // nothing publishes them here.
     store: createPackageStore(database.pool),
-    index: client,
+    index: politeIndexClient(client, { rate: config.rateLimit, burst: config.rateBurst, metrics }),
     relay: null,
     jobs,
     close: async () => {

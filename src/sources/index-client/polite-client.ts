@@ -1,0 +1,85 @@
+/**
+ * The one polite face of every index host: each request of every pipeline and every kind
+ * (feeds, project pages) takes a token from its host's single bucket (PKGSTREAM_RATE_LIMIT
+ * per second, PKGSTREAM_RATE_BURST at once) before it goes, and a 429's Retry-After pauses
+ * that host for everyone. A process makes one of these over its one index client; each
+ * pipeline gets a view (`forPipeline`) that only labels its waits.
+ */
+import { Subject, Subscription, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { errorCode } from '../../domain/errors.js';
+import type { IndexClient } from '../../domain/ports.js';
+import { indexHost } from '../../domain/index-host.js';
+import type { PackageIndex } from '../../domain/types.js';
+import { rateLimit, type RateLimitPenalty } from '../../operators/rate-limit.js';
+import { retryAfterOf } from '../../operators/retry-backoff.js';
+import type { Metrics } from '../../runtime/metrics.js';
+
+export interface PoliteIndexOptions {
+  /** Requests per second per index host, and how many may go at once above it. */
+  readonly rate: number;
+  readonly burst: number;
+  readonly scheduler?: SchedulerLike;
+  readonly metrics?: Pick<Metrics, 'rateLimiterWait'>;
+}
+
+export interface PoliteIndexClient {
+  /** The shared client, its waits labelled with `pipeline`. */
+  forPipeline(pipeline: string): IndexClient;
+  /** Requests sent to the index (tokens granted), for tests and benchmarks. */
+  readonly requests: () => number;
+  /** Stops the buckets and closes the underlying client. */
+  close(): Promise<void>;
+}
+
+interface Ticket {
+  readonly host: string;
+  readonly pipeline: string;
+  readonly grant: () => void;
+}
+
+export function politeIndexClient(client: IndexClient, options: PoliteIndexOptions): PoliteIndexClient {
+  const penalties = new Subject<RateLimitPenalty<string>>();
+  const tickets = new Subject<Ticket>();
+  let requests = 0;
+  const buckets: Subscription = tickets
+    .pipe(
+      rateLimit<Ticket, string>({
+        rate: options.rate,
+        burst: options.burst,
+        key: (ticket) => ticket.host,
+        penalties,
+        scheduler: options.scheduler ?? asyncScheduler,
+      }),
+    )
+    .subscribe((ticket) => ticket.grant());
+
+  const politely = async <T>(pipeline: string, index: PackageIndex, request: () => Promise<T>): Promise<T> => {
+    const host = indexHost(index);
+    const asked = (options.scheduler ?? asyncScheduler).now();
+    await new Promise<void>((grant) => tickets.next({ host, pipeline, grant }));
+    const waitedMs = (options.scheduler ?? asyncScheduler).now() - asked;
+    options.metrics?.rateLimiterWait.observe({ pipeline, index: host }, waitedMs / 1000);
+    requests += 1;
+    try {
+      return await request();
+    } catch (error) {
+      const retryAfterMs = retryAfterOf(error);
+      if (errorCode(error) === 'INDEX_RATE_LIMITED' && retryAfterMs !== undefined) penalties.next({ key: host, ms: retryAfterMs });
+      throw error;
+    }
+  };
+
+  return {
+    forPipeline: (pipeline) => ({
+      fetchFeed: (index, feed, validators) => politely(pipeline, index, () => client.fetchFeed(index, feed, validators)),
+      fetchProject: (index, project, validators) => politely(pipeline, index, () => client.fetchProject(index, project, validators)),
+      // The views share the client: closing it is the owner's (`close` below).
+      close: () => Promise.resolve(),
+    }),
+    requests: () => requests,
+    async close() {
+      buckets.unsubscribe();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { PkgstreamError } from '../../src/domain/errors.js';
+import type { IndexClient } from '../../src/domain/ports.js';
+import type { FeedKind, PackageIndex, ProjectPage } from '../../src/domain/types.js';
+import { createMetrics } from '../../src/runtime/metrics.js';
+import { politeIndexClient } from '../../src/sources/index-client/polite-client.js';
+
+const indexAt = (host: string): PackageIndex => ({ id: 1, simpleUrl: `https://${host}/simple`, jsonApiUrl: null, rssUrl: null, verifyTls: true, enabled: true, watchMode: 'seen' });
+const A = indexAt('a.example');
+const B = indexAt('b.example');
+
+/** An index that answers at once and records when each request arrived, per host. */
+class RecordingIndex implements IndexClient {
+  readonly arrivals: { host: string; kind: string; at: number }[] = [];
+  closed = false;
+  rateLimitNext = 0;
+  private arrive(index: PackageIndex, kind: string): void {
+    this.arrivals.push({ host: new URL(index.simpleUrl).host, kind, at: performance.now() });
+    if (this.rateLimitNext > 0) {
+      const retryAfterMs = this.rateLimitNext;
+      this.rateLimitNext = 0;
+      throw new PkgstreamError('INDEX_RATE_LIMITED', 'too many requests', { retriable: true, retryAfterMs });
+    }
+  }
+  fetchFeed(index: PackageIndex, _feed: FeedKind) {
+    this.arrive(index, 'feed');
+    return Promise.resolve({ notModified: true } as const);
+  }
+  fetchProject(index: PackageIndex, project: string): Promise<ProjectPage | null> {
+    this.arrive(index, 'project');
+    return Promise.resolve({ project, releases: [], validators: {} });
+  }
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+}
+
+/** The most arrivals in any window of `ms` (a window starts at an arrival). */
+function maxInWindow(times: readonly number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; i < sorted.length; i += 1) {
+    while ((sorted[i] ?? 0) - (sorted[j] ?? 0) >= ms) j += 1;
+    best = Math.max(best, i - j + 1);
+  }
+  return best;
+}
+
+describe('politeIndexClient: one bucket per index host for every pipeline and every kind of request', () => {
+  it('two pipelines, feeds and pages together, never get more than burst + rate x T from one host', async () => {
+    const inner = new RecordingIndex();
+    const polite = politeIndexClient(inner, { rate: 40, burst: 3 });
+    const releases = polite.forPipeline('releases');
+    const update = polite.forPipeline('update');
+    const asks: Promise<unknown>[] = [];
+    for (let i = 0; i < 12; i += 1) {
+      asks.push(releases.fetchFeed(A, 'updates'), update.fetchProject(A, `p${i}`), releases.fetchProject(B, `q${i}`));
+    }
+    await Promise.all(asks);
+    const onA = inner.arrivals.filter((r) => r.host === 'a.example').map((r) => r.at);
+    expect(onA).toHaveLength(24);
+    // 40/s with 3 at once: in any 250 ms at most 3 + 10 (a slow machine only spreads them more).
+    expect(maxInWindow(onA, 250)).toBeLessThanOrEqual(13);
+    // 24 requests at 40/s after a burst of 3: at least 21 intervals of 25 ms.
+    expect(Math.max(...onA) - Math.min(...onA)).toBeGreaterThanOrEqual(21 * 25 - 5);
+    // The other host has its own bucket: its 12 requests do not wait behind A's 24.
+    const onB = inner.arrivals.filter((r) => r.host === 'b.example').map((r) => r.at);
+    expect(Math.max(...onB) - Math.min(...onB)).toBeLessThan(Math.max(...onA) - Math.min(...onA));
+    expect(polite.requests()).toBe(36);
+    await polite.close();
+    expect(inner.closed).toBe(true);
+  });
+
+  it("a 429's Retry-After pauses the host for every pipeline, not only the one that got it", async () => {
+    const inner = new RecordingIndex();
+    const polite = politeIndexClient(inner, { rate: 1000, burst: 1 });
+    inner.rateLimitNext = 1000;
+    const limited = await polite.forPipeline('releases').fetchFeed(A, 'updates').catch((error: unknown) => error);
+    expect(limited).toMatchObject({ code: 'INDEX_RATE_LIMITED' });
+    const pausedAt = inner.arrivals[0]!.at;
+    const otherHost = polite.forPipeline('check').fetchProject(B, 'numpy').then(() => performance.now());
+    await polite.forPipeline('update').fetchProject(A, 'numpy');
+    const afterOnA = inner.arrivals.find((r) => r.host === 'a.example' && r.kind === 'project');
+    expect(afterOnA!.at - pausedAt).toBeGreaterThanOrEqual(1000 - 5);
+    // Only that host pauses: B was answered before the pause of A was over.
+    expect((await otherHost) - pausedAt).toBeLessThan(1000);
+    await polite.close();
+  });
+
+  it('labels each wait with the pipeline that waited', async () => {
+    const inner = new RecordingIndex();
+    const metrics = createMetrics(undefined, { defaultMetrics: false });
+    const polite = politeIndexClient(inner, { rate: 1000, burst: 5, metrics });
+    await polite.forPipeline('releases').fetchFeed(A, 'packages');
+    await polite.forPipeline('update').fetchProject(A, 'numpy');
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('pkgstream_rate_limiter_wait_seconds_count{pipeline="releases",index="a.example"} 1');
+    expect(text).toContain('pkgstream_rate_limiter_wait_seconds_count{pipeline="update",index="a.example"} 1');
+    await polite.close();
+  });
+});
