@@ -8,6 +8,7 @@
 import { readKafkaSecurity } from '../kafka/security.js';
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
+import { priorityForRecheckInterval } from '../db/priority.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
 import { politeIndexClient, type PoliteIndexClient } from '../sources/index-client/polite-client.js';
 import type { Config } from '../runtime/config.js';
@@ -75,6 +76,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
         })
       : null;
     const realStore = createPackageStore(database.pool, {
+      priority: priorityForRecheckInterval(config.recheckInterval * 1000),
       analyzeBeforeScan: database.embedded,
       serviceVersion: packageVersion(),
       onEventsWritten: () => relay?.wake(),

@@ -49,6 +49,16 @@ export interface PriorityInput {
   readonly staticPriority: number;
 }
 
+/**
+ * The priority for a recheck interval t1 (PKGSTREAM_RECHECK_INTERVAL): Koschei's shape
+ * (t0 = 6 h for t1 = 7 days) kept for long intervals, scaled down with t1 below 7 days so
+ * that t0 < t1 always holds.
+ */
+export function priorityForRecheckInterval(recheckIntervalMs: number): PriorityOptions {
+  const baseIntervalMs = Math.min(DEFAULT_PRIORITY.baseIntervalMs, recheckIntervalMs / 28);
+  return priorityOptions({ recheckIntervalMs, baseIntervalMs, minIntervalMs: Math.min(DEFAULT_PRIORITY.minIntervalMs, baseIntervalMs) });
+}
+
 /** Options with defaults filled in; throws on an inconsistent set. */
 export function priorityOptions(overrides: Partial<PriorityOptions> = {}): PriorityOptions {
   const options = { ...DEFAULT_PRIORITY, ...overrides };

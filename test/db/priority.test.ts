@@ -3,6 +3,7 @@ import {
   DEFAULT_PRIORITY,
   nextDueAt,
   priorityAt,
+  priorityForRecheckInterval,
   priorityOptions,
   recheckDelayMs,
   timeTerm,
@@ -63,6 +64,16 @@ describe('recheck delay after a check', () => {
     const options = priorityOptions({ recheckIntervalMs: 24 * HOUR });
     expect(recheckDelayMs(input(), checkedAt, options)).toBe(24 * HOUR);
     expect(recheckDelayMs(input({ releasedAt: checkedAt }), checkedAt, options)).toBeLessThan(24 * HOUR);
+  });
+
+  it('builds a consistent priority for any PKGSTREAM_RECHECK_INTERVAL, from one second to a year', () => {
+    for (const recheck of [1_000, HOUR, 24 * HOUR, 168 * HOUR, 365 * 24 * HOUR]) {
+      const options = priorityForRecheckInterval(recheck);
+      expect(recheckDelayMs(input(), checkedAt, options), `t1 ${recheck}`).toBe(recheck);
+      expect(options.baseIntervalMs).toBeLessThan(recheck);
+    }
+    // Koschei's own shape at 7 days.
+    expect(priorityForRecheckInterval(168 * HOUR)).toEqual(priorityOptions());
   });
 
   it('rejects inconsistent options', () => {
