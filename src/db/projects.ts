@@ -5,6 +5,7 @@
 import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName, parseProjectName } from '../domain/pep503.js';
 import { getIndex } from './indexes.js';
+import type { ProjectRef } from '../domain/types.js';
 import type { Queryable } from './sql.js';
 
 export type AddProjectResult = 'added' | 'known' | 'no-index';
@@ -59,6 +60,27 @@ export async function isKnownProject(db: Queryable, project: string, indexId?: n
 }
 
 /** One page of known project names in name order, after `after` (exclusive). */
+/**
+ * Projects registered on an enabled index with no release recorded yet (a `package add`
+ * the feeds have not mentioned, or any project of an index without feeds), after the
+ * keyset position `after` (`[indexId, project]`), in that order.
+ */
+export async function listUnrecordedProjects(
+  db: Queryable,
+  options: { readonly after?: readonly [number, string] | null; readonly limit?: number } = {},
+): Promise<ProjectRef[]> {
+  const [afterIndex, afterProject] = options.after ?? [0, ''];
+  const { rows } = await db.query<{ index_id: number; simple_url: string; project: string }>(
+    `SELECT p.index_id, i.simple_url, p.project
+       FROM package_project p JOIN package_index i ON i.id = p.index_id
+      WHERE i.enabled AND (p.index_id, p.project) > ($1, $2)
+        AND NOT EXISTS (SELECT 1 FROM package_version v WHERE v.index_id = p.index_id AND v.project = p.project)
+      ORDER BY p.index_id, p.project LIMIT $3`,
+    [afterIndex, afterProject, options.limit ?? 1000],
+  );
+  return rows.map((row) => ({ indexId: row.index_id, indexUrl: row.simple_url, project: row.project }));
+}
+
 export async function listKnownProjects(
   db: Queryable,
   options: { readonly indexId?: number; readonly after?: string | null; readonly limit?: number } = {},

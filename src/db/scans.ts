@@ -3,10 +3,10 @@
  * (paged-scan.ts): due releases, unsolved (release, solver) pairs, known projects.
  */
 import type { UnsolvedCursor, UnsolvedItem } from '../domain/ports.js';
-import type { StoredRelease } from '../domain/types.js';
+import type { ProjectRef, StoredRelease } from '../domain/types.js';
 import { pagedScan, type Page, type PagedScanOptions, type ScanIterable } from './paged-scan.js';
 import { analyzeTables } from './maintenance.js';
-import { listKnownProjects } from './projects.js';
+import { listKnownProjects, listUnrecordedProjects } from './projects.js';
 import { RELEASE_SELECT, toStoredRelease, type ReleaseRow } from './releases.js';
 import { readUnsolvedPage } from './solver-runs.js';
 import { toId, type Queryable } from './sql.js';
@@ -148,6 +148,17 @@ export function knownProjectsScan(db: Queryable, options: KnownProjectsScanOptio
     });
     const last = rows[rows.length - 1];
     return { rows, next: rows.length < limit || last === undefined ? null : last };
+  }, options);
+}
+
+/** Registered projects without a recorded release (listUnrecordedProjects), page by page. */
+export function unrecordedProjectsScan(db: Queryable, options: PagedScanOptions & { readonly pageSize?: number } = {}): ScanIterable<ProjectRef> {
+  const limit = options.pageSize ?? 1000;
+  checkPageSize(limit);
+  return pagedScan(async (after: readonly [number, string] | null) => {
+    const rows = await listUnrecordedProjects(db, { after, limit });
+    const last = rows[rows.length - 1];
+    return { rows, next: rows.length < limit || last === undefined ? null : ([last.indexId, last.project] as const) };
   }, options);
 }
 

@@ -78,6 +78,13 @@ export interface StoredArtifact {
 }
 
 /** A known `(index, project, version)` row with what the database holds about it. */
+/** A project on an index, as the pipelines name it. */
+export interface ProjectRef {
+  readonly indexId: number;
+  readonly indexUrl: string;
+  readonly project: string;
+}
+
 export interface StoredRelease {
   readonly id: number;
   readonly indexId: number;

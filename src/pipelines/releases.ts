@@ -12,7 +12,8 @@
  * is neither recorded nor announced.
  *
  * Indexes without feeds get their releases from the update pipeline, which reads every
- * known project's page when it falls due and records the versions it did not know.
+ * known project's page when it falls due (and a registered project without releases in
+ * its next pass) and records the versions it did not know.
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
 import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, timeout, toArray } from 'rxjs/operators';

@@ -8,6 +8,9 @@
  *   pulls `store.scanDue({ now, pageSize, all })` with `pullMap`: a row is taken only when
  *   one of `concurrency` slots is free, so at most `concurrency` rows plus the store's
  *   page are held, whatever the size of the table.
+ * - First, every registered project with no release recorded yet (`package add` on an
+ *   index without feeds, or before the feeds mention it) has its page read and its
+ *   releases recorded, so an index without feeds is watched too.
  * - ONE index request per project, not per version: the first row of a project
  *   (`indexId|project`) in the pass fetches the project page (rate-limited per index
  *   host, retried on retriable errors, a 429's Retry-After pausing the host, a 404 read as
@@ -53,7 +56,7 @@ import {
 } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
 import type { IndexClient, PackageStore } from '../domain/ports.js';
-import type { PackageEvent, PackageIndex, StoredRelease } from '../domain/types.js';
+import type { PackageEvent, PackageIndex, ProjectRef, StoredRelease } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
@@ -305,7 +308,7 @@ function runPass(
     };
 
     const fail = async (
-      row: StoredRelease,
+      row: ProjectRef,
       stageName: 'index' | 'fetch' | 'apply',
       error: unknown,
       attempts: number,
@@ -334,7 +337,7 @@ function runPass(
     };
 
     /** Fetch, then check every known release of the project; one outcome. */
-    const checkRow = (row: StoredRelease, key: string, state: Running): Observable<UpdateOutcome> =>
+    const checkRow = (row: ProjectRef, key: string, state: Running): Observable<UpdateOutcome> =>
       defer(async () => indexOf(row.indexId)).pipe(
         mergeMap((index): Observable<UpdateOutcome> => {
           if (index === null) {
@@ -360,7 +363,7 @@ function runPass(
 
     const apply = (
       index: PackageIndex,
-      row: StoredRelease,
+      row: ProjectRef,
       page: FetchedPage,
       fetchAttempts: number,
       state: Running,
@@ -423,15 +426,31 @@ function runPass(
       return checkRow(row, key, state);
     };
 
+    /** A registered project without releases: its page is read and its releases recorded. */
+    const handleUnrecorded = (project: ProjectRef): Observable<UpdateOutcome> => {
+      const key = `${project.indexId}|${project.project}`;
+      const state: Running = { rows: [] };
+      running.set(key, state);
+      projectCount += 1;
+      return checkRow(project, key, state);
+    };
+
+    const due = store.scanDue({ now: startedAt, pageSize: options.pageSize, ...(options.all ? { all: true } : {}) });
+    const unrecorded = store.unrecordedProjects({ pageSize: options.pageSize });
     const scan = stoppable(
-      store.scanDue({ now: startedAt, pageSize: options.pageSize, ...(options.all ? { all: true } : {}) }),
+      (async function* (): AsyncGenerator<DueItem> {
+        for await (const project of unrecorded) yield { project };
+        for await (const release of due) yield { release };
+      })(),
       () => stop.stopped,
       () => (stoppedEarly = true),
     );
-    const checks = pullMap(scan, (row) => handleRow(row).pipe(finalize(() => {
+    // Progress counts the due rows (countDue); an unrecorded project is not one of them.
+    const rowDone = () => {
       done += 1;
       metrics?.scanRowsDone.set({ pipeline }, done);
-    })), {
+    };
+    const checks = pullMap(scan, (item) => ('release' in item ? handleRow(item.release).pipe(finalize(rowDone)) : handleUnrecorded(item.project)), {
       concurrency: options.concurrency,
       onInflight: (n) => metrics?.stageInflight.set({ pipeline, stage: 'scan' }, n),
     });
@@ -465,6 +484,9 @@ function runPass(
     );
   });
 }
+
+/** What a pass works on: first the registered projects without releases, then the due rows. */
+type DueItem = { readonly project: ProjectRef } | { readonly release: StoredRelease };
 
 function skipped(row: StoredRelease, reason: 'project-checked' | 'project-failed'): UpdateOutcome {
   return { type: 'skipped', indexUrl: row.indexUrl, project: row.project, version: row.version, reason };

@@ -14,7 +14,7 @@ import { priorityOptions, type PriorityOptions } from '../db/priority.js';
 import { isKnownProject } from '../db/projects.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
 import { deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
-import { countDue, dueScan, knownProjectsScan, unsolvedScan } from '../db/scans.js';
+import { countDue, dueScan, knownProjectsScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
 import { readUnsolvedPage, recordFinished, recordScheduled } from '../db/solver-runs.js';
 import { isConnectionError, type RetryOptions } from '../db/retry.js';
 
@@ -80,6 +80,7 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     listIndexes: (query) => retriableDbErrors(listIndexes(pool, query)),
     isKnownProject: (project, indexId) => retriableDbErrors(isKnownProject(pool, project, indexId)),
     knownProjects: (query = {}) => knownProjectsScan(pool, { ...retry, ...query }),
+    unrecordedProjects: (query = {}) => unrecordedProjectsScan(pool, { ...retry, ...query }),
     async recordRelease(index, project, release, recordOptions = {}) {
       const releasedAt =
         recordOptions.releasedAt === undefined ? undefined : new Map([[release.version, recordOptions.releasedAt]]);

@@ -203,6 +203,7 @@ class FakeStore implements PackageStore {
 
   isKnownProject = notUsed;
   knownProjects = notUsed;
+  unrecordedProjects = notUsed;
   recordRelease = notUsed;
   recordReleases = notUsed;
   loadProjectReleases = notUsed;

@@ -18,7 +18,7 @@ import type {
   RecordedRelease,
   ReleaseCheck,
 } from '../../src/domain/ports.js';
-import type { IndexFile, IndexRelease, PackageEvent, PackageIndex, ProjectPage, StoredArtifact, StoredRelease } from '../../src/domain/types.js';
+import type { IndexFile, IndexRelease, PackageEvent, PackageIndex, ProjectPage, ProjectRef, StoredArtifact, StoredRelease } from '../../src/domain/types.js';
 import { transition } from '../../src/db/release-checks.js';
 import { updatePass, updatePipeline, type UpdateOptions, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
@@ -208,6 +208,12 @@ class FakeStore implements PackageStore {
   // Not used by the update pipeline.
   isKnownProject = unused('isKnownProject');
   knownProjects = unusedIterable('knownProjects');
+  /** Registered projects without a release row (a feedless index's `package add`). */
+  readonly unrecorded: ProjectRef[] = [];
+  async *unrecordedProjects(): AsyncIterable<ProjectRef> {
+    await Promise.resolve();
+    yield* this.unrecorded;
+  }
   recordRelease = unused('recordRelease');
   loadRelease = unused('loadRelease');
   getCheckpoint = unused('getCheckpoint');
@@ -339,6 +345,21 @@ describe('updatePass', () => {
     expect(index.times('q1')).toEqual([0]);
     expect(ofType(outcomes, 'checked')).toHaveLength(6);
     expect(ofType(outcomes, 'pass-complete')[0]).toMatchObject({ rows: 6, projects: 6, requests: 6, failed: 0, events: 0 });
+  });
+
+  it('reads a registered project without releases (a feedless index) once, first, and records its releases', async () => {
+    const { scheduler, ports, index, store, log } = setup([{ project: 'known', version: '1.0', due: 0 }]);
+    store.unrecorded.push({ indexId: A.id, indexUrl: A.simpleUrl, project: 'fresh' });
+    index.set(A, 'known', [release('1.0', [wheel('known', '1.0')])]);
+    index.set(A, 'fresh', [release('0.1', [wheel('fresh', '0.1')]), release('0.2', [wheel('fresh', '0.2')])]);
+
+    const outcomes = await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 1 }));
+
+    expect(index.requests.map((r) => r.project)).toEqual(['fresh', 'known']);
+    expect(log).toContain('recordReleases fresh 0.1,0.2');
+    expect(ofType(outcomes, 'checked').find((o) => o.project === 'fresh')).toMatchObject({ newReleases: ['0.1', '0.2'] });
+    // Progress counts due rows only: the one row of `known`.
+    expect(ofType(outcomes, 'pass-complete')[0]).toMatchObject({ rows: 1, projects: 2, requests: 2, failed: 0 });
   });
 
   it('asks the index once per project, not per version: 10 projects x 5 versions -> 10 requests per pass', async () => {

@@ -1,0 +1,88 @@
+/**
+ * A static PEP 503 index as people really run one: a directory of wheel files and
+ * `simple/<name>/index.html` pages (no hashes unless asked), served by Python's own
+ * `python3 -m http.server`, software nobody here wrote. The wheels are real zip files
+ * (METADATA, WHEEL, RECORD), so pip can install them too.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canonicalizeName } from '../../src/domain/pep503.js';
+
+export interface StaticIndex {
+  /** `http://127.0.0.1:<port>/simple` */
+  readonly simpleUrl: string;
+  /** Requests Python logged (`GET /simple/x/`), in order. */
+  readonly requests: string[];
+  /** Adds a wheel of `project` `version` and rewrites the project's page. */
+  addWheel(project: string, version: string): void;
+  stop(): Promise<void>;
+}
+
+const WHEEL_SCRIPT = `
+import sys, zipfile
+path, dist, version = sys.argv[1:4]
+info = f"{dist}-{version}.dist-info"
+with zipfile.ZipFile(path, "w") as wheel:
+    wheel.writestr(f"{dist}/__init__.py", f"__version__ = {version!r}\\n")
+    wheel.writestr(f"{info}/METADATA", f"Metadata-Version: 2.1\\nName: {dist}\\nVersion: {version}\\n")
+    wheel.writestr(f"{info}/WHEEL", "Wheel-Version: 1.0\\nGenerator: pkgstream-test\\nRoot-Is-Purelib: true\\nTag: py3-none-any\\n")
+    wheel.writestr(f"{info}/RECORD", "")
+`;
+
+export async function startStaticIndex(options: { readonly hashes?: boolean } = {}): Promise<StaticIndex> {
+  const root = mkdtempSync(join(tmpdir(), 'pkgstream-static-index-'));
+  mkdirSync(join(root, 'files'));
+  const wheelsOf = new Map<string, string[]>();
+
+  const writePage = (name: string) => {
+    const links = (wheelsOf.get(name) ?? []).map((file) => {
+      const digest = options.hashes ? `#sha256=${createHash('sha256').update(readFileSync(join(root, 'files', file))).digest('hex')}` : '';
+      return `    <a href="../../files/${file}${digest}">${file}</a><br/>`;
+    });
+    mkdirSync(join(root, 'simple', name), { recursive: true });
+    writeFileSync(join(root, 'simple', name, 'index.html'), `<!DOCTYPE html>\n<html><body>\n${links.join('\n')}\n</body></html>\n`);
+    const projects = [...wheelsOf.keys()].sort().map((project) => `    <a href="${project}/">${project}</a><br/>`);
+    writeFileSync(join(root, 'simple', 'index.html'), `<!DOCTYPE html>\n<html><body>\n${projects.join('\n')}\n</body></html>\n`);
+  };
+
+  const child: ChildProcess = spawn('python3', ['-u', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', root, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const requests: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    for (const match of chunk.toString().matchAll(/"(GET|HEAD) (\S+) HTTP\/[\d.]+"/g)) requests.push(`${match[1]} ${match[2]}`);
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`python3 -m http.server exited with ${String(code)}: ${out}`)));
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const found = /port (\d+)/.exec(out);
+      if (found) resolve(Number(found[1]));
+    });
+  });
+
+  return {
+    simpleUrl: `http://127.0.0.1:${String(port)}/simple`,
+    requests,
+    addWheel(project, version) {
+      const name = canonicalizeName(project);
+      const dist = name.replace(/-/g, '_');
+      const file = `${dist}-${version}-py3-none-any.whl`;
+      const made = spawnSync('python3', ['-c', WHEEL_SCRIPT, join(root, 'files', file), dist, version], { encoding: 'utf8' });
+      if (made.status !== 0) throw new Error(`could not build ${file}: ${made.stderr}`);
+      wheelsOf.set(name, [...(wheelsOf.get(name) ?? []), file]);
+      writePage(name);
+    },
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      rmSync(root, { recursive: true, force: true });
+    },
+  };
+}
