@@ -8,6 +8,7 @@
  */
 import { BadInputError } from './errors.js';
 import { isValidVersion } from './pep440.js';
+import { quoteText } from './quote.js';
 
 export const MAX_VERSION_LENGTH = 128;
 
@@ -33,16 +34,9 @@ export function versionProblem(version: string, rule: VersionRule = {}): string 
   return LEGACY.test(version) ? null : 'neither a PEP 440 nor a legacy version';
 }
 
-/**
- * The version quoted for a one-line message: JSON with every character outside printable
- * ASCII escaped (`"1.0\u202egnp.exe"`, so a log viewer shows no reordered text), at most
- * MAX_VERSION_LENGTH characters of it and the length of a longer one.
- */
+/** The version quoted for a one-line message (quoteText): at most MAX_VERSION_LENGTH characters of it, and the length of a longer one. */
 export function quoteVersion(version: string): string {
-  const quoted = JSON.stringify(version.slice(0, MAX_VERSION_LENGTH)).replace(
-    /[^\x20-\x7e]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  const quoted = quoteText(version.slice(0, MAX_VERSION_LENGTH));
   return version.length > MAX_VERSION_LENGTH ? `${quoted}... (${version.length} characters)` : quoted;
 }
 

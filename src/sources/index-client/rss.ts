@@ -5,6 +5,7 @@
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { canonicalizeName, isValidProjectName } from '../../domain/pep503.js';
+import { asciiJson } from '../../domain/quote.js';
 import type { FeedItem, FeedKind } from '../../domain/types.js';
 import { quoteVersion, versionProblem } from '../../domain/version-check.js';
 import { IndexError } from './errors.js';
@@ -86,11 +87,12 @@ function text(value: unknown): string | null {
   return null;
 }
 
+/** The item for a message: at most 500 characters of its JSON, nothing outside printable ASCII. */
 function raw(item: unknown): string {
   try {
-    return (JSON.stringify(item) ?? String(item)).slice(0, 500);
+    return asciiJson((JSON.stringify(item) ?? String(item)).slice(0, 500));
   } catch {
-    return String(item).slice(0, 500);
+    return asciiJson(String(item).slice(0, 500));
   }
 }
 
