@@ -1,7 +1,7 @@
 /**
  * The one rule for a version string that enters from outside (feed items, project pages in
- * JSON and HTML, the Warehouse JSON API, the re-check path, the CLI, Kafka messages): PEP
- * 440 in its permissive spellings (pep440.ts), or the legacy rule (letters, digits and
+ * JSON and HTML, the Warehouse JSON API, the re-check path, the CLI): PEP 440 in its
+ * permissive spellings (pep440.ts), or the legacy rule (letters, digits and
  * `.`, `_`, `-`, `+`, `!`, starting and ending with a letter or digit, as old uploads
  * have), at most 128 characters, and no control, format (bidi: U+202E) or line-separator
  * character. A version refused here is never stored, announced, or put into a Job.
@@ -41,8 +41,8 @@ export function quoteVersion(version: string): string {
 }
 
 /** The version when acceptable; else a `BadInputError('BAD_VERSION')` naming it and why. */
-export function requireVersion(version: string, rule: VersionRule = {}): string {
-  const problem = versionProblem(version, rule);
+export function requireVersion(version: string): string {
+  const problem = versionProblem(version);
   if (problem !== null) throw new BadInputError('BAD_VERSION', `not an acceptable version ${quoteVersion(version)}: ${problem}`);
   return version;
 }
