@@ -2,6 +2,7 @@
 import { normalizeIndexUrl } from '../db/indexes.js';
 import { BadInputError } from '../domain/errors.js';
 import { parseProjectName } from '../domain/pep503.js';
+import { requireVersion } from '../domain/version-check.js';
 import { UsageError } from './command.js';
 
 function asUsageError<T>(read: () => T): T {
@@ -21,4 +22,9 @@ export function parseSimpleUrl(value: string): string {
 /** A project name, canonicalized (PEP 503). */
 export function parseProjectArgument(value: string): string {
   return asUsageError(() => parseProjectName(value));
+}
+
+/** A release version, by the one version rule (version-check.ts). */
+export function parseVersionArgument(value: string): string {
+  return asUsageError(() => requireVersion(value));
 }

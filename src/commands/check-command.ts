@@ -5,7 +5,7 @@ import { openAdapters } from './adapters.js';
 import { checkOne, findIndex } from './check-one.js';
 import { UsageError, type Command } from './command.js';
 import { DEFAULT_INDEX_URL } from './package-commands.js';
-import { parseProjectArgument, parseSimpleUrl } from './arguments.js';
+import { parseProjectArgument, parseSimpleUrl, parseVersionArgument } from './arguments.js';
 
 export const checkCommand: Command = {
   words: ['check'],
@@ -19,7 +19,7 @@ export const checkCommand: Command = {
   async run(context) {
     const { config, logger, out } = context;
     const project = parseProjectArgument(context.positionals[0] ?? '');
-    const version = context.positionals[1];
+    const version = context.positionals[1] === undefined ? undefined : parseVersionArgument(context.positionals[1]);
     const indexUrl = parseSimpleUrl((context.options.index as string | undefined) ?? DEFAULT_INDEX_URL);
     const dryRun = context.options['dry-run'] === true || config.dryRun;
     const metrics = createMetrics(undefined, { defaultMetrics: false });

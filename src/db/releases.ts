@@ -7,6 +7,7 @@ import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
 import type { RecordedRelease } from '../domain/ports.js';
 import type { IndexFile, IndexRelease, PackageEvent, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
+import { requireVersion } from '../domain/version-check.js';
 import { insertEvents } from './events.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
 import type { CheckedRow } from './release-checks.js';
@@ -140,7 +141,9 @@ export async function recordReleases(
   const priority = options.priority ?? DEFAULT_PRIORITY;
   const byVersion = new Map<string, { files: Map<string, string | null>; releasedAt: Date | null }>();
   for (const release of releases) {
-    if (release.version === '') throw new BadInputError('BAD_VERSION', `empty version of ${project}`);
+    // Versions are checked where they enter (and a bad one skipped there): one reaching here
+    // came by a path that skipped the check, and is refused before anything is written.
+    requireVersion(release.version);
     if (byVersion.has(release.version)) continue;
     const releasedAt = options.releasedAt?.has(release.version)
       ? (options.releasedAt.get(release.version) ?? null)

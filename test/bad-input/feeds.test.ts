@@ -62,6 +62,12 @@ const ITEM_CASES: readonly ItemCase[] = [
   { name: 'version with an empty local part, not PEP 440', items: [rssItem({ title: 'victim 1.0+', pubDate: DATE })], reason: /not a valid version: \\"1\.0\+\\"/, marker: '1.0+' },
   { name: 'version with two epochs, not PEP 440', items: [rssItem({ title: 'victim 1!2!3', pubDate: DATE })], reason: /not a valid version: \\"1!2!3\\"/, marker: '1!2!3' },
   { name: 'version of 200 characters', items: [rssItem({ title: `victim 1.${'9'.repeat(198)}`, pubDate: DATE })], reason: /not a valid version/, marker: '9'.repeat(198) },
+  {
+    name: 'bidi override in the version (issue 12.22)',
+    items: [rssItem({ title: 'victim 1.0\u202egnp.exe', pubDate: DATE })],
+    reason: /not a valid version: \\"1\.0\\\\u202egnp\.exe\\" \(holds a control, format \(bidi\) or line-separator character\): \{\\"title\\":\\"victim 1\.0\\\\u202egnp\.exe\\"/,
+    marker: 'gnp.exe',
+  },
   { name: 'name with a slash (PEP 503 forbids)', items: [rssItem({ title: 'vic/tim 1.0', pubDate: DATE })], reason: /not a valid project name: \\"vic\/tim\\"/, marker: 'vic/tim' },
   { name: 'name with a space', items: [rssItem({ title: 'vic tim 1.0', pubDate: DATE })], reason: /not a valid project name: \\"vic tim\\"/, marker: 'vic tim' },
   { name: 'name with a leading dash', items: [rssItem({ title: '-victim 1.0', pubDate: DATE })], reason: /not a valid project name: \\"-victim\\"/, marker: '-victim' },
@@ -172,6 +178,7 @@ describe('feeds: one bad item between good ones', () => {
     const lines = logLinesWith(w, 'unreadable part of an index answer', 'BAD_FEED_ITEM', c.reason);
     expect(lines, w.logs.join('\n')).toHaveLength(1);
     expect(lines[0]).toContain(JSON.stringify(c.marker).slice(1, -1).slice(0, 40));
+    expect(lines[0], 'no bidi override reaches the log').not.toContain('\u202e');
     expect(await counted(w.metrics.badInput, { source: 'feed', code: 'BAD_FEED_ITEM' })).toBe(1);
     expect(await counted(w.metrics.feedItems, { feed, outcome: 'bad' })).toBe(1);
     // The pipeline went on: no failed poll, the good releases around it are in.

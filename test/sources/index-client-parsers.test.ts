@@ -82,6 +82,20 @@ describe('parsePep691', () => {
     expect(parsed.problems).toEqual([{ code: 'BAD_FILENAME', detail: 'no version in filename "demo-2.0.rpm"' }]);
   });
 
+  it('leaves out a refused version with its files, one BAD_VERSION problem per version; another spelling of a good one is kept', () => {
+    const long = `2.${'9'.repeat(200)}`;
+    const file = (filename: string) => ({ filename, url: 'x', hashes: {} });
+    const parsed = parsePep691(page({ versions: [' 1.0', '', '1.0\u202egnp.exe', '1.0', long], files: [file('demo-1.0.tar.gz'), file(`demo-${long}.tar.gz`), file(`demo-${long}-py3-none-any.whl`)] }), URL_, 'demo');
+    expect(parsed.releases).toEqual([{ version: '1.0', files: [expect.objectContaining({ filename: 'demo-1.0.tar.gz' })] }]);
+    expect(parsed.problems.map((p) => [p.code, p.version, p.reason])).toEqual([
+      ['BAD_VERSION', '" 1.0"', 'neither a PEP 440 nor a legacy version'],
+      ['BAD_VERSION', '""', 'empty version'],
+      ['BAD_VERSION', '"1.0\\u202egnp.exe"', 'holds a control, format (bidi) or line-separator character'],
+      ['BAD_VERSION', `"2.${'9'.repeat(126)}"... (202 characters)`, 'longer than 128 characters'],
+    ]);
+    expect(parsed.problems[2]?.detail).toBe('demo: version "1.0\\u202egnp.exe": holds a control, format (bidi) or line-separator character');
+  });
+
   it.each([
     [{ meta: { 'api-version': '2.0' } }, 'meta.api-version'],
     [{ name: 'other' }, 'field name'],
@@ -116,12 +130,25 @@ describe('parsePep503', () => {
     ]);
     expect(parsed.problems.map((p) => p.code)).toEqual(['BAD_SHA256']);
   });
+
+  it('leaves out the file whose version is refused (300 characters)', () => {
+    const html = `<a href="/p/demo-1.${'9'.repeat(298)}.tar.gz">x</a><a href="/p/demo-2004d.tar.gz">demo-2004d.tar.gz</a>`;
+    const parsed = parsePep503(html, URL_, 'demo');
+    expect(parsed.releases.map((r) => r.version)).toEqual(['2004d']);
+    expect(parsed.problems.map((p) => [p.code, p.reason])).toEqual([['BAD_VERSION', 'longer than 128 characters']]);
+  });
 });
 
 describe('parseWarehouseJson', () => {
   it('rejects a wrong type naming the field', () => {
     const error = thrown(() => parseWarehouseJson({ info: { name: 'demo' }, releases: { '1.0': [{ filename: 'demo-1.0.tar.gz', digests: { sha256: 1 } }] } }, URL_, 'demo'));
     expect(error.message).toContain('releases.1.0[0].digests.sha256');
+  });
+
+  it('leaves out a release whose version is refused', () => {
+    const parsed = parseWarehouseJson({ info: { name: 'demo' }, releases: { '1.0': [], "1'); drop table package_version;--": [] } }, URL_, 'demo');
+    expect(parsed.releases.map((r) => r.version)).toEqual(['1.0']);
+    expect(parsed.problems.map((p) => [p.code, p.version])).toEqual([['BAD_VERSION', '"1\'); drop table package_version;--"']]);
   });
 });
 

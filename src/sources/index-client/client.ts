@@ -51,10 +51,11 @@ export class UndiciIndexClient implements IndexClient {
     return this.http.get({ url, route, indexLabel: indexHost(index), accept, validators, verifyTls: index.verifyTls });
   }
 
-  private countProblems(index: PackageIndex, source: string, problems: readonly { code: string; detail: string }[]): void {
+  /** Each problem one warn line (naming the project, when known, and a refused version and why) and counted. */
+  private countProblems(index: PackageIndex, source: string, problems: readonly { code: string; detail: string }[], project?: string): void {
     for (const problem of problems) {
       this.options.metrics?.badInput.inc({ source, code: problem.code });
-      this.options.logger?.warn({ index: index.simpleUrl, code: problem.code, detail: problem.detail }, 'unreadable part of an index answer');
+      this.options.logger?.warn({ index: index.simpleUrl, ...(project === undefined ? {} : { project }), ...problem }, 'unreadable part of an index answer');
     }
   }
 
@@ -133,7 +134,7 @@ export class UndiciIndexClient implements IndexClient {
   }
 
   private page(index: PackageIndex, parsed: ParsedPage, validators: Validators): ProjectPage {
-    this.countProblems(index, 'index', parsed.problems);
+    this.countProblems(index, 'index', parsed.problems, parsed.project);
     return { project: parsed.project, releases: parsed.releases, validators };
   }
 

@@ -2,18 +2,24 @@
  * Project pages -> IndexRelease[]: PEP 691 JSON (hand-checked shape: a wrong type is
  * INDEX_BAD_BODY naming the project and the field) and PEP 503 HTML. Versions come from the
  * filenames and, with PEP 700, from the `versions` list (a version with no files still
- * exists); spellings of one PEP 440 version group into one release.
+ * exists); spellings of one PEP 440 version group into one release. A version the one
+ * version rule refuses (version-check.ts) is left out with its files: a BAD_VERSION problem,
+ * once per page, and the project's other releases are read as usual.
  */
 import { parseDistributionFilename } from '../../domain/filename.js';
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { IndexFile, IndexRelease } from '../../domain/types.js';
-import { IndexError } from './errors.js';
 import { releaseKey } from '../../domain/pep440.js';
+import { quoteVersion, versionProblem } from '../../domain/version-check.js';
+import { IndexError } from './errors.js';
 
 /** A problem with one part of a page that is reported and counted, not thrown. */
 export interface PageProblem {
-  readonly code: 'BAD_SHA256' | 'BAD_FILENAME';
+  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION';
   readonly detail: string;
+  /** BAD_VERSION: the version quoted (quoteVersion) and why it is refused. */
+  readonly version?: string;
+  readonly reason?: string;
 }
 
 export interface ParsedPage {
@@ -80,18 +86,35 @@ export function checkSha256(value: string | null, where: string, problems: PageP
   return null;
 }
 
-/** Groups files (each with the version its filename carries) into releases, `versions` first. */
-export function groupReleases(versions: readonly string[], files: readonly { version: string; file: IndexFile }[]): IndexRelease[] {
+/** The entries whose version the one version rule accepts; each refused version one problem. */
+export function withValidVersions<T extends { readonly version: string }>(project: string, entries: readonly T[], problems: PageProblem[]): T[] {
+  const refused = new Set<string>();
+  return entries.filter(({ version }) => {
+    const reason = versionProblem(version);
+    if (reason === null) return true;
+    if (!refused.has(version)) {
+      refused.add(version);
+      const quoted = quoteVersion(version);
+      problems.push({ code: 'BAD_VERSION', detail: `${project}: version ${quoted}: ${reason}`, version: quoted, reason });
+    }
+    return false;
+  });
+}
+
+/** Groups files (each with the version its filename carries) into releases, `versions` first; refused versions left out. */
+export function groupReleases(
+  project: string,
+  versions: readonly string[],
+  files: readonly { version: string; file: IndexFile }[],
+  problems: PageProblem[],
+): IndexRelease[] {
+  const entries = withValidVersions(project, [...versions.map((version) => ({ version, file: null })), ...files], problems);
   const byKey = new Map<string, { version: string; files: IndexFile[] }>();
-  for (const version of versions) {
-    const key = releaseKey(version);
-    if (!byKey.has(key)) byKey.set(key, { version, files: [] });
-  }
-  for (const { version, file } of files) {
+  for (const { version, file } of entries) {
     const key = releaseKey(version);
     let release = byKey.get(key);
     if (!release) byKey.set(key, (release = { version, files: [] }));
-    release.files.push(file);
+    if (file) release.files.push(file);
   }
   return [...byKey.values()];
 }
@@ -137,7 +160,7 @@ export function parsePep691(data: unknown, url: string, requested: string): Pars
       },
     });
   });
-  return { project, releases: groupReleases(versions, files), problems };
+  return { project, releases: groupReleases(project, versions, files, problems), problems };
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -202,5 +225,5 @@ export function parsePep503(html: string, url: string, requested: string): Parse
       },
     });
   }
-  return { project, releases: groupReleases([], files), problems };
+  return { project, releases: groupReleases(project, [], files, problems), problems };
 }

@@ -4,9 +4,10 @@
  * reason, never an exception.
  */
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { isValidVersion } from '../../domain/pep440.js';
 import { canonicalizeName, isValidProjectName } from '../../domain/pep503.js';
+import { asciiJson } from '../../domain/quote.js';
 import type { FeedItem, FeedKind } from '../../domain/types.js';
+import { quoteVersion, versionProblem } from '../../domain/version-check.js';
 import { IndexError } from './errors.js';
 
 export interface ParsedFeed {
@@ -41,7 +42,6 @@ function capItems(xml: string): { xml: string; excess: number } {
   return { xml: `${xml.slice(0, cutAt)}</channel></rss>`, excess: items - MAX_FEED_ITEMS };
 }
 
-const VERSION = /^[A-Za-z0-9][A-Za-z0-9.+!_-]*$/;
 const ADDED = ' added to PyPI';
 
 const parser = new XMLParser({
@@ -87,11 +87,12 @@ function text(value: unknown): string | null {
   return null;
 }
 
+/** The item for a message: at most 500 characters of its JSON, nothing outside printable ASCII. */
 function raw(item: unknown): string {
   try {
-    return (JSON.stringify(item) ?? String(item)).slice(0, 500);
+    return asciiJson((JSON.stringify(item) ?? String(item)).slice(0, 500));
   } catch {
-    return String(item).slice(0, 500);
+    return asciiJson(String(item).slice(0, 500));
   }
 }
 
@@ -110,9 +111,8 @@ export function splitTitle(title: string, kind: FeedKind): { project: string; ve
   const name = tokens.slice(0, -1).join(' ');
   if (!isValidProjectName(name)) return `not a valid project name: ${JSON.stringify(name.slice(0, 200))}`;
   // Warehouse refuses uploads whose version is not PEP 440: such a title is not a release.
-  if (version.length > 128 || !VERSION.test(version) || !isValidVersion(version)) {
-    return `not a valid version: ${JSON.stringify(version.slice(0, 128))}`;
-  }
+  const problem = versionProblem(version, { legacy: false });
+  if (problem !== null) return `not a valid version: ${quoteVersion(version)} (${problem})`;
   return { project: canonicalizeName(name), version };
 }
 

@@ -1,7 +1,7 @@
 /** Warehouse's JSON API (`/pypi/<name>/json`, `/pypi/<name>/<version>/json`) -> IndexRelease[]. */
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { IndexFile, IndexRelease } from '../../domain/types.js';
-import { ShapeChecker, checkSha256, type ParsedPage, type PageProblem } from './project-page.js';
+import { ShapeChecker, checkSha256, withValidVersions, type ParsedPage, type PageProblem } from './project-page.js';
 
 function parseFile(check: ShapeChecker, value: unknown, field: string, project: string, problems: PageProblem[]): IndexFile {
   const entry = check.object(value, field);
@@ -46,5 +46,5 @@ export function parseWarehouseJson(data: unknown, url: string, requested: string
       });
     }
   }
-  return { project, releases, problems };
+  return { project, releases: withValidVersions(project, releases, problems), problems };
 }
