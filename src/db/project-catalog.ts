@@ -31,6 +31,15 @@ export interface ProjectSearch {
 
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
+/**
+ * When a file was last seen on the index. A check that changes nothing writes no artifact
+ * row, so a file still listed on a release that is not missing was seen at its last check.
+ */
+function lastSeenAt(file: { present: boolean; last_seen_at: Date }, release: { state: string; last_checked_at: Date | null }): Date {
+  const listed = file.present && release.state !== 'missing' && release.last_checked_at !== null;
+  return listed && release.last_checked_at! > file.last_seen_at ? release.last_checked_at! : file.last_seen_at;
+}
+
 /** `q` made canonical (PEP 503) and escaped for a LIKE prefix. */
 function prefixPattern(q: string | undefined): string {
   const canonical = q === undefined ? '' : canonicalizeName(q.trim());
@@ -188,7 +197,7 @@ export async function loadProjectDetail(db: Queryable, indexId: number, projectN
       version: row.version,
       state: row.state === 'present' && latest.get(row.version) === 'hash-mismatch' ? 'hash-changed' : row.state,
       yankedReason: row.yanked_reason,
-      digests: (artifacts.get(id) ?? []).map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: a.last_seen_at.toISOString() })),
+      digests: (artifacts.get(id) ?? []).map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: lastSeenAt(a, row).toISOString() })),
       firstSeenAt: row.first_seen_at.toISOString(),
       releasedAt: iso(row.released_at),
       lastCheckedAt: iso(row.last_checked_at),

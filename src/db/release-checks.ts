@@ -77,6 +77,8 @@ export function transition(
 interface LoadedRow extends CheckedRow {
   id: string;
   index_id: number;
+  /** The files were last seen by this check (before the one being applied). */
+  last_checked_at: Date | null;
   /** The row version (xmin): a write made after it was read changes it. */
   row_version: string;
 }
@@ -89,14 +91,17 @@ interface PlannedWrite {
   readonly checkedAt: Date;
   readonly changedAt: Date | null;
   readonly due: Date;
-  /** Mark the present artifacts seen now (they were not rewritten, the release is not missing). */
-  readonly seen: boolean;
+  /**
+   * The release went missing: its present files were last seen at its previous check,
+   * written to them now (while listed, a file's last sighting is the release's last check).
+   */
+  readonly lastSeenAt: Date | null;
   readonly result: AppliedCheck;
 }
 
 async function loadRows(db: Queryable, ids: readonly number[], lock: boolean): Promise<Map<number, LoadedRow>> {
   const { rows } = await db.query<LoadedRow>(
-    `SELECT id, index_id, xmin::text AS row_version, state, yanked_reason, released_at, last_changed_at, static_priority
+    `SELECT id, index_id, xmin::text AS row_version, state, yanked_reason, released_at, last_checked_at, last_changed_at, static_priority
        FROM package_version WHERE id = ANY($1::bigint[]) ORDER BY id${lock ? ' FOR UPDATE' : ''}`,
     [ids],
   );
@@ -131,7 +136,7 @@ function plan(
     checkedAt: check.checkedAt,
     changedAt,
     due,
-    seen: !artifacts.rewritten && state !== 'missing',
+    lastSeenAt: state === 'missing' && row.state !== 'missing' ? row.last_checked_at : null,
     result: { state, changed, nextDueAt: due },
   };
 }
@@ -141,8 +146,8 @@ async function writePlanned(db: Queryable, planned: readonly PlannedWrite[]): Pr
   const column = <K extends keyof PlannedWrite>(key: K) => planned.map((write) => write[key]);
   const { rows } = await db.query<{ id: string }>(
     `WITH t AS (
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::boolean[])
-         AS t(id, row_version, state, reason, checked_at, changed_at, due, seen)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::timestamptz[], $8::timestamptz[])
+         AS t(id, row_version, state, reason, checked_at, changed_at, due, last_seen_at)
      ), checked AS (
        UPDATE package_version v
           SET state = t.state, yanked_reason = t.reason, last_checked_at = t.checked_at,
@@ -150,10 +155,10 @@ async function writePlanned(db: Queryable, planned: readonly PlannedWrite[]): Pr
          FROM t
         WHERE v.id = t.id AND v.xmin::text = t.row_version
        RETURNING v.id
-     ), seen AS (
-       UPDATE artifact a SET last_seen_at = t.checked_at
+     ), vanished AS (
+       UPDATE artifact a SET last_seen_at = GREATEST(a.last_seen_at, t.last_seen_at)
          FROM t JOIN checked USING (id)
-        WHERE a.package_version_id = t.id AND a.present AND t.seen
+        WHERE a.package_version_id = t.id AND a.present AND t.last_seen_at IS NOT NULL
      )
      SELECT id FROM checked`,
     [
@@ -164,7 +169,7 @@ async function writePlanned(db: Queryable, planned: readonly PlannedWrite[]): Pr
       column('checkedAt'),
       column('changedAt'),
       column('due'),
-      column('seen'),
+      column('lastSeenAt'),
     ],
   );
   return new Set(rows.map((row) => toId(row.id)));
@@ -220,7 +225,7 @@ export async function applyChecks(
       for (const [i, check] of rest) {
         const row = locked.get(check.releaseId)!;
         const { after, rewrites: rewritten } = assess(row, i);
-        const changed = rewritten && (await syncArtifacts(client, check.releaseId, files[i]!, check.check.checkedAt));
+        const changed = rewritten && (await syncArtifacts(client, check.releaseId, files[i]!, { at: check.check.checkedAt, lastCheckedAt: row.last_checked_at }));
         planned.push(plan(row, check, after, { rewritten, changed }, priority));
       }
       await writePlanned(client, planned);
@@ -249,12 +254,15 @@ export async function applyCheck(
   return applied!;
 }
 
-/** Makes the present artifacts equal the index's files; true when anything changed. */
+/**
+ * Makes the present artifacts equal the index's files; true when anything changed. A file
+ * gone from the page was last seen at the release's previous check.
+ */
 async function syncArtifacts(
   client: pg.PoolClient,
   releaseId: number,
   files: ReadonlyMap<string, string | null>,
-  at: Date,
+  { at, lastCheckedAt }: { readonly at: Date; readonly lastCheckedAt: Date | null },
 ): Promise<boolean> {
   const { rows } = await client.query<{ filename: string; sha256: string | null; present: boolean }>(
     'SELECT filename, sha256, present FROM artifact WHERE package_version_id = $1',
@@ -273,8 +281,8 @@ async function syncArtifacts(
   if (gone.length > 0) {
     changed = true;
     await client.query(
-      'UPDATE artifact SET present = false WHERE package_version_id = $1 AND filename = ANY($2::text[])',
-      [releaseId, gone],
+      'UPDATE artifact SET present = false, last_seen_at = GREATEST(last_seen_at, $3) WHERE package_version_id = $1 AND filename = ANY($2::text[])',
+      [releaseId, gone, lastCheckedAt],
     );
   }
   if (files.size > 0) {

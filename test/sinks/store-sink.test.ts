@@ -5,6 +5,7 @@ import { addIndex } from '../../src/db/indexes.js';
 import { PkgstreamError } from '../../src/domain/errors.js';
 import { createPackageStore, retriableDbErrors } from '../../src/sinks/store-sink.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { loadProjectDetail } from '../../src/db/project-catalog.js';
 
 const HOUR = 3_600_000;
 const sha = (c: string) => c.repeat(64);
@@ -183,9 +184,10 @@ describe('applying checks', () => {
 });
 
 describe('applying a project\'s checks in one call', () => {
-  const lastSeen = async (id: number) =>
-    (await db.pool.query<{ last_seen_at: Date }>('SELECT last_seen_at FROM artifact WHERE package_version_id = $1', [id])).rows.map(
-      (row) => row.last_seen_at,
+  /** The row versions of a release's artifacts: a write of any of them changes its xmin. */
+  const artifactVersions = async (id: number) =>
+    (await db.pool.query<{ xmin: string }>('SELECT xmin::text AS xmin FROM artifact WHERE package_version_id = $1 ORDER BY id', [id])).rows.map(
+      (row) => row.xmin,
     );
 
   it('records unchanged and changed releases together, in input order, the same as one by one', async () => {
@@ -196,6 +198,7 @@ describe('applying a project\'s checks in one call', () => {
     ]);
     const [one, two, three] = releases.map((release) => release.id) as [number, number, number];
     const checkedAt = new Date('2024-06-01T00:00:00Z');
+    const unchangedBefore = await artifactVersions(one);
     const applied = await store.applyChecks([
       { release: three, check: { checkedAt, changes: [{ kind: 'missing-version' }], files: null } },
       { release: one, check: { checkedAt, changes: [{ kind: 'unchanged' }], files: [file('batch-1.0.tar.gz', sha('1'))] } },
@@ -215,10 +218,23 @@ describe('applying a project\'s checks in one call', () => {
     ]);
     expect((await load('batch', '2.0')).artifacts).toEqual([{ filename: 'batch-2.0.tar.gz', sha256: sha('9') }]);
     expect((await load('batch', '3.0')).state).toBe('missing');
-    expect(await lastSeen(one)).toEqual([checkedAt]);
+    // An unchanged check writes no artifact row (a 1M-release pass used to rewrite 2M of them).
+    expect(await artifactVersions(one)).toEqual(unchangedBefore);
     for (const version of ['1.0', '2.0', '3.0']) expect((await load('batch', version)).lastCheckedAt).toEqual(checkedAt);
     // The same check of one release alone gives the same answer.
     expect(await store.applyCheck(one, { checkedAt, changes: [{ kind: 'unchanged' }], files: null })).toEqual(applied[1]);
+  });
+
+  it('shows a listed file as seen at its release\'s last check, and a vanished one at the check before', async () => {
+    const [release] = await store.recordReleases(index, 'sighted', [{ version: '1.0', files: [file('sighted-1.0.tar.gz', sha('1'))] }]);
+    const id = release!.id;
+    const seenOf = async () => (await loadProjectDetail(db.pool, index.id, 'sighted'))!.releases[0]!.digests[0]!.lastSeenAt;
+    const later = new Date(Date.now() + HOUR);
+    await store.applyCheck(id, { checkedAt: later, changes: [{ kind: 'unchanged' }], files: [file('sighted-1.0.tar.gz', sha('1'))] });
+    expect(await seenOf()).toBe(later.toISOString());
+    // Gone from the index an hour after that: last seen at the unchanged check.
+    await store.applyCheck(id, { checkedAt: new Date(later.getTime() + HOUR), changes: [{ kind: 'missing-version' }], files: null });
+    expect(await seenOf()).toBe(later.toISOString());
   });
 
   it('writes nothing of the batch when one release is unknown or a hash is malformed', async () => {
