@@ -8,7 +8,7 @@
  * `run` serves its API, where.
  */
 import { linkSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PkgstreamError } from '../domain/errors.js';
 
 export interface DataDirLockInfo {
@@ -26,10 +26,14 @@ export interface DataDirLock {
 
 export const DATA_DIR_LOCKED = 'DATA_DIR_LOCKED';
 
-const lockPath = (dataDir: string) => join(dataDir, 'pkgstream.lock');
+const lockPath = (dataDir: string) => join(resolve(dataDir), 'pkgstream.lock');
 
-/** Locks this process holds: a second open in the same process is refused too. */
-const held = new Set<string>();
+/** Locks this process holds (path → release): a second open in the same process is refused too. */
+const held = new Map<string, () => void>();
+// A process that ends without closing its database (a crash, process.exit) lets go too.
+process.on('exit', () => {
+  for (const release of held.values()) release();
+});
 
 /** The holder still runs. Our own pid without our lock is an earlier process's (a container restarted, pid 1 again). */
 function holderAlive(info: DataDirLockInfo, path: string): boolean {
@@ -114,14 +118,11 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     }
     removeStale(path, current);
   }
-  held.add(path);
   const release = () => {
     if (!held.delete(path)) return;
-    process.off('exit', release);
     if (readInfo(path)?.pid === process.pid) unlinkSync(path);
   };
-  // A process that ends without closing its database (a crash, process.exit) lets go too.
-  process.on('exit', release);
+  held.set(path, release);
   return {
     setHttpUrl(httpUrl) {
       info = { ...info, httpUrl };

@@ -51,12 +51,16 @@ describe('the embedded data directory lock', { timeout: CLI_TEST_TIMEOUT_MS }, (
     await stop(first);
   });
 
-  it('registers `package add` beside run through the service, and the project is still there after a restart', async () => {
+  // Two service start-ups and seven commands: slow on a loaded machine.
+  it('registers `package add` beside run through the service, and the project is still there after a restart', { timeout: 2 * CLI_TEST_TIMEOUT_MS }, async () => {
     const env = dataDirEnv({ PKGSTREAM_ADMIN_TOKEN: TOKEN });
     const first = await startRun(env);
     const added = await runCli(['package', 'add', 'numpy'], env);
     expect(added).toMatchObject({ code: 0, stdout: 'project numpy registered on https://pypi.org/simple\n' });
     expect(await listed(env)).toContain('numpy');
+    // A "not found" through the API is the usage error it is on the database.
+    const unknown = await runCli(['attention', 'resolve', '999'], env);
+    expect([unknown.code, unknown.stderr.split('\n')[0]]).toEqual([2, 'pkgstream: no open attention item 999']);
     await stop(first);
     // The loss the issue saw: a write beside the service, gone once the service restarts.
     const again = await startRun(env);
@@ -65,7 +69,7 @@ describe('the embedded data directory lock', { timeout: CLI_TEST_TIMEOUT_MS }, (
     expect(await listed(env)).toContain('numpy');
   });
 
-  it('refuses beside run what the API cannot do (exit 2, one line naming the pid), writes without a token included', async () => {
+  it('refuses beside run what the API cannot do (exit 2, one line naming the pid), writes without a token included', { timeout: 2 * CLI_TEST_TIMEOUT_MS }, async () => {
     const env = dataDirEnv();
     const first = await startRun(env);
     for (const args of [['package', 'add', 'numpy'], ['index', 'add', 'http://127.0.0.1:9/simple'], ['once', 'update'], ['migrate']]) {
@@ -73,6 +77,10 @@ describe('the embedded data directory lock', { timeout: CLI_TEST_TIMEOUT_MS }, (
       expect(refused.code, args.join(' ')).toBe(2);
       expect(refused.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
     }
+    // Reads the API covers need no token.
+    expect((await runCli(['index', 'list'], env)).stdout).toContain('https://pypi.org/simple\tenabled\twatch=seen');
+    expect(await runCli(['events', '--json'], env)).toMatchObject({ code: 0, stdout: '[]\n' });
+    expect(await runCli(['attention', 'list'], env)).toMatchObject({ code: 0, stdout: 'nothing needs attention\n' });
     const refused = await runCli(['index', 'add', 'http://127.0.0.1:9/simple'], env);
     expect(refused.stderr).toContain(`pid ${first.pid}`);
     const noToken = await runCli(['package', 'add', 'numpy'], env);
