@@ -46,12 +46,21 @@ function holderAlive(info: DataDirLockInfo, path: string): boolean {
   }
 }
 
+/** The lock's content; null when there is none or it is not a lock (nobody holds it). */
 function readInfo(path: string): DataDirLockInfo | null {
+  let text: string;
   try {
-    const info = JSON.parse(readFileSync(path, 'utf8')) as DataDirLockInfo;
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    // Someone else's (another user's) lock is never taken over.
+    throw new PkgstreamError(DATA_DIR_LOCKED, `the data directory lock ${path} cannot be read: ${(error as Error).message}`);
+  }
+  try {
+    const info = JSON.parse(text) as DataDirLockInfo;
     return Number.isInteger(info.pid) && typeof info.startedAt === 'string' ? info : null;
   } catch {
-    return null; // none, or not ours to read: nobody we can name holds it
+    return null;
   }
 }
 

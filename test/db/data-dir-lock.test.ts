@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,5 +29,13 @@ describe('data directory lock file', () => {
       expect(readDataDirLock(dataDir)).toMatchObject({ pid: process.pid });
       lock.release();
     }
+  });
+
+  it('never takes over a lock it cannot read (another user\'s, or here a folder in its place): refused naming the file', () => {
+    const dataDir = freshDir();
+    const path = join(dataDir, 'pkgstream.lock');
+    mkdirSync(path);
+    expect(() => acquireDataDirLock(dataDir)).toThrow(`the data directory lock ${path} cannot be read`);
+    expect(existsSync(path)).toBe(true);
   });
 });
