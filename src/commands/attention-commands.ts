@@ -1,18 +1,21 @@
-import type { AttentionItem } from '../domain/ports.js';
+import { attentionView, type AttentionView } from '../http/read-model.js';
 import { createMetrics } from '../runtime/metrics.js';
 import { openAdapters } from './adapters.js';
 import { UsageError, type Command, type CommandContext } from './command.js';
 import { retryAttentionItem } from './retry-attention.js';
-import { withDatabase } from './with-database.js';
+import { ServiceError, type ServiceClient } from './service-client.js';
+import { viaServiceOr, withServiceOrDatabase } from './with-database.js';
 import { createPackageStore } from '../sinks/store-sink.js';
+
+const LISTED = 1_000;
 
 function parseId(value: string | undefined): number {
   if (value === undefined || !/^\d+$/.test(value)) throw new UsageError(`expected an attention id (a whole number), not ${JSON.stringify(value ?? '')}`);
   return Number(value);
 }
 
-function row(item: AttentionItem): string {
-  return [item.id, item.pipeline, item.itemKey, item.errorCode, `attempts=${item.attempts}`, item.lastFailedAt.toISOString(), item.errorMessage.replace(/\s+/g, ' ')].join('\t');
+function row(item: AttentionView): string {
+  return [item.id, item.pipeline, item.itemKey, item.errorCode, `attempts=${item.attempts}`, item.lastFailedAt, item.errorMessage.replace(/\s+/g, ' ')].join('\t');
 }
 
 const attentionList: Command = {
@@ -25,13 +28,18 @@ const attentionList: Command = {
     all: { type: 'boolean', help: 'resolved items too' },
   },
   async run(context) {
-    const items = await withDatabase(context, (database) =>
-      createPackageStore(database.pool).listAttention({
-        pipeline: context.options.pipeline as string | undefined,
-        status: context.options.all === true ? 'all' : 'open',
-        limit: 1_000,
-      }),
-    );
+    const pipeline = context.options.pipeline as string | undefined;
+    const all = context.options.all === true;
+    const items = await withServiceOrDatabase(context, {
+      async service(client) {
+        const open = (await client.listAttention({ pipeline, open: true, limit: LISTED })).items;
+        return all ? [...open, ...(await client.listAttention({ pipeline, open: false, limit: LISTED })).items] : open;
+      },
+      async database(database) {
+        const found = await createPackageStore(database.pool).listAttention({ pipeline, status: all ? 'all' : 'open', limit: LISTED });
+        return found.map(attentionView);
+      },
+    });
     for (const item of items) context.out.write(`${row(item)}\n`);
     if (items.length === 0) context.out.write('nothing needs attention\n');
     return 0;
@@ -45,7 +53,10 @@ const attentionResolve: Command = {
   arity: [1, 1],
   async run(context) {
     const id = parseId(context.positionals[0]);
-    const found = await withDatabase(context, (database) => createPackageStore(database.pool).resolveAttention(id));
+    const found = await withServiceOrDatabase(context, {
+      service: async (client) => (await client.resolveAttention(id)).resolved,
+      database: (database) => createPackageStore(database.pool).resolveAttention(id),
+    });
     if (!found) throw new UsageError(`no open attention item ${id}`);
     context.out.write(`attention item ${id} resolved\n`);
     return 0;
@@ -55,6 +66,26 @@ const attentionResolve: Command = {
 async function retry(context: CommandContext): Promise<number> {
   const all = context.options.all === true;
   if (all === (context.positionals.length === 1)) throw new UsageError('give one attention id or --all');
+  return viaServiceOr(context, (client) => retryThrough(context, client, all), () => retryHere(context, all));
+}
+
+/** Retries through the running service: it processes each item and resolves it when done. */
+async function retryThrough(context: CommandContext, client: ServiceClient, all: boolean): Promise<number> {
+  const ids = all ? (await client.listAttention({ open: true, limit: LISTED })).items.map((item) => item.id) : [parseId(context.positionals[0])];
+  let failed = 0;
+  for (const id of ids) {
+    try {
+      context.out.write(`${id}\tresolved\t${(await client.retryAttention(id)).detail}\n`);
+    } catch (error) {
+      if (!(error instanceof ServiceError && error.code === 'retry_failed')) throw error;
+      failed += 1;
+      context.out.write(`${id}\tfailed again\t${error.message}\n`);
+    }
+  }
+  return failed === 0 ? 0 : 1;
+}
+
+async function retryHere(context: CommandContext, all: boolean): Promise<number> {
   const metrics = createMetrics(undefined, { defaultMetrics: false });
   const adapters = await openAdapters({ config: context.config, logger: context.logger, metrics, dryRun: context.config.dryRun });
   try {

@@ -4,12 +4,11 @@
  */
 import { listEvents, searchProjects, type EventView } from '../db/index.js';
 import type { ReleaseView } from '../db/project-catalog.js';
-import { ApiError } from '../http/api-error.js';
 import { parseSince } from '../http/query-schemas.js';
 import { indexNamed, projectDetail } from '../http/read-model.js';
 import { UsageError, type Command, type CommandContext } from './command.js';
 import { parseProjectArgument } from './arguments.js';
-import { withDatabase } from './with-database.js';
+import { withServiceOrDatabase } from './with-database.js';
 
 /** Rows as columns padded to their widest cell. */
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
@@ -18,17 +17,19 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
   return `${[line(header), ...rows.map(line)].join('\n')}\n`;
 }
 
-const option = (context: CommandContext, name: string) => context.options[name] as string | undefined;
-
-/** Runs a read; a "not found" or bad input of the shared read model is a usage error. */
-async function reading<T>(context: CommandContext, work: Parameters<typeof withDatabase<T>>[1]): Promise<T> {
-  try {
-    return await withDatabase(context, work);
-  } catch (error) {
-    if (error instanceof ApiError && error.status < 500) throw new UsageError(error.message);
-    throw error;
+/** The items of a keyset-paged read, page after page (each `next` the following cursor), at most `most`. */
+async function allPages<T, C>(read: (cursor: C | undefined) => Promise<{ items: readonly T[]; next: C | null }>, most = Infinity): Promise<T[]> {
+  const all: T[] = [];
+  for (let cursor: C | undefined; all.length < most; ) {
+    const page = await read(cursor);
+    all.push(...page.items);
+    if (page.next === null) break;
+    cursor = page.next;
   }
+  return all.slice(0, most);
 }
+
+const option = (context: CommandContext, name: string) => context.options[name] as string | undefined;
 
 const json = { type: 'boolean', help: 'print JSON instead of a table' } as const;
 
@@ -39,17 +40,13 @@ const packageList: Command = {
   arity: [0, 0],
   options: { index: { type: 'string', help: 'only projects of this index (simple URL)' }, q: { type: 'string', help: 'name prefix (normalized as PEP 503 does)' }, json },
   async run(context) {
-    const items = await reading(context, async (database) => {
-      const indexUrl = option(context, 'index');
-      const indexId = indexUrl === undefined ? undefined : (await indexNamed(database.pool, indexUrl)).id;
-      const all = [];
-      let after: { project: string; indexId: number } | undefined;
-      for (;;) {
-        const page = await searchProjects(database.pool, { q: option(context, 'q'), indexId, after, limit: 1000 });
-        all.push(...page.items);
-        if (page.next === null) return all;
-        after = page.next;
-      }
+    const [q, index] = [option(context, 'q'), option(context, 'index')];
+    const items = await withServiceOrDatabase(context, {
+      service: (client) => allPages((cursor: string | undefined) => client.listProjects({ q, index, cursor })),
+      async database(database) {
+        const indexId = index === undefined ? undefined : (await indexNamed(database.pool, index)).id;
+        return allPages((after: { project: string; indexId: number } | undefined) => searchProjects(database.pool, { q, indexId, after, limit: 1000 }));
+      },
     });
     if (context.options.json === true) context.out.write(`${JSON.stringify(items)}\n`);
     else context.out.write(formatTable(['PROJECT', 'RELEASES', 'INDEX'], items.map((item) => [item.project, String(item.releases), item.indexUrl])));
@@ -73,12 +70,18 @@ const packageShow: Command = {
   options: { index: { type: 'string', help: 'the index (simple URL), when several know the project' }, json },
   async run(context) {
     const project = parseProjectArgument(context.positionals[0] ?? '');
-    const detail = await reading(context, (database) => projectDetail(database.pool, project, option(context, 'index')));
+    const index = option(context, 'index');
+    const detail = await withServiceOrDatabase(context, {
+      service: (client) => client.showProject(project, index),
+      database: (database) => projectDetail(database.pool, project, index),
+    });
     if (context.options.json === true) context.out.write(`${JSON.stringify(detail)}\n`);
     else context.out.write(`${detail.project} on ${detail.indexUrl}\n${formatTable(['VERSION', 'STATE', 'LAST CHECKED', 'NEXT DUE', 'SHA256'], detail.releases.map(releaseRow))}`);
     return 0;
   },
 };
+
+const EVENTS_SHOWN = 1000;
 
 const eventRow = (event: EventView) => [event.createdAt, event.kind, event.project, event.version ?? '-', event.indexUrl];
 
@@ -99,9 +102,14 @@ const eventsCommand: Command = {
     if (since === null) throw new UsageError(`--since must be an ISO time or a duration (30m, 24h, 7d), not ${JSON.stringify(sinceText)}`);
     const projectText = option(context, 'project');
     const project = projectText === undefined ? undefined : parseProjectArgument(projectText);
-    const page = await reading(context, (database) => listEvents(database.pool, { project, kind: option(context, 'kind'), since, limit: 1000 }));
-    if (context.options.json === true) context.out.write(`${JSON.stringify(page.items)}\n`);
-    else context.out.write(formatTable(['TIME', 'KIND', 'PROJECT', 'VERSION', 'INDEX'], page.items.map(eventRow)));
+    const kind = option(context, 'kind');
+    const items = await withServiceOrDatabase(context, {
+      // The API's pages, up to the same EVENTS_SHOWN newest as read from the database.
+      service: (client) => allPages((cursor: string | undefined) => client.listEvents({ project, kind, since: sinceText, cursor }), EVENTS_SHOWN),
+      database: async (database) => (await listEvents(database.pool, { project, kind, since, limit: EVENTS_SHOWN })).items,
+    });
+    if (context.options.json === true) context.out.write(`${JSON.stringify(items)}\n`);
+    else context.out.write(formatTable(['TIME', 'KIND', 'PROJECT', 'VERSION', 'INDEX'], items.map(eventRow)));
     return 0;
   },
 };

@@ -1,7 +1,7 @@
-import { addIndex, listIndexes, setIndexEnabled } from '../db/index.js';
+import { addIndex, listIndexes, setIndexEnabled, type IndexOverview } from '../db/index.js';
 import { UsageError, type Command } from './command.js';
 import { parseSimpleUrl } from './arguments.js';
-import { withDatabase } from './with-database.js';
+import { withDatabase, withServiceOrDatabase } from './with-database.js';
 
 const WATCH_MODES = ['all', 'seen'] as const;
 
@@ -40,7 +40,10 @@ const indexList: Command = {
   summary: 'list the registered indexes',
   arity: [0, 0],
   async run(context) {
-    const indexes = await withDatabase(context, (database) => listIndexes(database.pool));
+    const indexes = await withServiceOrDatabase<readonly Pick<IndexOverview, 'simpleUrl' | 'enabled' | 'watchMode' | 'jsonApiUrl' | 'rssUrl'>[]>(context, {
+      service: async (client) => (await client.listIndexes()).items,
+      database: (database) => listIndexes(database.pool),
+    });
     const rows = indexes.map((index) => [
       index.simpleUrl,
       index.enabled ? 'enabled' : 'disabled',

@@ -1,7 +1,7 @@
 import { addProject } from '../db/index.js';
 import { UsageError, type Command } from './command.js';
 import { parseProjectArgument, parseSimpleUrl } from './arguments.js';
-import { withDatabase } from './with-database.js';
+import { withServiceOrDatabase } from './with-database.js';
 
 export const DEFAULT_INDEX_URL = 'https://pypi.org/simple';
 
@@ -14,7 +14,10 @@ const packageAdd: Command = {
   async run(context) {
     const project = parseProjectArgument(context.positionals[0] ?? '');
     const indexUrl = parseSimpleUrl((context.options.index as string | undefined) ?? DEFAULT_INDEX_URL);
-    const added = await withDatabase(context, (database) => addProject(database.pool, { indexUrl, project }));
+    const added = await withServiceOrDatabase(context, {
+      service: async (client) => ((await client.addProject(project, indexUrl)).added ? 'added' : 'known'),
+      database: (database) => addProject(database.pool, { indexUrl, project }),
+    });
     if (added === 'no-index') throw new UsageError(`no index registered at ${indexUrl}`);
     context.out.write(`project ${project} ${added === 'added' ? 'registered' : 'already registered'} on ${indexUrl}\n`);
     return 0;

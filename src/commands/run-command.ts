@@ -4,7 +4,7 @@
  * /readyz listen (503 until start-up is done); the database is opened and migrated,
  * retried while unreachable; the dependencies are checked; the pipelines start.
  */
-import { listIndexes } from '../db/index.js';
+import { listIndexes, refuseIfLocked } from '../db/index.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import type { Logger } from '../runtime/logger.js';
@@ -27,6 +27,8 @@ export const runCommand: Command = {
   arity: [0, 0],
   async run(context) {
     const { config, logger, signal } = context;
+    // Before the port opens: a second `run` on a held data directory says who holds it.
+    if (!config.databaseUrl) refuseIfLocked(config.dataDir);
     const metrics = createMetrics();
     const readiness = new Readiness(metrics.dependencyUp);
     const lifecycle = new Lifecycle({ logger, readiness, graceMs: config.shutdownGrace * 1000 });
@@ -79,6 +81,8 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   readiness.setStartup('starting the pipelines');
   const pipelineContext = { config, adapters, metrics, logger, readiness };
   service.http.serveApi(serviceApi(pipelineContext));
+  // Commands run beside the service find its API here, instead of opening the locked files.
+  adapters.database.lock?.setHttpUrl(service.http.url);
   for (const name of config.pipelines) {
     const pipeline = supervise((stop$) => PIPELINE_FACTORIES[name](pipelineContext, stop$), { name, logger, metrics, readiness });
     lifecycle.onDrain(`pipeline ${name}`, () => pipeline.drain());

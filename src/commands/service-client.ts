@@ -4,6 +4,7 @@
  * `/api/v1` at `baseUrl`. An error answer becomes a ServiceError with the API's code and message.
  */
 import type { EventView } from '../db/events.js';
+import type { IndexOverview } from '../db/index-overview.js';
 import type { ProjectDetail, ProjectSummary } from '../db/project-catalog.js';
 import type { AttentionView } from '../http/read-model.js';
 
@@ -21,10 +22,12 @@ export class ServiceError extends Error {
 type Query = Readonly<Record<string, string | undefined>>;
 
 export interface ServiceClient {
+  listIndexes(): Promise<{ items: IndexOverview[] }>;
   listProjects(query: { q?: string; index?: string; cursor?: string }): Promise<{ items: ProjectSummary[]; next: string | null }>;
+  addProject(name: string, index: string): Promise<{ project: string; index: string; added: boolean }>;
   showProject(name: string, index?: string): Promise<ProjectDetail & { indexes: string[] }>;
   listEvents(query: { project?: string; kind?: string; since?: string; cursor?: string }): Promise<{ items: EventView[]; next: string | null }>;
-  listAttention(query: { pipeline?: string; open?: boolean }): Promise<{ items: AttentionView[] }>;
+  listAttention(query: { pipeline?: string; open?: boolean; limit?: number }): Promise<{ items: AttentionView[] }>;
   retryAttention(id: number): Promise<{ id: number; resolved: boolean; detail: string }>;
   resolveAttention(id: number): Promise<{ id: number; resolved: boolean }>;
   check(name: string, options: { index?: string; dryRun?: boolean }): Promise<{ project: string; index: string; detail: string; events: unknown[] }>;
@@ -43,10 +46,13 @@ export function createServiceClient(baseUrl: string, token?: string): ServiceCli
   };
   const name = encodeURIComponent;
   return {
+    listIndexes: () => call('GET', 'indexes'),
     listProjects: (query) => call('GET', 'projects', query),
+    addProject: (project, index) => call('POST', `projects/${name(project)}`, { index }),
     showProject: (project, index) => call('GET', `projects/${name(project)}`, { index }),
     listEvents: (query) => call('GET', 'events', query),
-    listAttention: (query) => call('GET', 'attention', { pipeline: query.pipeline, open: query.open === undefined ? undefined : String(query.open) }),
+    listAttention: (query) =>
+      call('GET', 'attention', { pipeline: query.pipeline, open: query.open === undefined ? undefined : String(query.open), limit: query.limit === undefined ? undefined : String(query.limit) }),
     retryAttention: (id) => call('POST', `attention/${id}/retry`),
     resolveAttention: (id) => call('POST', `attention/${id}/resolve`),
     check: (project, options) => call('POST', `projects/${name(project)}/check`, { index: options.index, dry_run: options.dryRun === undefined ? undefined : String(options.dryRun) }),

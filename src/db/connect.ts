@@ -10,6 +10,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../runtime/logger.js';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.js';
 import { redactUrl } from '../runtime/redact.js';
 
 export { redactUrl };
@@ -20,6 +21,8 @@ export interface Database {
   readonly embedded: boolean;
   /** The connection URL with any password replaced by `***`: safe to log. */
   readonly url: string;
+  /** The embedded data directory's exclusive lock; null on a server (which needs none). */
+  readonly lock: DataDirLock | null;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -54,7 +57,7 @@ async function openServer(options: OpenDatabaseOptions, databaseUrl: string): Pr
     application_name: options.applicationName ?? 'pkgstream',
   });
   watchPool(pool, options.logger);
-  return databaseOver(pool, false, redactUrl(databaseUrl));
+  return databaseOver(pool, null, redactUrl(databaseUrl));
 }
 
 async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
@@ -64,7 +67,12 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
   ]);
   const dataDir = join(options.dataDir, 'pgdata');
   mkdirSync(dataDir, { recursive: true });
-  const db = await PGlite.create(dataDir);
+  // Before PGlite opens a file: a second process on the same files would lose its writes.
+  const lock = acquireDataDirLock(options.dataDir);
+  const db = await PGlite.create(dataDir).catch((error: unknown) => {
+    lock.release();
+    throw error;
+  });
   // A few sockets are accepted so that a reconnect racing the close of the previous socket
   // is not refused; the pool itself never opens more than one.
   const server = new PGLiteSocketServer({ db, host: '127.0.0.1', port: 0, maxConnections: 4 });
@@ -72,6 +80,7 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
     await server.start();
   } catch (error) {
     await db.close();
+    lock.release();
     throw error;
   }
   const conn = server.getServerConn();
@@ -85,22 +94,24 @@ async function openEmbedded(options: OpenDatabaseOptions): Promise<Database> {
   });
   watchPool(pool, options.logger);
   options.logger.debug({ dataDir, url }, 'embedded PGlite listening');
-  return databaseOver(pool, true, url, async () => {
+  return databaseOver(pool, lock, url, async () => {
     try {
       await server.stop();
     } finally {
       await db.close();
+      lock.release();
     }
   });
 }
 
 /** The Database over a pool: `close` (once, however often called) ends the pool, then `closeRest`. */
-function databaseOver(pool: pg.Pool, embedded: boolean, url: string, closeRest: () => Promise<void> = async () => {}): Database {
+function databaseOver(pool: pg.Pool, lock: DataDirLock | null, url: string, closeRest: () => Promise<void> = async () => {}): Database {
   let closed = false;
   return {
     pool,
-    embedded,
+    embedded: lock !== null,
     url,
+    lock,
     async ping() {
       await pool.query('SELECT 1');
     },

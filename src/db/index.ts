@@ -15,3 +15,4 @@ export * from './sql.js';
 export * from './events.js';
 export * from './index-overview.js';
 export * from './project-catalog.js';
+export * from './data-dir-lock.js';

@@ -8,12 +8,14 @@ import { countEventsSince, listEvents } from '../db/events.js';
 import { listIndexOverviews } from '../db/index-overview.js';
 import { searchProjects } from '../db/project-catalog.js';
 import { listAttention } from '../db/attention.js';
+import { addProject } from '../db/projects.js';
 import { parseProjectName } from '../domain/pep503.js';
 import { ApiError } from './api-error.js';
 import { authorize, bearerToken } from './auth.js';
 import { readFeedHealth, readPipelines } from './metric-readings.js';
 import { attentionItem, attentionView, indexNamed, projectDetail, projectIndex, releaseDetail } from './read-model.js';
 import {
+  addProjectQuery,
   attentionParams,
   attentionQuery,
   checkQuery,
@@ -89,6 +91,11 @@ export function registerApiRoutes(app: FastifyInstance, context: HttpContext): v
 
   app.post('/api/v1/attention/:id/retry', async (request) => retryItem(write(request), parseInput(attentionParams, request.params, 'path').id));
   app.post('/api/v1/attention/:id/resolve', async (request) => resolveItem(write(request), parseInput(attentionParams, request.params, 'path').id));
+  app.post('/api/v1/projects/:name', async (request) => {
+    const api = write(request);
+    const { name } = parseInput(projectParams, request.params, 'path');
+    return addSeenProject(api, name, parseInput(addProjectQuery, request.query, 'query').index);
+  });
   app.post('/api/v1/projects/:name/check', async (request) => {
     const api = write(request);
     const { name } = parseInput(projectParams, request.params, 'path');
@@ -109,6 +116,14 @@ export async function resolveItem(api: ServiceApi, id: number) {
   await attentionItem(api.db, id);
   if (!(await api.store.resolveAttention(id))) throw new ApiError(404, 'attention_not_found', `no open attention item ${id}`);
   return { id, resolved: true };
+}
+
+/** What `pkgstream package add` does: the project becomes seen on the index (a `seen` index watches it). */
+export async function addSeenProject(api: ServiceApi, name: string, indexUrl: string) {
+  const project = parseProjectName(name);
+  const index = await indexNamed(api.db, indexUrl);
+  const added = (await addProject(api.db, { indexId: index.id, project })) === 'added';
+  return { project, index: index.simpleUrl, added };
 }
 
 export async function checkProjectNow(api: ServiceApi, name: string, indexUrl: string | undefined, dryRun: boolean) {

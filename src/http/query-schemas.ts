@@ -68,6 +68,8 @@ export const attentionQuery = z.object({
 
 export const attentionParams = z.object({ id: z.string().regex(/^\d{1,18}$/, 'must be an attention id (a whole number)').transform(Number) });
 
+export const addProjectQuery = z.object({ index: text(2000) });
+
 export const checkQuery = z.object({
   index: text(2000).optional(),
   dry_run: z.enum(['true', 'false', '1', '0']).optional().transform((value) => value === 'true' || value === '1'),

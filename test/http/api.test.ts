@@ -161,6 +161,17 @@ describe('GET /api/v1/pipelines', () => {
   });
 });
 
+describe('POST /api/v1/projects/{name}', () => {
+  it('registers a project as seen on the named index (what package add does), with the token only', async () => {
+    const index = encodeURIComponent(service.simpleUrl);
+    expect(await post(`/api/v1/projects/Seen_Here?index=${index}`)).toMatchObject({ status: 200, body: { project: 'seen-here', added: true } });
+    expect(await post(`/api/v1/projects/seen-here?index=${index}`)).toMatchObject({ status: 200, body: { added: false } });
+    expect(await post('/api/v1/projects/seen-here')).toMatchObject({ status: 400, body: { error: { code: 'bad_request' } } });
+    expect(await post('/api/v1/projects/seen-here?index=http%3A%2F%2F127.0.0.1%3A9%2Fsimple')).toMatchObject({ status: 404, body: { error: { code: 'index_not_found' } } });
+    expect((await fetch(`${service.base}/api/v1/projects/other?index=${index}`, { method: 'POST' })).status).toBe(401);
+  });
+});
+
 describe('POST /api/v1/projects/{name}/check', () => {
   it('processes one project now; a dry run returns the events and writes nothing', async () => {
     service.index.addRelease('alpha', '2.0');

@@ -18,6 +18,10 @@ describe('service client against a running service', () => {
     expect(dry.events).toEqual([expect.objectContaining({ kind: 'package-released', version: '3.0' })]);
     await client.check('omega', {});
     expect((await client.listProjects({ q: 'OME' })).items.map((item) => item.project)).toEqual(['omega']);
+    expect(await client.addProject('New_One', service.simpleUrl)).toEqual({ project: 'new-one', index: service.simpleUrl, added: true });
+    expect(await client.addProject('new-one', service.simpleUrl)).toMatchObject({ added: false });
+    await expect(client.addProject('x', 'http://127.0.0.1:9/simple')).rejects.toMatchObject({ status: 404, code: 'index_not_found' });
+    expect((await client.listIndexes()).items.map((index) => index.simpleUrl)).toContain(service.simpleUrl);
     expect((await client.showProject('omega')).releases.map((release) => release.version)).toEqual(['3.0']);
     expect((await client.listEvents({ project: 'omega' })).items.map((event) => event.kind)).toEqual(['package-released']);
     const item = await recordAttention(service.database.pool, { pipeline: 'update', itemKey: `${service.simpleUrl}|omega`, errorCode: 'X', errorMessage: 'x', attempts: 1 });
