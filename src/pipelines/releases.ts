@@ -15,7 +15,7 @@
  * known project's page when it falls due and records the versions it did not know.
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, timeout, toArray } from 'rxjs/operators';
+import { catchError, concatMap, filter, ignoreElements, mergeMap, retry, take, takeUntil, takeWhile, timeout, toArray } from 'rxjs/operators';
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
@@ -92,6 +92,12 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
       const watched = indexes.filter((index) => index.rssUrl !== null);
+      if (watched.length === 0) {
+        // Nothing to poll is not a failure: a long-running pipeline waits (for the stop),
+        // rather than completing, which its supervisor would take for a crash.
+        options.logger?.info({ indexes: indexes.map((index) => index.simpleUrl) }, 'no enabled index has feeds: releases waits (the update pipeline finds the releases of indexes without feeds)');
+        return options.onePoll ? EMPTY : (options.stop$ ?? NEVER).pipe(take(1), ignoreElements());
+      }
       options.logger?.info({ indexes: watched.map((index) => index.simpleUrl) }, 'watching feeds');
       return merge(
         ...watched.map((index) =>
