@@ -17,6 +17,7 @@ import { openAdaptersWithRetry } from './database-start.js';
 import { monitorDependencies } from './dependency-monitor.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
 import { serviceApi } from './service-actions.js';
+import { logWatched } from './watch-summary.js';
 
 const ATTENTION_REFRESH_MS = 30_000;
 
@@ -61,6 +62,8 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   const dependencies = monitorDependencies({ config, readiness, logger });
   lifecycle.onClose('dependency checks', () => dependencies.close());
 
+  // Listed from the start, so that the body says what is still to come.
+  for (const name of config.pipelines) readiness.setPipeline(name, 'starting', 'waiting for start-up');
   readiness.setStartup('opening the database');
   const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun }, signal, (reason) =>
     readiness.setDependency('database', false, reason),
@@ -70,6 +73,7 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   // Publishes what earlier runs left unsent, then every event as it is written.
   opened.relay?.start();
   const adapters: Adapters = { ...opened, index: dependencies.watchIndex(opened.index) };
+  await logWatched(adapters.database.pool, logger);
 
   readiness.setStartup('checking the dependencies');
   await dependencies.start(await listIndexes(adapters.database.pool, { enabledOnly: true }));
