@@ -135,13 +135,15 @@ describe('pkgstream run: health at start-up', { timeout: CLI_TEST_TIMEOUT_MS }, 
       await database?.close();
     });
 
-    it('the releases pipeline waits: pipeline_up 1, no restart, /readyz 200', async () => {
+    it('the releases pipeline waits: pipeline_up 1, no restart, its passes over no feeds complete, /readyz 200', async () => {
       const service = startRunning(['run'], { ...database.env, PKGSTREAM_HTTP_PORT: '0', PKGSTREAM_POLL_INTERVAL: '0.5', LOG_LEVEL: 'info' });
       await service.log((line) => line.msg === 'pkgstream running', 120_000);
       // Well after releases began (it starts first): the first update pass is over.
       await service.log((line) => line.msg === 'update pass complete', 60_000);
       const text = await service.metrics();
       expect({ up: sample(text, 'pkgstream_pipeline_up', { pipeline: 'releases' }), restarts: sample(text, 'pkgstream_pipeline_restarts_total', { pipeline: 'releases' }) }).toEqual({ up: 1, restarts: 0 });
+      // A pass over no feeds is a completed pass: the stall alert has a timestamp to read.
+      expect(sample(text, 'pkgstream_last_successful_pass_timestamp_seconds', { pipeline: 'releases' })).toBeGreaterThan(0);
       const { status, body } = await service.readyz();
       expect(body.pipelines.releases?.state).toBe('running');
       expect({ status, failures: body.failures }).toEqual({ status: 200, failures: {} });
@@ -157,7 +159,7 @@ describe('pkgstream run: health at start-up', { timeout: CLI_TEST_TIMEOUT_MS }, 
  * (the server of TEST_DATABASE_URL, or an embedded PGlite served over a socket) that only
  * listens once `open` is called. The URL given to pkgstream carries a password.
  */
-async function laterDatabase(): Promise<{ url: string; where: string; open(): Promise<void>; close(): Promise<void> }> {
+async function laterDatabase(): Promise<{ url: string; where: string; open(): Promise<void>; down(): Promise<void>; close(): Promise<void> }> {
   const target: TestDatabase = await createTestDatabase({ migrate: false });
   const targetUrl = new URL(target.url);
   const port = await freePort();
@@ -167,6 +169,11 @@ async function laterDatabase(): Promise<{ url: string; where: string; open(): Pr
   const name = decodeURIComponent(url.pathname.slice(1));
   let proxy: Server | undefined;
   const sockets = new Set<Socket>();
+  /** Connections cut, the port closed: as a server that went away. */
+  const down = async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => (proxy?.listening ? proxy.close(() => resolve()) : resolve()));
+  };
   return {
     url: url.toString(),
     where: `127.0.0.1:${port}/${name}`,
@@ -191,9 +198,9 @@ async function laterDatabase(): Promise<{ url: string; where: string; open(): Pr
         proxy.once('error', reject);
         proxy.listen(port, '127.0.0.1', () => resolve());
       }),
+    down,
     async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => (proxy ? proxy.close(() => resolve()) : resolve()));
+      await down();
       await target.close();
     },
   };
@@ -201,7 +208,7 @@ async function laterDatabase(): Promise<{ url: string; where: string; open(): Pr
 
 describe('pkgstream run: a database that is down at start', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   // Items 9 and 11.
-  it('keeps retrying with backoff, not ready, every line naming the database and never its password; ready once it comes up', async () => {
+  it('keeps retrying with backoff, not ready, every line naming the database and never its password; ready once it comes up, not ready while it is gone again', async () => {
     const database = await laterDatabase();
     try {
       const service = startRunning(['run'], { DATABASE_URL: database.url, PKGSTREAM_HTTP_PORT: '0', LOG_LEVEL: 'info' });
@@ -220,17 +227,31 @@ describe('pkgstream run: a database that is down at start', { timeout: CLI_TEST_
         expect(message(line)).toContain(`postgres ${database.where}`);
         expect(message(line)).toContain('ECONNREFUSED');
       }
-      expect(Number(secondRetry.attempt)).toBeGreaterThan(Number(firstRetry.attempt) + 1);
-      expect(Number(secondRetry.delayMs)).toBeGreaterThan(Number(firstRetry.delayMs));
+      // Retried meanwhile, with growing (fully jittered) delays: fewer attempts than seconds.
+      const attempts = Number(secondRetry.attempt) - Number(firstRetry.attempt);
+      const seconds = (Number(secondRetry.time) - Number(firstRetry.time)) / 1000;
+      expect(attempts).toBeGreaterThan(1);
+      expect(attempts).toBeLessThan(seconds);
 
       await database.open();
       await until('/readyz 200 once the database is up', async () => (await service.readyz()).status === 200, 90_000, 250);
       const reached = await service.log((line) => message(line).includes('reachable after'));
       expect(message(reached)).toContain(database.where);
+
+      // Gone after start: not ready again, the line and the body naming it; back, ready.
+      await database.down();
+      await until('/readyz 503 with the database down', async () => (await service.readyz()).body.dependencies.database?.state === 'down', 60_000, 250);
+      const gone = await service.readyz();
+      expect(gone.status).toBe(503);
+      expect(gone.body.dependencies.database?.detail).toContain(`postgres ${database.where}`);
+      const lost = await service.log((line) => message(line).startsWith('dependency database down'));
+      expect(message(lost)).toContain(`postgres ${database.where}`);
+      await database.open();
+      await until('/readyz 200 once the database is back', async () => (await service.readyz()).status === 200, 90_000, 250);
       expect(await service.terminate()).toEqual({ code: 0, signal: null });
       expect(service.stderr()).not.toContain(PASSWORD);
       expect(withStack(service.stderr())).toEqual([]);
-      console.info(`[cli/health-startup] database down: "${message(firstRetry)}"; then attempt ${String(secondRetry.attempt)} (${String(secondRetry.suppressed)} lines suppressed); "${message(reached)}"`);
+      console.info(`[cli/health-startup] database down: "${message(firstRetry)}"; then attempt ${String(secondRetry.attempt)} (${String(secondRetry.suppressed)} lines suppressed); "${message(reached)}"; gone after start: "${message(lost)}"`);
     } finally {
       await database.close();
     }
