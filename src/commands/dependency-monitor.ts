@@ -17,6 +17,7 @@ import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Readiness } from '../runtime/readiness.js';
 import { createKubeProbe } from '../sinks/kube-probe.js';
+import { describeDatabase } from './database-start.js';
 import { loadKubeConfig } from './kube-config.js';
 
 const CHECK_EVERY_MS = 10_000;
@@ -89,7 +90,15 @@ export function monitorDependencies(options: { config: Config; readiness: Readin
   const checks: Check[] = [];
   if (config.databaseUrl) {
     const databaseUrl = config.databaseUrl;
-    checks.push({ name: 'database', run: () => probeDatabase(databaseUrl, CHECK_TIMEOUT_MS) });
+    // Named in every message (host, port, name, user; never the password), as at start.
+    const database = describeDatabase(config);
+    checks.push({
+      name: 'database',
+      run: () =>
+        probeDatabase(databaseUrl, CHECK_TIMEOUT_MS).catch((error: unknown) => {
+          throw new Error(`${database}: ${reasonOf(error)}`, { cause: error });
+        }),
+    });
   }
   if (config.kafkaBrokers) {
     const probe = createKafkaProbe({ ...readKafkaSecurity(config).security, brokers: config.kafkaBrokers, clientId: 'pkgstream-probe', logger: logger.child({}, { level: 'silent' }) });

@@ -40,7 +40,7 @@ export const onceCommand: Command = {
     try {
       const started = Date.now();
       const context = { config, adapters, metrics, logger };
-      const end = await runOncePass((stop$) => PASSES[name](context, options.all === true, stop$), { name, signal, graceMs, ...(maxWaitMs === undefined ? {} : { maxWaitMs }), metrics, logger });
+      const end = await runOncePass((stop$) => PASSES[name](context, options.all === true, stop$), { name, signal, graceMs, ...(maxWaitMs === undefined ? {} : { maxWaitMs }), reportEveryMs: config.progressInterval * 1000, metrics, logger });
       const fields = { pipeline: name, outcomes: end.outcomes, ms: Date.now() - started };
       if (end.kind === 'complete') logger.info(fields, `once ${name}: pass complete`);
       if (end.kind === 'stopped' && end.drained) logger.info(fields, `once ${name}: stopped by signal after finishing the work in flight`);

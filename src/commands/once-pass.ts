@@ -1,6 +1,7 @@
 /**
  * How `pkgstream once` runs its pass: it counts the outcomes (it keeps none), says what it
- * is waiting for whenever nothing has moved for `QUIET_MS` (then at most once a minute),
+ * is waiting for whenever nothing has moved for `reportEveryMs` (and again every
+ * `reportEveryMs` while it waits, at least once a minute),
  * and on SIGTERM asks the pass to stop taking work and gives it the grace period to
  * finish what is in flight before cancelling it. `maxWaitMs` bounds how long it may go
  * without any outcome (`once dispatch --max-wait`): then it gives up with a message.
@@ -10,8 +11,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import type { PipelineName } from '../runtime/settings.js';
 
-const QUIET_MS = 5_000;
-const WAITING_LOG_EVERY_MS = 60_000;
+const WAITING_LOG_AT_LEAST_EVERY_MS = 60_000;
 const TICK_MS = 1_000;
 
 export type PassEnd =
@@ -25,6 +25,8 @@ export interface PassOptions {
   readonly graceMs: number;
   /** Give up after this long without an outcome (undefined: wait as long as it takes). */
   readonly maxWaitMs?: number;
+  /** How long without an outcome before saying what it waits for, and how often again (capped at a minute). */
+  readonly reportEveryMs: number;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -45,6 +47,7 @@ async function waitingFor(name: PipelineName, metrics: Metrics): Promise<string>
 
 export function runOncePass(start: (stop$: Observable<void>) => Observable<unknown>, options: PassOptions): Promise<PassEnd> {
   const { name, signal, graceMs, maxWaitMs, metrics, logger } = options;
+  const reportEveryMs = Math.min(options.reportEveryMs, WAITING_LOG_AT_LEAST_EVERY_MS);
   const stop$ = new Subject<void>();
   let outcomes = 0;
   let lastOutcomeAt = Date.now();
@@ -88,7 +91,7 @@ export function runOncePass(start: (stop$: Observable<void>) => Observable<unkno
 
     const tick = async () => {
       const quietMs = Date.now() - lastOutcomeAt;
-      if (quietMs >= QUIET_MS && Date.now() - lastWaitingLogAt >= WAITING_LOG_EVERY_MS) {
+      if (quietMs >= reportEveryMs && Date.now() - lastWaitingLogAt >= reportEveryMs) {
         lastWaitingLogAt = Date.now();
         const waiting = await waitingFor(name, metrics);
         logger.info({ pipeline: name, outcomes, quietSeconds: Math.round(quietMs / 1000) }, `once ${name}: waiting (${waiting}); ${Math.round(quietMs / 1000)} s without progress`);

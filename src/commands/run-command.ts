@@ -17,6 +17,7 @@ import { openAdaptersWithRetry } from './database-start.js';
 import { monitorDependencies } from './dependency-monitor.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
 import { serviceApi } from './service-actions.js';
+import { logWatched } from './watch-summary.js';
 
 const ATTENTION_REFRESH_MS = 30_000;
 
@@ -63,6 +64,8 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   const dependencies = monitorDependencies({ config, readiness, logger });
   lifecycle.onClose('dependency checks', () => dependencies.close());
 
+  // Listed from the start, so that the body says what is still to come.
+  for (const name of config.pipelines) readiness.setPipeline(name, 'starting', 'waiting for start-up');
   readiness.setStartup('opening the database');
   const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun, observeIndex: (client) => dependencies.watchIndex(client) }, signal, (reason) =>
     readiness.setDependency('database', false, reason),
@@ -72,6 +75,7 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   // Publishes what earlier runs left unsent, then every event as it is written.
   opened.relay?.start();
   const adapters = opened;
+  await logWatched(adapters.database.pool, logger);
 
   readiness.setStartup('checking the dependencies');
   await dependencies.start(await listIndexes(adapters.database.pool, { enabledOnly: true }));

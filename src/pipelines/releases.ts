@@ -16,7 +16,7 @@
  * its next pass) and records the versions it did not know.
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { catchError, concatMap, filter, mergeMap, retry, takeUntil, takeWhile, timeout, toArray } from 'rxjs/operators';
+import { catchError, concatMap, filter, ignoreElements, mergeMap, retry, takeUntil, takeWhile, tap, timeout, toArray } from 'rxjs/operators';
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
@@ -91,6 +91,18 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
       const watched = indexes.filter((index) => index.rssUrl !== null);
+      if (watched.length === 0) {
+        // Nothing to poll is not a failure: a long-running pipeline waits (for the stop),
+        // rather than completing, which its supervisor would take for a crash. Each poll
+        // interval is a completed pass over no feeds, so no stall alert fires on it.
+        options.logger?.info({ indexes: indexes.map((index) => index.simpleUrl) }, 'no enabled index has feeds: releases waits (the update pipeline finds the releases of indexes without feeds)');
+        if (options.onePoll) return EMPTY;
+        return timer(0, options.pollIntervalMs, ports.scheduler).pipe(
+          takeUntil(options.stop$ ?? NEVER),
+          tap(() => options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, ports.scheduler.now() / 1000)),
+          ignoreElements(),
+        );
+      }
       options.logger?.info({ indexes: watched.map((index) => index.simpleUrl) }, 'watching feeds');
       return merge(
         ...watched.map((index) =>

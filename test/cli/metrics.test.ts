@@ -10,6 +10,7 @@ import { until } from '../faults/helpers.js';
 import { CLI_TEST_TIMEOUT_MS, exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
+import { sample } from '../support/metrics-text.js';
 import { run, runsWith } from '../support/tools.js';
 
 let index: IndexServer;
@@ -31,17 +32,6 @@ afterAll(async () => {
   await index?.stop();
   await database?.close();
 });
-
-/** The value of one sample of the exposition `text`, or undefined when it is absent. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const labelText = line.slice(name.length + 1, line.indexOf('}'));
-    if (wanted.every((pair) => labelText.split(',').includes(pair))) return Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return undefined;
-}
 
 const STAGES = { releases: ['fetch', 'record'], update: ['fetch', 'apply'], dispatch: ['schedule', 'record', 'finished', 'released'] };
 
@@ -69,7 +59,9 @@ describe('pkgstream run: /metrics', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     let after = '';
     await until('the release through releases and dispatch', async () => {
       after = await scrape();
-      return (sample(after, 'pkgstream_stage_items_total', { pipeline: 'dispatch', stage: 'record', outcome: 'ok' }) ?? 0) > 0;
+      // The update pass may record it first (alpha is registered without releases): wait for both.
+      const recorded = (pipeline: string) => (sample(after, 'pkgstream_stage_items_total', { pipeline, stage: 'record', outcome: 'ok' }) ?? 0) > 0;
+      return recorded('dispatch') && recorded('releases');
     }, 60_000);
     for (const [pipeline, stage] of [['releases', 'fetch'], ['releases', 'record'], ['dispatch', 'schedule'], ['dispatch', 'record']] as const) {
       expect(sample(after, 'pkgstream_stage_items_total', { pipeline, stage, outcome: 'ok' }), `${pipeline}/${stage}`).toBeGreaterThan(0);

@@ -1,0 +1,100 @@
+/**
+ * SIGTERM where it used to go wrong (issue 11 item 10): during `run`'s start-up (the
+ * embedded database opening, or a database that is down and retried) it exits 0 and
+ * starts nothing after `stopped`; `once dispatch` at full solver capacity says what it
+ * waits for (every PKGSTREAM_PROGRESS_INTERVAL, at least once a minute), gives up after
+ * `--max-wait` (default: the shutdown grace × 10), and on SIGTERM drains and exits 0.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { addIndex } from '../../src/db/index.js';
+import { createPackageStore } from '../../src/sinks/store-sink.js';
+import { freePort } from '../deploy/support-live.js';
+import { until } from '../faults/helpers.js';
+import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
+import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
+import { killLeftovers, startRunning, type LogLine, type RunningCli } from '../support/cli-service.js';
+import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
+
+afterEach(killLeftovers);
+
+const message = (line: LogLine) => (typeof line.msg === 'string' ? line.msg : '');
+
+/** What came after `stopped`, and whether any pipeline or update pass ever started. */
+function afterStopped(service: RunningCli): { after: string[]; started: boolean } {
+  const lines = service.logs();
+  const stopped = lines.findIndex((line) => line.msg === 'stopped');
+  expect(stopped).toBeGreaterThanOrEqual(0);
+  return {
+    after: lines.slice(stopped + 1).map(message),
+    started: lines.some((line) => line.msg === 'pipeline started' || message(line).startsWith('update pass') || line.msg === 'pkgstream running'),
+  };
+}
+
+describe('SIGTERM during `run` start-up', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it('while the embedded database opens: exit 0, no pipeline started, nothing after `stopped`', async () => {
+    const service = startRunning(['run'], { PKGSTREAM_DATA_DIR: mkdtempSync(join(tmpdir(), 'pkgstream-term-')), PKGSTREAM_HTTP_PORT: '0', LOG_LEVEL: 'info' });
+    await service.base();
+    expect((await service.readyz()).body.startup).toBe('opening the database');
+    expect(await service.terminate()).toEqual({ code: 0, signal: null });
+    expect(afterStopped(service)).toEqual({ after: [], started: false });
+  });
+
+  it('while a database that is down is retried: exit 0, no pipeline started, nothing after `stopped`', async () => {
+    const url = `postgres://pkgstream@127.0.0.1:${await freePort()}/pkgstream`;
+    const service = startRunning(['run'], { DATABASE_URL: url, PKGSTREAM_HTTP_PORT: '0', LOG_LEVEL: 'info' });
+    await service.log((line) => message(line).includes('is not reachable'));
+    const signalled = Date.now();
+    expect(await service.terminate()).toEqual({ code: 0, signal: null });
+    // Not after the next retry: the back-off sleep ends with the signal.
+    expect(Date.now() - signalled).toBeLessThan(10_000);
+    expect(afterStopped(service)).toEqual({ after: [], started: false });
+  });
+});
+
+describe('`once dispatch` at full solver capacity', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  const NAMESPACE = 'full';
+  let kube: KubeApi;
+  let database: CliDatabase;
+  let env: NodeJS.ProcessEnv;
+  beforeAll(async () => {
+    kube = await startKubeApi({ namespace: NAMESPACE });
+    database = await createCliDatabase();
+    await database.use(async (pool) => {
+      const index = await addIndex(pool, { simpleUrl: 'https://full.example.test/simple' });
+      const store = createPackageStore(pool);
+      for (const project of ['alpha', 'bravo', 'charlie']) await store.recordReleases(index, project, [{ version: '1.0', files: [] }]);
+    });
+    // Capacity 1 and Jobs that never finish (the test plays no controller): the first Job
+    // takes the one slot, the other releases wait for it.
+    env = { ...database.env, KUBECONFIG: kube.kubeConfigFile(), PKGSTREAM_NAMESPACE: NAMESPACE, PKGSTREAM_SOLVERS: 'solver-a', PKGSTREAM_SOLVER_CAPACITY: '1', PKGSTREAM_PROGRESS_INTERVAL: '1', LOG_LEVEL: 'info' };
+  }, 60_000);
+  afterAll(async () => {
+    await kube?.stop();
+    await database?.close();
+  });
+
+  it('says what it waits for at every progress interval, and on SIGTERM drains and exits 0 (not 143)', async () => {
+    const service = startRunning(['once', 'dispatch'], env);
+    const isWaiting = (line: LogLine) => message(line).startsWith('once dispatch: waiting');
+    await until('two waiting lines', () => service.logs().filter(isWaiting).length >= 2, 90_000);
+    expect(kube.jobs(NAMESPACE)).toHaveLength(1);
+    const waiting = service.logs().filter(isWaiting);
+    for (const line of waiting) expect(message(line)).toContain('solver capacity: 1 of 1 Jobs active');
+    expect(await service.terminate()).toEqual({ code: 0, signal: null });
+    expect(service.logs().some((line) => message(line).startsWith('once dispatch: stopped by signal after finishing the work in flight'))).toBe(true);
+    console.info(`[cli/shutdown] once dispatch at capacity: "${message(waiting[0]!)}" (${waiting.length} lines), SIGTERM: exit 0`);
+  });
+
+  it('gives up after --max-wait, by default the shutdown grace × 10, naming what it waited for', async () => {
+    const byDefault = await runCli(['once', 'dispatch'], { ...env, PKGSTREAM_SHUTDOWN_GRACE: '0.2' });
+    expect(byDefault.code).toBe(1);
+    expect(byDefault.stderr).toMatch(/once dispatch: gave up after 2 s without progress \(--max-wait\), waiting for solver capacity: 1 of 1 Jobs active/);
+    const flagged = await runCli(['once', 'dispatch', '--max-wait', '1.5'], env);
+    expect(flagged.code).toBe(1);
+    expect(flagged.stderr).toContain('once dispatch: gave up after 1.5 s without progress');
+    expect(kube.jobs(NAMESPACE)).toHaveLength(1);
+  });
+});
