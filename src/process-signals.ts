@@ -1,5 +1,5 @@
 /**
- * Imported first by cli.ts, so that it is evaluated before the heavy modules load: from
+ * The only static import of cli.ts, so that it is evaluated before the heavy modules load: from
  * here on a SIGTERM is a request to drain (see runtime/shutdown-signal.ts).
  */
 import { listenForShutdown } from './runtime/shutdown-signal.js';

@@ -35,6 +35,8 @@ export const runCommand: Command = {
     const lifecycle = new Lifecycle({ logger, readiness, graceMs: config.shutdownGrace * 1000 });
     lifecycle.watch(signal);
     metrics.jobsCapacity.set(config.solverCapacity);
+    // A SIGTERM that came while the commands loaded: nothing is started.
+    if (lifecycle.stopping) return lifecycle.done;
 
     const http = await startHttpServer({ port: config.httpPort, registry: metrics.registry, readiness, logger }).catch((error: unknown) => {
       throw new Error(`HTTP port ${config.httpPort} (PKGSTREAM_HTTP_PORT): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
