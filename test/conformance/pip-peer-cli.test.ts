@@ -1,7 +1,8 @@
 /**
  * pip against the index peer exactly as a user starts it (`npm run peers -- index --seed
  * FILE --projects N --versions M --log`): pip downloads the seeded and the generated
- * projects' files, its hash check passes on a hash-pinned requirement taken from the page,
+ * projects' files, its hash check passes on a hash-pinned requirement taken from the page
+ * (wheel, and sdist with its metadata built offline), `pip install` of an sdist works,
  * `pip index versions` lists the generated history, and `--log` shows pip's requests.
  */
 import { execFile } from 'node:child_process';
@@ -79,28 +80,46 @@ describe.skipIf(!runsWith('pip'))('pip against npm run peers -- index', { timeou
     console.log(`pip: ${result.stdout.trim().split('\n').at(-1)}; ${file} sha256 ${listed.get(file ?? '')}`);
   });
 
-  it('passes --require-hashes with the page\'s sha256 for a generated project\'s wheel, and refuses another digest', async () => {
+  it('passes --require-hashes with the page\'s sha256 for a generated project\'s wheel and sdist (built offline), and refuses another digest', async () => {
     const { projects } = (await (await fetch(simple, { headers: { accept: 'application/vnd.pypi.simple.v1+json' } })).json()) as RootListing;
     const generated = projects.map((p) => p.name).find((name) => canonical(name) !== 'demo-pkg') ?? '';
     const { versions, files } = await page(canonical(generated));
     const version = versions.at(-1) ?? '';
-    const wheel = files.find((f) => f.filename.endsWith(`-${version}-py3-none-any.whl`));
-    expect(wheel).toBeDefined();
-    const download = async (sha256: string) => {
+    const download = async (kind: readonly string[], sha256: string) => {
       const requirements = join(mkdtempSync(join(dir, 'req-')), 'requirements.txt');
       writeFileSync(requirements, `${generated}==${version} --hash=sha256:${sha256}\n`);
       const target = mkdtempSync(join(dir, 'hashed-'));
-      return { target, result: await pip(['download', '--no-deps', '--only-binary', ':all:', '--require-hashes', '--index-url', simple, '-d', target, '-r', requirements]) };
+      return { target, result: await pip(['download', '--no-deps', ...kind, '--require-hashes', '--index-url', simple, '-d', target, '-r', requirements]) };
     };
-    const ok = await download(wheel?.hashes.sha256 ?? '');
-    expect(ok.result.stderr).not.toMatch(/ERROR/);
-    expect(ok.result.status).toBe(0);
-    expect(readdirSync(ok.target)).toEqual([wheel?.filename]);
-    expect(sha256Of(join(ok.target, wheel?.filename ?? ''))).toBe(wheel?.hashes.sha256);
-    const refused = await download('0'.repeat(64));
+    for (const [kind, suffix] of [
+      [['--only-binary', ':all:'], `-${version}-py3-none-any.whl`],
+      // pip prepares an sdist's metadata in an isolated build environment: its in-tree backend needs nothing from an index.
+      [['--no-binary', ':all:'], `-${version}.tar.gz`],
+    ] as const) {
+      const file = files.find((f) => f.filename.endsWith(suffix));
+      expect(file, suffix).toBeDefined();
+      const ok = await download(kind, file?.hashes.sha256 ?? '');
+      expect(ok.result.stderr, suffix).not.toMatch(/ERROR/);
+      expect(ok.result.status, suffix).toBe(0);
+      expect(readdirSync(ok.target)).toEqual([file?.filename]);
+      expect(sha256Of(join(ok.target, file?.filename ?? ''))).toBe(file?.hashes.sha256);
+      console.log(`pip download ${kind.join(' ')} --require-hashes: ${generated}==${version} --hash=sha256:${file?.hashes.sha256} -> ${ok.result.stdout.trim().split('\n').at(-1)}`);
+    }
+    const refused = await download(['--only-binary', ':all:'], '0'.repeat(64));
     expect(refused.result.status).not.toBe(0);
     expect(refused.result.stderr).toMatch(/DO NOT MATCH THE HASHES/);
-    console.log(`pip --require-hashes: ${generated}==${version} --hash=sha256:${wheel?.hashes.sha256} -> ${ok.result.stdout.trim().split('\n').at(-1)}`);
+  });
+
+  it('installs the seeded project from its sdist and from its wheel, and Python imports what was served', async () => {
+    for (const kind of [['--no-binary', ':all:'], ['--only-binary', ':all:']]) {
+      const target = mkdtempSync(join(dir, 'site-'));
+      const installed = await pip(['install', '--no-deps', ...kind, '--index-url', simple, '--target', target, 'Demo_Pkg==1.1']);
+      expect(installed.status, kind.join(' ')).toBe(0);
+      expect(installed.stdout).toMatch(/Successfully installed demo[-_]pkg-1\.1/i);
+      const { stdout } = await execFileAsync('python3', ['-c', 'import demo_pkg; print(demo_pkg.__version__, demo_pkg.__doc__)'], { env: { ...process.env, PYTHONPATH: target } });
+      expect(stdout.trim()).toBe('1.1 A demo');
+      console.log(`pip install ${kind.join(' ')} Demo_Pkg==1.1: ${installed.stdout.trim().split('\n').at(-1)}; import demo_pkg -> ${stdout.trim()}`);
+    }
   });
 
   it('lists a generated project\'s versions with pip index versions', async () => {
