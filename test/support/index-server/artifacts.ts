@@ -2,11 +2,13 @@
  * The bytes of each file the local index serves, generated from what the index knows of
  * it: a wheel is a zip with `<pkg>/__init__.py` and `<dist>-<ver>.dist-info/` METADATA,
  * WHEEL and RECORD (pip reads and checks them); an sdist is `<name>-<ver>/PKG-INFO`,
- * `pyproject.toml` and the module, as a tar.gz or a zip. Deterministic: the same inputs give
+ * `pyproject.toml`, the module and an in-tree build backend (build-backend.ts, so pip builds
+ * it offline), as a tar.gz or a zip. Deterministic: the same inputs give
  * the same bytes, so digests are stable.
  */
 import { createHash } from 'node:crypto';
 import { tarGzArchive, zipArchive, type ArchiveEntry } from './archive.js';
+import { BUILD_BACKEND_MODULE, BUILD_BACKEND_SOURCE } from './build-backend.js';
 
 export interface ArtifactSpec {
   /** Display name of the project. */
@@ -71,11 +73,12 @@ function sdistEntries(spec: ArtifactSpec, root: string): ArchiveEntry[] {
     text(`${root}/PKG-INFO`, metadata(spec)),
     text(
       `${root}/pyproject.toml`,
-      `[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n` +
+      `[build-system]\nrequires = []\nbuild-backend = "${BUILD_BACKEND_MODULE}"\nbackend-path = ["."]\n\n` +
         `[project]\nname = ${JSON.stringify(spec.project)}\nversion = ${JSON.stringify(spec.version)}\n` +
         `description = ${JSON.stringify(spec.summary)}\n` +
         (spec.requiresPython ? `requires-python = ${JSON.stringify(spec.requiresPython)}\n` : ''),
     ),
+    text(`${root}/${BUILD_BACKEND_MODULE}.py`, BUILD_BACKEND_SOURCE),
     text(`${root}/${distName(spec.project)}/__init__.py`, moduleSource(spec)),
   ];
 }

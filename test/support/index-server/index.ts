@@ -79,8 +79,8 @@ export interface IndexServer {
   setSha(name: string, version: string, filename: string, sha256: string): void;
   /** New bytes at the file's URL; the pages keep the old digest unless `rehash`. */
   setContent(name: string, version: string, filename: string, content: Uint8Array | string, options?: { rehash?: boolean }): IndexFileEntry;
-  /** Adds a seed document's projects (seed.ts); throws naming the field on a bad document. */
-  seed(document: SeedDocument): { projects: number; releases: number };
+  /** Adds a seed document's projects (seed.ts); throws naming the source (default `document`) and the field on a bad one. */
+  seed(document: SeedDocument, source?: string): { projects: number; releases: number };
   setClock(date: Date): void;
   setSimpleMode(mode: SimpleMode): void;
 
@@ -230,7 +230,7 @@ export async function startIndexServer(options: IndexServerOptions = {}): Promis
     setStatus: (name, status, reason) => model.setStatus(name, status, reason),
     setSha: (name, version, filename, sha256) => model.setSha(name, version, filename, sha256),
     setContent: (name, version, filename, content, opts) => model.setContent(name, version, filename, content, opts),
-    seed: (document) => applySeed(model, parseSeed(document, 'document')),
+    seed: (document, source = 'document') => applySeed(model, parseSeed(document, source)),
     setClock: (date) => model.setClock(date),
     setSimpleMode: (mode) => {
       simpleMode = mode;

@@ -2,8 +2,10 @@
  * The simple API's content negotiation, as Warehouse's `_select_content_type` does it
  * (WebOb's `acceptable_offers` over text/html, v1+html, v1+json): each offer takes the
  * q-value of the most specific range that matches it, q=0 refuses it, the highest q wins
- * and a tie goes to the server's order (HTML first). No acceptable offer, or no Accept,
- * gives text/html. PEP 691's `latest` aliases stand for v1.
+ * and a tie goes to the server's order (HTML first). No Accept gives text/html. An Accept
+ * that allows none of them is `null`, answered 406 (PEP 691 allows 406, 300 or a default;
+ * Warehouse sends text/html, a stricter peer shows a client's wrong Accept at once).
+ * PEP 691's `latest` aliases stand for v1.
  */
 export const PEP691_JSON = 'application/vnd.pypi.simple.v1+json';
 export const PEP691_HTML = 'application/vnd.pypi.simple.v1+html';
@@ -42,7 +44,7 @@ function specificity(range: string, offer: string): number {
   return 0;
 }
 
-export function negotiate(accept: string | undefined): SimpleContentType {
+export function negotiate(accept: string | undefined): SimpleContentType | null {
   if (accept === undefined || accept.trim() === '') return TEXT_HTML;
   const ranges = parseAccept(accept);
   const acceptable = OFFERS.flatMap((offer, order) => {
@@ -58,5 +60,8 @@ export function negotiate(accept: string | undefined): SimpleContentType {
     return best && best.q > 0 ? [{ offer, q: best.q, order }] : [];
   });
   acceptable.sort((a, b) => b.q - a.q || a.order - b.order);
-  return acceptable[0]?.offer ?? TEXT_HTML;
+  return acceptable[0]?.offer ?? null;
 }
+
+/** The types the simple API offers, for a 406's body. */
+export const SIMPLE_OFFERS: readonly string[] = [...OFFERS, ...Object.keys(ALIASES)];

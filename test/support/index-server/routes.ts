@@ -1,7 +1,7 @@
 /** Which route a path is, and the answer the index gives it (before faults and ETags). */
 import { projectJsonApi, releaseJsonApi } from './json-api.js';
 import { canonical, type IndexModel } from './model.js';
-import { PEP691_HTML, PEP691_JSON, TEXT_HTML, negotiate, type SimpleContentType } from './negotiate.js';
+import { PEP691_HTML, PEP691_JSON, SIMPLE_OFFERS, TEXT_HTML, negotiate, type SimpleContentType } from './negotiate.js';
 import { packagesFeed, projectReleasesFeed, updatesFeed } from './rss.js';
 import { indexHtml, indexJson, projectHtml, projectJson } from './simple.js';
 
@@ -78,7 +78,12 @@ function redirect(location: string): Answer {
   return { status: 301, contentType: 'text/plain; charset=utf-8', format: 'text', body: `Moved to ${location}\n`, headers: { location } };
 }
 
-function simpleType(accept: string | undefined, mode: SimpleMode): SimpleContentType {
+function notAcceptable(): Answer {
+  return { status: 406, contentType: 'text/plain; charset=utf-8', format: 'text', body: `406 Not Acceptable: the simple API offers ${SIMPLE_OFFERS.join(', ')}\n` };
+}
+
+/** null: the client's Accept allows none of the simple API's types. */
+function simpleType(accept: string | undefined, mode: SimpleMode): SimpleContentType | null {
   if (mode === 'html-only') return TEXT_HTML;
   if (mode === 'json-only') return PEP691_JSON;
   return negotiate(accept);
@@ -108,6 +113,7 @@ export function answer(
   if (route === 'file') return fileAnswer(model, matched.path);
   const type = simpleType(accept, simpleMode);
   if (route === 'simple-index') {
+    if (type === null) return notAcceptable();
     const json = type === PEP691_JSON;
     return { status: 200, contentType: CONTENT_TYPES[type], format: json ? 'json' : 'html', body: json ? indexJson(model) : indexHtml(model), headers: serialHeader(model.serial) };
   }
@@ -132,6 +138,7 @@ export function answer(
       return { status: 200, contentType: 'application/json', format: 'json', body: releaseJsonApi(project, release, origin), headers };
     }
     case 'simple-project':
+      if (type === null) return notAcceptable();
       if (type === PEP691_JSON) return { status: 200, contentType: PEP691_JSON, format: 'json', body: projectJson(project, origin), headers };
       return { status: 200, contentType: CONTENT_TYPES[type], format: 'html', body: projectHtml(project, origin), headers };
   }
