@@ -61,9 +61,9 @@ export async function isKnownProject(db: Queryable, project: string, indexId?: n
 
 /** One page of known project names in name order, after `after` (exclusive). */
 /**
- * Projects registered on an enabled index with no release recorded yet (a `package add`
- * the feeds have not mentioned, or any project of an index without feeds), after the
- * keyset position `after` (`[indexId, project]`), in that order.
+ * Projects registered on an enabled index without feeds that have no release recorded yet
+ * (a `package add` there), after the keyset position `after` (`[indexId, project]`), in
+ * that order. On an index with feeds the feeds announce a project's releases.
  */
 export async function listUnrecordedProjects(
   db: Queryable,
@@ -73,7 +73,7 @@ export async function listUnrecordedProjects(
   const { rows } = await db.query<{ index_id: number; simple_url: string; project: string }>(
     `SELECT p.index_id, i.simple_url, p.project
        FROM package_project p JOIN package_index i ON i.id = p.index_id
-      WHERE i.enabled AND (p.index_id, p.project) > ($1, $2)
+      WHERE i.enabled AND i.rss_url IS NULL AND (p.index_id, p.project) > ($1, $2)
         AND NOT EXISTS (SELECT 1 FROM package_version v WHERE v.index_id = p.index_id AND v.project = p.project)
       ORDER BY p.index_id, p.project LIMIT $3`,
     [afterIndex, afterProject, options.limit ?? 1000],

@@ -151,7 +151,7 @@ export function knownProjectsScan(db: Queryable, options: KnownProjectsScanOptio
   }, options);
 }
 
-/** Registered projects without a recorded release (listUnrecordedProjects), page by page. */
+/** Feedless indexes' registered projects without a recorded release (listUnrecordedProjects), page by page. */
 export function unrecordedProjectsScan(db: Queryable, options: PagedScanOptions & { readonly pageSize?: number } = {}): ScanIterable<ProjectRef> {
   const limit = options.pageSize ?? 1000;
   checkPageSize(limit);

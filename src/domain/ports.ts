@@ -222,7 +222,7 @@ export interface PackageStore {
   loadRelease(indexId: number, project: string, version: string): Promise<StoredRelease | null>;
   /** Every known release of a project on an index: one index request checks them all. */
   loadProjectReleases(indexId: number, project: string): Promise<StoredRelease[]>;
-  /** Registered projects of enabled indexes with no release recorded yet, page by page. */
+  /** Registered projects of enabled indexes without feeds with no release recorded yet, page by page. */
   unrecordedProjects(options?: { readonly pageSize?: number }): AsyncIterable<ProjectRef>;
   /** Due releases (all releases with `all`), most due first, pulled one keyset page at a time. */
   scanDue(options: { readonly now: Date; readonly pageSize: number; readonly all?: boolean }): AsyncIterable<StoredRelease>;

@@ -8,9 +8,9 @@
  *   pulls `store.scanDue({ now, pageSize, all })` with `pullMap`: a row is taken only when
  *   one of `concurrency` slots is free, so at most `concurrency` rows plus the store's
  *   page are held, whatever the size of the table.
- * - First, every registered project with no release recorded yet (`package add` on an
- *   index without feeds, or before the feeds mention it) has its page read and its
- *   releases recorded, so an index without feeds is watched too.
+ * - First, every registered project of an index without feeds that has no release
+ *   recorded yet (a `package add` there) has its page read and its releases recorded, so
+ *   an index without feeds is watched too.
  * - ONE index request per project, not per version: the first row of a project
  *   (`indexId|project`) in the pass fetches the project page (rate-limited per index
  *   host, retried on retriable errors, a 429's Retry-After pausing the host, a 404 read as
@@ -426,7 +426,7 @@ function runPass(
       return checkRow(row, key, state);
     };
 
-    /** A registered project without releases: its page is read and its releases recorded. */
+    /** A registered project of a feedless index without releases: its page read, its releases recorded. */
     const handleUnrecorded = (project: ProjectRef): Observable<UpdateOutcome> => {
       const key = `${project.indexId}|${project.project}`;
       const state: Running = { rows: [] };
@@ -485,7 +485,7 @@ function runPass(
   });
 }
 
-/** What a pass works on: first the registered projects without releases, then the due rows. */
+/** What a pass works on: first the feedless indexes' projects without releases, then the due rows. */
 type DueItem = { readonly project: ProjectRef } | { readonly release: StoredRelease };
 
 function skipped(row: StoredRelease, reason: 'project-checked' | 'project-failed'): UpdateOutcome {
