@@ -142,15 +142,27 @@ function run(setup: Setup, options: { capacity: number; scheduleMaxAttempts?: nu
 }
 
 async function solved(setup: Setup, target: Run): Promise<void> {
-  await until(`${setup.pairs.length} solver runs succeeded`, async () => {
-    if (target.failure()) throw target.failure() as Error;
-    const done = await rowCount(
-      db.pool,
-      `SELECT 1 FROM solver_run r JOIN package_version v ON v.id = r.package_version_id WHERE v.index_id = $1 AND r.state = 'succeeded'`,
+  try {
+    await until(`${setup.pairs.length} solver runs succeeded`, async () => {
+      if (target.failure()) throw target.failure() as Error;
+      const done = await rowCount(
+        db.pool,
+        `SELECT 1 FROM solver_run r JOIN package_version v ON v.id = r.package_version_id WHERE v.index_id = $1 AND r.state = 'succeeded'`,
+        [setup.index.id],
+      );
+      return done === setup.pairs.length;
+    }, 100_000);
+  } catch (error) {
+    // What a stall looked like (11.19 is seen only on a loaded machine): runs by state, the
+    // cluster's Jobs, and the pipeline's last outcomes.
+    const { rows } = await db.pool.query<{ state: string; n: number }>(
+      `SELECT r.state, count(*)::int AS n FROM solver_run r JOIN package_version v ON v.id = r.package_version_id WHERE v.index_id = $1 GROUP BY r.state`,
       [setup.index.id],
     );
-    return done === setup.pairs.length;
-  }, 100_000);
+    const jobs = kube.jobs(NAMESPACE).map((job) => `${job.metadata.name}:${(job.status.conditions ?? []).some((c) => c.status === 'True') ? 'finished' : 'active'}`);
+    const last = target.outcomes.slice(-10).map((outcome) => JSON.stringify(outcome).slice(0, 160));
+    throw new Error(`${(error as Error).message}\nsolver runs: ${JSON.stringify(rows)}\nJobs (${jobs.length}): ${jobs.join(' ')}\nlast outcomes:\n${last.join('\n')}`, { cause: error });
+  }
 }
 
 /** Exactly the expected Job names, one each; one solver run per pair; nothing in attention. */
