@@ -47,8 +47,9 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: Partial<Record<Setting
     } else {
       const source = fromFlag === undefined ? setting.env : `${flagOf(key)} (${setting.env})`;
       const reason = result.error.issues.map((issue) => issue.message).join('; ');
-      // A value is echoed to say which one is wrong, never with a URL's password.
-      problems.push(`${source}=${JSON.stringify(redactText(raw))}: ${reason}`);
+      // A value is echoed to say which one is wrong, never a credential or a URL's password.
+      const shown = 'secret' in setting && setting.secret ? '(hidden)' : JSON.stringify(redactText(raw));
+      problems.push(`${source}=${shown}: ${reason}`);
     }
   }
   if (problems.length === 0) problems.push(...readKafkaSecurity(values as { kafkaSsl: boolean }).problems);

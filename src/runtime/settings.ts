@@ -48,11 +48,15 @@ interface Setting<T, D extends string | undefined> {
   readonly default: D;
   readonly help: string;
   readonly schema: z.ZodType<T, string>;
+  /** A credential: a wrong value is named, never echoed. */
+  readonly secret?: true;
 }
 
 function setting<T, D extends string | undefined>(env: string, defaultValue: D, help: string, schema: z.ZodType<T, string>): Setting<T, D> {
   return { env, default: defaultValue, help, schema };
 }
+
+const secret = <T, D extends string | undefined>(of: Setting<T, D>): Setting<T, D> => ({ ...of, secret: true });
 
 export const SETTINGS = {
   databaseUrl: setting('DATABASE_URL', undefined, 'PostgreSQL URL; unset = embedded PGlite in the data dir', url(['postgres:', 'postgresql:'])),
@@ -89,7 +93,7 @@ export const SETTINGS = {
   pipelines: setting('PKGSTREAM_PIPELINES', PIPELINE_NAMES.join(','), 'Comma list of pipelines `run` starts', list.pipe(z.array(z.enum(PIPELINE_NAMES, `each must be one of ${PIPELINE_NAMES.join(', ')}`)))),
   eventRetention: setting('PKGSTREAM_EVENT_RETENTION', '90', 'Days sent events are kept in the event table (history, outbox)', positiveNumber(36_500)),
   shutdownGrace: setting('PKGSTREAM_SHUTDOWN_GRACE', '25', 'Seconds in-flight work may take to finish on SIGTERM', positiveNumber(3_600)),
-  adminToken: setting('PKGSTREAM_ADMIN_TOKEN', undefined, 'Bearer token the API and UI writes need; unset = every write answers 403', z.string().min(16, 'must be at least 16 characters')),
+  adminToken: secret(setting('PKGSTREAM_ADMIN_TOKEN', undefined, 'Bearer token the API and UI writes need; unset = every write answers 403', z.string().min(16, 'must be at least 16 characters'))),
   apiAuth: setting('PKGSTREAM_API_AUTH', 'writes', 'Which API requests need the admin token: writes, or all', z.enum(['writes', 'all'], 'must be writes or all')),
   grafanaUrl: setting('PKGSTREAM_GRAFANA_URL', undefined, 'Grafana dashboard URL the web UI links to; unset = no links', url(['http:', 'https:'])),
   logLevel: setting('LOG_LEVEL', 'info', `Log level: ${LOG_LEVELS.join(', ')}`, z.enum(LOG_LEVELS, `must be one of ${LOG_LEVELS.join(', ')}`)),

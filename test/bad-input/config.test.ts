@@ -114,10 +114,16 @@ describe('config: every setting with a wrong type or range', () => {
     const problems = c.asFlag ? problemsOf(good, { [c.key]: c.value }) : problemsOf({ ...good, [env]: c.value });
     expect(problems).toHaveLength(1);
     const source = c.asFlag ? `${flagOf(c.key)} (${env})` : env;
-    expect(problems[0]?.startsWith(`${source}=${JSON.stringify(c.value)}: `), problems[0]).toBe(true);
+    const shown = 'secret' in SETTINGS[c.key] ? '(hidden)' : JSON.stringify(c.value);
+    expect(problems[0]?.startsWith(`${source}=${shown}: `), problems[0]).toBe(true);
     expect(problems[0]).toMatch(c.reason);
     // The same good settings alone load.
     expect(() => loadConfig(good)).not.toThrow();
+  });
+
+  it('names a wrong credential without echoing it', () => {
+    const problems = problemsOf({ PKGSTREAM_ADMIN_TOKEN: 'hunter2-short' });
+    expect(problems).toEqual(['PKGSTREAM_ADMIN_TOKEN=(hidden): must be at least 16 characters']);
   });
 
   it('a flag wins over a good variable and is named as the flag', () => {
