@@ -12,6 +12,7 @@ import { createCliDatabase, type CliDatabase } from '../support/cli-database.js'
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { startKubeApi } from '../support/kube-api/index.js';
 import { until } from './helpers.js';
+import { sampleSum as sample } from '../support/metrics-text.js';
 
 const GOOD = ['1.0', '2.0rc1', 'v3.0-beta.2', '2004d'] as const;
 const BAD: Readonly<Record<string, string>> = {
@@ -52,18 +53,6 @@ function pep691Page(): string {
 function pep503Page(): string {
   const anchors = [...GOOD, BAD.long ?? ''].map((version) => `<a href="/files/target-${version}.tar.gz#sha256=${SHA}">target-${version}.tar.gz</a>`);
   return `<!DOCTYPE html><html><body>${anchors.join('\n')}</body></html>`;
-}
-
-/** The value of one sample of the exposition `text` (summed over the label sets matching `labels`). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelText = line.includes('{') ? line.slice(line.indexOf('{') + 1, line.indexOf('}')) : '';
-    if (wanted.every((pair) => labelText.split(',').includes(pair))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
 }
 
 const released = (stdout: string): string[] =>

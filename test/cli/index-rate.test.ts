@@ -10,6 +10,7 @@ import { timeRequests, until } from '../faults/helpers.js';
 import { CLI_TEST_TIMEOUT_MS, exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
 import { createCliDatabase } from '../support/cli-database.js';
 import { startIndexServer } from '../support/index-server/index.js';
+import { maxInWindow } from '../support/time-windows.js';
 
 const RATE = 5;
 const BURST = 2;
@@ -19,17 +20,6 @@ const children: ChildProcess[] = [];
 afterAll(() => {
   for (const child of children) child.kill('SIGKILL');
 });
-
-/** The most arrivals in any window of `ms` (a window starts at an arrival). */
-function maxInWindow(times: readonly number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i += 1) {
-    while ((sorted[i] ?? 0) - (sorted[j] ?? 0) >= ms) j += 1;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
-}
 
 describe('pkgstream run: one rate limit per index host for every pipeline', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it(`a backfill beside an update pass: never more than limit + burst (${String(RATE + BURST)}) requests in any second at the index`, async () => {

@@ -11,6 +11,7 @@ import { CLI_TEST_TIMEOUT_MS, exitOf, runCli, startCli, waitForLog } from '../su
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { startKafkaBroker } from '../support/kafka-broker/index.js';
+import { sampleSum as sample } from '../support/metrics-text.js';
 
 const children: ChildProcess[] = [];
 const indexes: IndexServer[] = [];
@@ -26,18 +27,6 @@ afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
   for (const index of indexes) await index.stop();
 });
-
-/** The value of one sample of the exposition `text` (summed over the label sets matching `labels`). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const labelText = line.includes('{') ? line.slice(line.indexOf('{') + 1, line.indexOf('}')) : '';
-    if (wanted.every((pair) => labelText.split(',').includes(pair))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 /**
  * A fresh database with the local index (PyPI disabled): watching `projects` (`seen`), or

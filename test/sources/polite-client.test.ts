@@ -4,6 +4,7 @@ import type { IndexClient } from '../../src/domain/ports.js';
 import type { FeedKind, PackageIndex, ProjectPage } from '../../src/domain/types.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { politeIndexClient } from '../../src/sources/index-client/polite-client.js';
+import { maxInWindow } from '../support/time-windows.js';
 
 const indexAt = (host: string): PackageIndex => ({ id: 1, simpleUrl: `https://${host}/simple`, jsonApiUrl: null, rssUrl: null, verifyTls: true, enabled: true, watchMode: 'seen' });
 const A = indexAt('a.example');
@@ -34,17 +35,6 @@ class RecordingIndex implements IndexClient {
     this.closed = true;
     return Promise.resolve();
   }
-}
-
-/** The most arrivals in any window of `ms` (a window starts at an arrival). */
-function maxInWindow(times: readonly number[], ms: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let i = 0, j = 0; i < sorted.length; i += 1) {
-    while ((sorted[i] ?? 0) - (sorted[j] ?? 0) >= ms) j += 1;
-    best = Math.max(best, i - j + 1);
-  }
-  return best;
 }
 
 describe('politeIndexClient: one bucket per index host for every pipeline and every kind of request', () => {
