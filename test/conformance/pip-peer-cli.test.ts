@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPeerProcess, type PeerProcess } from '../support/peers-process.js';
+import { pip as runPip } from '../support/pip.js';
 import { runsWith } from '../support/tools.js';
 
 const execFileAsync = promisify(execFile);
@@ -28,20 +29,8 @@ interface RootListing {
   projects: { name: string }[];
 }
 
-/** pip with none of this machine's pip configuration; its exit status and outputs. */
-async function pip(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PIP_')));
-  try {
-    const { stdout, stderr } = await execFileAsync('python3', ['-m', 'pip', '--disable-pip-version-check', '--no-input', '--no-cache-dir', ...args], {
-      env: { ...env, PIP_CONFIG_FILE: '/dev/null', PYTHONWARNINGS: 'ignore' },
-      timeout: 120_000,
-    });
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { status: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+/** pip (test/support/pip.ts) without its download cache: every file comes from the peer. */
+const pipNoCache = (args: readonly string[]) => runPip(['--no-cache-dir', ...args]);
 
 async function page(name: string): Promise<ProjectPage> {
   const response = await fetch(`${simple}${name}/`, { headers: { accept: 'application/vnd.pypi.simple.latest+json' } });
@@ -67,7 +56,7 @@ afterAll(async () => {
 describe.skipIf(!runsWith('pip'))('pip against npm run peers -- index', { timeout: 180_000 }, () => {
   it('downloads a seeded release; each file\'s bytes hash to the sha256 on the page, and --log shows pip\'s requests', async () => {
     const target = mkdtempSync(join(dir, 'dl-'));
-    const result = await pip(['download', '--no-deps', '--index-url', simple, '-d', target, 'demo-pkg==1.1']);
+    const result = await pipNoCache(['download', '--no-deps', '--index-url', simple, '-d', target, 'demo-pkg==1.1']);
     expect(result.stderr).not.toMatch(/ERROR/);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Successfully downloaded demo-pkg/i);
@@ -89,7 +78,7 @@ describe.skipIf(!runsWith('pip'))('pip against npm run peers -- index', { timeou
       const requirements = join(mkdtempSync(join(dir, 'req-')), 'requirements.txt');
       writeFileSync(requirements, `${generated}==${version} --hash=sha256:${sha256}\n`);
       const target = mkdtempSync(join(dir, 'hashed-'));
-      return { target, result: await pip(['download', '--no-deps', ...kind, '--require-hashes', '--index-url', simple, '-d', target, '-r', requirements]) };
+      return { target, result: await pipNoCache(['download', '--no-deps', ...kind, '--require-hashes', '--index-url', simple, '-d', target, '-r', requirements]) };
     };
     for (const [kind, suffix] of [
       [['--only-binary', ':all:'], `-${version}-py3-none-any.whl`],
@@ -113,7 +102,7 @@ describe.skipIf(!runsWith('pip'))('pip against npm run peers -- index', { timeou
   it('installs the seeded project from its sdist and from its wheel, and Python imports what was served', async () => {
     for (const kind of [['--no-binary', ':all:'], ['--only-binary', ':all:']]) {
       const target = mkdtempSync(join(dir, 'site-'));
-      const installed = await pip(['install', '--no-deps', ...kind, '--index-url', simple, '--target', target, 'Demo_Pkg==1.1']);
+      const installed = await pipNoCache(['install', '--no-deps', ...kind, '--index-url', simple, '--target', target, 'Demo_Pkg==1.1']);
       expect(installed.status, kind.join(' ')).toBe(0);
       expect(installed.stdout).toMatch(/Successfully installed demo[-_]pkg-1\.1/i);
       const { stdout } = await execFileAsync('python3', ['-c', 'import demo_pkg; print(demo_pkg.__version__, demo_pkg.__doc__)'], { env: { ...process.env, PYTHONPATH: target } });
@@ -125,7 +114,7 @@ describe.skipIf(!runsWith('pip'))('pip against npm run peers -- index', { timeou
   it('lists a generated project\'s versions with pip index versions', async () => {
     const { projects } = (await (await fetch(simple, { headers: { accept: 'application/vnd.pypi.simple.v1+json' } })).json()) as RootListing;
     const generated = projects.map((p) => p.name).find((name) => canonical(name) !== 'demo-pkg') ?? '';
-    const result = await pip(['index', 'versions', '--index-url', simple, generated]);
+    const result = await pipNoCache(['index', 'versions', '--index-url', simple, generated]);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/Available versions: 0\.1\.2, 0\.1\.1, 0\.1\.0\s*$/m);
     console.log(`pip index versions ${generated}: ${result.stdout.trim().split('\n').join(' | ')}`);

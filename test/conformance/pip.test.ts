@@ -4,39 +4,19 @@
  * against what the pages say, lists versions as it does on PyPI, and refuses bytes that no
  * longer match; our client reads the same digests, with an ETag and then a 304.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIndexClient, type UndiciIndexClient } from '../../src/sources/index-client/index.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
+import { pip } from '../support/pip.js';
 import { runsWith } from '../support/tools.js';
 
-const execFileAsync = promisify(execFile);
 let index: IndexServer;
 let client: UndiciIndexClient;
 const folders: string[] = [];
-
-/**
- * pip with none of this machine's pip configuration (extra indexes, find-links, constraints),
- * run asynchronously: the index answers from this process's event loop.
- */
-async function pip(args: readonly string[]): Promise<{ status: number; stdout: string; stderr: string }> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('PIP_')));
-  try {
-    const { stdout, stderr } = await execFileAsync('python3', ['-m', 'pip', '--disable-pip-version-check', '--no-input', ...args], {
-      env: { ...env, PIP_CONFIG_FILE: '/dev/null', PYTHONWARNINGS: 'ignore' },
-      timeout: 120_000,
-    });
-    return { status: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { status: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
 
 function folder(): string {
   const path = mkdtempSync(join(tmpdir(), 'pkgstream-pip-'));
