@@ -91,7 +91,3 @@ export async function storeIndexDigests(pool: pg.Pool, index: IndexServer, index
     [indexId, column(0), column(1), column(2), column(3)],
   );
 }
-
-export function projectsOf(rows: number, versionsPerProject: number): number {
-  return Math.ceil(rows / versionsPerProject);
-}

@@ -10,7 +10,6 @@ import type { IndexFile, IndexRelease, PackageEvent, ReleaseState, StoredArtifac
 import { requireVersion } from '../domain/version-check.js';
 import { insertEvents } from './events.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
-import type { CheckedRow } from './release-checks.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
 
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -75,11 +74,6 @@ export async function loadProjectReleases(db: Queryable, indexId: number, projec
     [indexId, canonicalizeName(project)],
   );
   return rows.map(toStoredRelease);
-}
-
-export async function loadReleaseById(db: Queryable, id: number): Promise<StoredRelease | null> {
-  const { rows } = await db.query<ReleaseRow>(`${RELEASE_SELECT} WHERE v.id = $1`, [id]);
-  return rows[0] ? toStoredRelease(rows[0]) : null;
 }
 
 /** Lowercase sha256 or null; anything else is bad input. */
@@ -231,39 +225,3 @@ export async function deferCheck(db: Queryable, releaseId: number, until: Date):
   return (result.rowCount ?? 0) > 0;
 }
 
-/**
- * Sets a release's manual priority (Koschei: raised until the next check, which resets it)
- * and moves its due time to what the new priority gives. False when no such release.
- */
-export async function setManualPriority(
-  db: Queryable,
-  releaseId: number,
-  manualPriority: number,
-  options: { now?: Date; priority?: PriorityOptions } = {},
-): Promise<boolean> {
-  const now = options.now ?? new Date();
-  const { rows } = await db.query<CheckedRow & { last_checked_at: Date | null }>(
-    `SELECT state, yanked_reason, released_at, last_changed_at, static_priority, last_checked_at
-       FROM package_version WHERE id = $1`,
-    [releaseId],
-  );
-  const row = rows[0];
-  if (!row) return false;
-  const due = nextDueAt(
-    {
-      checkedAt: row.last_checked_at,
-      releasedAt: row.released_at,
-      lastChangedAt: row.last_changed_at,
-      manualPriority,
-      staticPriority: row.static_priority,
-    },
-    now,
-    options.priority ?? DEFAULT_PRIORITY,
-  );
-  await db.query('UPDATE package_version SET manual_priority = $2, next_due_at = $3 WHERE id = $1', [
-    releaseId,
-    manualPriority,
-    due.getTime() < now.getTime() ? now : due,
-  ]);
-  return true;
-}

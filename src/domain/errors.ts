@@ -29,10 +29,6 @@ export class BadInputError extends PkgstreamError {
   }
 }
 
-export function isRetriable(error: unknown): boolean {
-  return error instanceof PkgstreamError ? error.retriable : false;
-}
-
 export function errorCode(error: unknown): string {
   if (error instanceof PkgstreamError) return error.code;
   const code = error instanceof Error ? (error as Error & { code?: unknown }).code : undefined;

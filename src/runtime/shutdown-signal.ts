@@ -19,12 +19,6 @@ export function listenForShutdown(processRef: NodeJS.Process = process): AbortSi
   return controller.signal;
 }
 
-/** A promise that resolves when `signal` aborts (at once if it already has). */
-export function whenAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
 /** Waits `ms`, or less when `signal` aborts first; resolves true when it was aborted. */
 export function sleepUnlessAborted(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(true);
