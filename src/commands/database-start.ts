@@ -6,7 +6,7 @@
  * refuses us (no such role, wrong password, no such database) is a configuration error:
  * no retry fixes it, so `run` exits 2 with one line, and Kubernetes shows the crash loop.
  */
-import { backoffDelay } from '../operators/retry-backoff.js';
+import { backoffDelay } from '../domain/backoff.js';
 import { ConfigError, type Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import { sleepUnlessAborted } from '../runtime/shutdown-signal.js';

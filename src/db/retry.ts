@@ -2,6 +2,7 @@
  * Retrying a read after the connection under it went away (server restart, failover,
  * `pg_terminate_backend`). Only reads that can simply be asked again use it.
  */
+import { backoffDelay } from '../domain/backoff.js';
 
 const CONNECTION_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 const CONNECTION_MESSAGES = [
@@ -22,22 +23,21 @@ export function isConnectionError(error: unknown): boolean {
 export interface RetryOptions {
   /** Attempts after the first (default 5). */
   readonly retries?: number;
-  /** First delay, doubled on each retry (default 100 ms). */
+  /** The backoff's first delay (default 100 ms; domain/backoff.ts, at most 5 s). */
   readonly delayMs?: number;
   readonly onRetry?: (error: unknown, attempt: number) => void;
 }
 
 export async function withConnectionRetry<T>(fn: () => Promise<T>, options: RetryOptions = {}): Promise<T> {
   const retries = options.retries ?? 5;
-  let delay = options.delayMs ?? 100;
+  const backoff = { baseDelayMs: options.delayMs ?? 100, maxDelayMs: 5_000, random: Math.random };
   for (let attempt = 1; ; attempt++) {
     try {
       return await fn();
     } catch (error) {
       if (attempt > retries || !isConnectionError(error)) throw error;
       options.onRetry?.(error, attempt);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-      delay *= 2;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt, error, backoff)));
     }
   }
 }

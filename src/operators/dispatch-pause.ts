@@ -6,20 +6,14 @@
  * quota is full) also ends as soon as a Job finishes, since that frees the room it was
  * refused for. Pure: time is passed in.
  */
-import { backoffDelay, retryAfterOf } from './retry-backoff.js';
-
-export interface DispatchBackoff {
-  readonly baseDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly random: () => number;
-}
+import { backoffDelay, retryAfterOf, type BackoffPolicy } from '../domain/backoff.js';
 
 export class DispatchPause {
   private failures = 0;
   private until = -Infinity;
   private endsWhenAJobFinishes = false;
 
-  constructor(private readonly backoff: DispatchBackoff) {}
+  constructor(private readonly backoff: BackoffPolicy) {}
 
   isPaused(now: number): boolean {
     return now < this.until;

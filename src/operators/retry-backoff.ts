@@ -6,9 +6,8 @@
  *   value is the result. Completing without a value is a failure (rxjs `EmptyError`).
  * - A failure is retried while `isRetriable(error)` (default: the error's `retriable` flag,
  *   as on `PkgstreamError`) and fewer than `maxAttempts` attempts were made.
- * - Before retry n (n = 1, 2, ...) it waits, in scheduler time, a full-jitter delay
- *   `random() * min(maxDelayMs, baseDelayMs * 2^(n-1))`, or the error's `retryAfterMs` when
- *   that is longer (a 429's Retry-After is honoured).
+ * - Before retry n (n = 1, 2, ...) it waits, in scheduler time, the service's backoff
+ *   (domain/backoff.ts: full jitter, or the error's Retry-After when that is longer).
  * - The stream never errors because of an item: success emits
  *   `{ ok: true, item, value, attempts }`, final failure `{ ok: false, item, error, attempts }`.
  *   An error of the source itself is passed on.
@@ -31,6 +30,7 @@ import {
   type OperatorFunction,
   type SchedulerLike,
 } from 'rxjs';
+import { backoffDelay } from '../domain/backoff.js';
 import { requireInteger } from './option-range.js';
 
 export type RetryOutcome<T, R> =
@@ -51,31 +51,9 @@ export interface RetryEachOptions<T> {
   readonly onRetry?: (info: { readonly item: T; readonly error: unknown; readonly attempt: number; readonly delayMs: number }) => void;
 }
 
-function field(error: unknown, name: 'retriable' | 'retryAfterMs'): unknown {
-  return typeof error === 'object' && error !== null ? (error as Record<string, unknown>)[name] : undefined;
-}
-
 /** Default predicate: the error says `retriable: true` (as `PkgstreamError` does). */
 export function hasRetriableFlag(error: unknown): boolean {
-  return field(error, 'retriable') === true;
-}
-
-/** The error's `retryAfterMs` (a 429's Retry-After), when it carries one. */
-export function retryAfterOf(error: unknown): number | undefined {
-  const value = field(error, 'retryAfterMs');
-  return typeof value === 'number' ? value : undefined;
-}
-
-/** The wait before retry `retry` (1-based): full jitter, or the error's `retryAfterMs` if longer. */
-export function backoffDelay(
-  retryNumber: number,
-  error: unknown,
-  options: { readonly baseDelayMs: number; readonly maxDelayMs: number; readonly random: () => number },
-): number {
-  const cap = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (retryNumber - 1));
-  const jittered = options.random() * cap;
-  const retryAfter = retryAfterOf(error);
-  return retryAfter !== undefined && retryAfter > jittered ? retryAfter : jittered;
+  return typeof error === 'object' && error !== null && (error as { retriable?: unknown }).retriable === true;
 }
 
 export function retryEach<T, R>(

@@ -1,9 +1,10 @@
 /**
  * Keeps one long-running pipeline alive: subscribes to it, and when it errors or completes
- * unexpectedly restarts it after an exponential backoff, counting restarts and showing
+ * unexpectedly restarts it after the service's backoff (domain/backoff.ts), counting restarts and showing
  * the pipeline as not ready meanwhile. A failing pipeline never takes the others down.
  */
 import { Subject, timer, type Observable, type Subscription } from 'rxjs';
+import { backoffDelay } from '../domain/backoff.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { Readiness } from './readiness.js';
@@ -15,6 +16,8 @@ export interface SupervisorOptions {
   readonly readiness: Readiness;
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** In [0, 1): the backoff's jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
 export interface Supervised {
@@ -33,8 +36,7 @@ export interface Supervised {
  */
 export function supervise(start: (stop$: Observable<void>) => Observable<unknown>, options: SupervisorOptions): Supervised {
   const { name, logger, metrics, readiness } = options;
-  const initial = options.initialBackoffMs ?? 1_000;
-  const max = options.maxBackoffMs ?? 60_000;
+  const backoff = { baseDelayMs: options.initialBackoffMs ?? 1_000, maxDelayMs: options.maxBackoffMs ?? 60_000, random: options.random ?? Math.random };
   let failures = 0;
   let running: Subscription | undefined;
   let restart: Subscription | undefined;
@@ -50,7 +52,7 @@ export function supervise(start: (stop$: Observable<void>) => Observable<unknown
 
   const fail = (reason: string, error?: unknown) => {
     failures += 1;
-    const delay = Math.min(max, initial * 2 ** (failures - 1));
+    const delay = Math.round(backoffDelay(failures, error, backoff));
     readiness.setPipeline(name, 'restarting', `${reason}; restarting in ${delay} ms`);
     metrics.pipelineUp.set({ pipeline: name }, 0);
     metrics.pipelineRestarts.inc({ pipeline: name });

@@ -12,6 +12,7 @@
 import pg from 'pg';
 import { EVENT_CHANNEL, deleteSentBefore, lockRelay, markSent, readUnsent } from '../db/events.js';
 import { withTransaction } from '../db/sql.js';
+import { backoffDelay } from '../domain/backoff.js';
 import type { OutboxEvent } from '../domain/event-record.js';
 import type { EventSink } from '../domain/ports.js';
 import type { Logger } from '../runtime/logger.js';
@@ -46,7 +47,8 @@ export interface EventRelay {
   close(): Promise<void>;
 }
 
-const MAX_BACKOFF_MS = 30_000;
+/** The broker may be down for minutes: retry from 200 ms up to 30 s apart. */
+const RELAY_BACKOFF = { baseDelayMs: 200, maxDelayMs: 30_000, random: Math.random };
 
 export function createEventRelay(options: EventRelayOptions): EventRelay {
   const { pool, sink, logger } = options;
@@ -116,7 +118,7 @@ export function createEventRelay(options: EventRelayOptions): EventRelay {
         await sleep(pollMs);
       } catch (error) {
         failures += 1;
-        const delay = Math.min(MAX_BACKOFF_MS, 200 * 2 ** Math.min(failures, 10));
+        const delay = Math.round(backoffDelay(failures, error, RELAY_BACKOFF));
         log.warn({ err: error, attempt: failures, retryInMs: delay }, 'publishing events failed: they stay in the outbox and are retried');
         await sleep(delay);
       }

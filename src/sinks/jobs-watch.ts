@@ -8,6 +8,7 @@
 import { LRUCache } from 'lru-cache';
 import { BatchV1Api, Watch, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
+import { backoffDelay } from '../domain/backoff.js';
 import type { JobPhase, JobStatus, JobsWatchEvent } from '../domain/index.js';
 import type { Logger, Metrics } from '../runtime/index.js';
 import { isGone, toJobError } from './job-errors.js';
@@ -20,7 +21,7 @@ export interface JobsWatchOptions {
   readonly labelSelector?: string;
   readonly logger: Logger;
   readonly metrics: Pick<Metrics, 'jobsActive' | 'jobOutcomes' | 'jobDuration'>;
-  /** First reconnect delay after a failure; doubles per consecutive failure. Default 500 ms. */
+  /** The reconnect backoff's first delay (domain/backoff.ts). Default 500 ms. */
   readonly initialBackoffMs?: number;
   /** Default 30 s. */
   readonly maxBackoffMs?: number;
@@ -30,6 +31,8 @@ export interface JobsWatchOptions {
   readonly idleTimeoutMs?: number;
   /** How many finished Job uids are remembered so that a re-list does not report them again. Default 10 000. */
   readonly maxRemembered?: number;
+  /** In [0, 1): the backoff's jitter (default Math.random; tests fix it). */
+  readonly random?: () => number;
   /** Time for the backoff and idle timers. */
   readonly scheduler?: SchedulerLike;
 }
@@ -90,6 +93,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
   const labelSelector = options.labelSelector ?? SOLVER_JOB_SELECTOR;
   const initialBackoffMs = options.initialBackoffMs ?? 500;
   const maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  const backoffPolicy = { baseDelayMs: initialBackoffMs, maxDelayMs: maxBackoffMs, random: options.random ?? Math.random };
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
   const idleTimeoutMs = options.idleTimeoutMs ?? (watchTimeoutSeconds + 60) * 1000;
   const scheduler = options.scheduler ?? asyncScheduler;
@@ -228,8 +232,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
         const mapped = toJobError(error, what);
         if (!mapped.retriable) throw mapped;
         failures += 1;
-        const exp = Math.min(maxBackoffMs, initialBackoffMs * 2 ** (failures - 1));
-        const delay = Math.min(maxBackoffMs, Math.max(exp * (0.5 + Math.random() * 0.5), mapped.retryAfterMs ?? 0));
+        const delay = backoffDelay(failures, mapped, backoffPolicy);
         log.warn({ code: mapped.code, err: mapped.message, failures, delayMs: Math.round(delay) }, `${what} failed; retrying`);
         await sleep(delay);
       };
@@ -251,7 +254,7 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
           log.info({ resourceVersion }, 'solver Jobs watch expired (410 Gone); re-listing');
           resourceVersion = null;
           // One 410 is routine; 410 after 410 without a useful watch in between backs off.
-          if (failures > 0) await sleep(Math.min(maxBackoffMs, initialBackoffMs * 2 ** (failures - 1)));
+          if (failures > 0) await sleep(backoffDelay(failures, undefined, backoffPolicy));
           failures += 1;
         } else if (end.kind === 'failed') {
           await backoff(end.error, 'watch solver Jobs');

@@ -1,7 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import { EmptyError, type Observable } from 'rxjs';
 import { PkgstreamError } from '../../src/domain/errors.js';
-import { backoffDelay, retryEach, type RetryOutcome } from '../../src/operators/retry-backoff.js';
+import { backoffDelay } from '../../src/domain/backoff.js';
+import { retryEach, type RetryOutcome } from '../../src/operators/retry-backoff.js';
 import { testScheduler, trackingScheduler } from './helpers.js';
 
 const flaky = new PkgstreamError('INDEX_5XX', 'bad gateway', { retriable: true });

@@ -124,7 +124,7 @@ describe('solver Jobs watch', () => {
     const c = await jobs.schedule(release('3.0'));
     api.succeedJob(NS, a.jobName);
     // A long enough first backoff that the changes below land while the watch is down.
-    start({ initialBackoffMs: 600 });
+    start({ initialBackoffMs: 600, random: () => 1 });
     await until(() => lastActive(events) === 2, 'the initial list');
 
     // Drop the stream and make the reconnect fail once, so that the watch is down while
@@ -156,7 +156,7 @@ describe('solver Jobs watch', () => {
   it('re-lists after an HTTP 410 answer to the watch request', async () => {
     api.setGoneMode('http');
     const a = await jobs.schedule(release('1.0'));
-    start({ initialBackoffMs: 600 });
+    start({ initialBackoffMs: 600, random: () => 1 });
     await until(() => lastActive(events) === 1, 'the initial list');
     const watchesBefore = api.requestCount('watch');
     api.failNext(1, { status: 503, verbs: ['watch'] });

@@ -11,7 +11,7 @@ import type { IndexClient } from '../../domain/ports.js';
 import { indexHost } from '../../domain/index-host.js';
 import type { PackageIndex } from '../../domain/types.js';
 import { rateLimit, type RateLimitPenalty } from '../../operators/rate-limit.js';
-import { retryAfterOf } from '../../operators/retry-backoff.js';
+import { retryAfterOf } from '../../domain/backoff.js';
 import type { Metrics } from '../../runtime/metrics.js';
 
 export interface PoliteIndexOptions {
