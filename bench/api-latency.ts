@@ -6,6 +6,7 @@
  * queries go to stderr.
  */
 import { addIndex } from '../src/db/indexes.js';
+import { DEFAULT_PRIORITY } from '../src/db/priority.js';
 import { startHttpServer } from '../src/http/server.js';
 import { silentLogger } from '../src/runtime/logger.js';
 import { createMetrics } from '../src/runtime/metrics.js';
@@ -68,7 +69,7 @@ export async function apiLatency(options: BenchOptions) {
     const metrics = createMetrics(undefined, { defaultMetrics: false });
     const http = await startHttpServer({ port: 0, host: '127.0.0.1', registry: metrics.registry, readiness: new Readiness(), logger: silentLogger() });
     const refuse = () => Promise.reject(new Error('not used by the benchmark'));
-    http.serveApi({ db: database.pool, store: createPackageStore(database.pool), auth: { apiAuth: 'writes' }, actions: { check: refuse, retryAttention: refuse } });
+    http.serveApi({ db: database.pool, priority: DEFAULT_PRIORITY, store: createPackageStore(database.pool), auth: { apiAuth: 'writes' }, actions: { check: refuse, retryAttention: refuse } });
     const routes: Record<string, { p50_ms: number; p99_ms: number }> = {};
     try {
       for (const [name, path] of Object.entries(ROUTES)) {

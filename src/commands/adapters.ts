@@ -8,7 +8,7 @@
 import { readKafkaSecurity } from '../kafka/security.js';
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
-import { priorityForRecheckInterval } from '../db/priority.js';
+import { priorityForRecheckInterval, type PriorityOptions } from '../db/priority.js';
 import type { EventSink, IndexClient, PackageStore } from '../domain/ports.js';
 import { politeIndexClient, type PoliteIndexClient } from '../sources/index-client/polite-client.js';
 import type { Config } from '../runtime/config.js';
@@ -59,6 +59,11 @@ function eventSinkOf({ config, logger, metrics, eventsOut }: AdapterOptions): Ev
 
 const DAY_MS = 86_400_000;
 
+/** The priority every due time is computed with, and every shown priority read with. */
+export function configuredPriority(config: Config): PriorityOptions {
+  return priorityForRecheckInterval(config.recheckInterval * 1000);
+}
+
 export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
   const { config, logger, metrics, dryRun } = options;
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
@@ -76,7 +81,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
         })
       : null;
     const realStore = createPackageStore(database.pool, {
-      priority: priorityForRecheckInterval(config.recheckInterval * 1000),
+      priority: configuredPriority(config),
       analyzeBeforeScan: database.embedded,
       serviceVersion: packageVersion(),
       onEventsWritten: () => relay?.wake(),

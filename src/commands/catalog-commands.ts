@@ -6,6 +6,7 @@ import { listEvents, searchProjects, type EventView } from '../db/index.js';
 import type { ReleaseView } from '../db/project-catalog.js';
 import { parseSince } from '../http/query-schemas.js';
 import { indexNamed, projectDetail } from '../http/read-model.js';
+import { configuredPriority } from './adapters.js';
 import { UsageError, type Command, type CommandContext } from './command.js';
 import { parseProjectArgument } from './arguments.js';
 import { withServiceOrDatabase } from './with-database.js';
@@ -73,7 +74,7 @@ const packageShow: Command = {
     const index = option(context, 'index');
     const detail = await withServiceOrDatabase(context, {
       service: (client) => client.showProject(project, index),
-      database: (database) => projectDetail(database.pool, project, index),
+      database: (database) => projectDetail({ db: database.pool, priority: configuredPriority(context.config) }, project, index),
     });
     if (context.options.json === true) context.out.write(`${JSON.stringify(detail)}\n`);
     else context.out.write(`${detail.project} on ${detail.indexUrl}\n${formatTable(['VERSION', 'STATE', 'LAST CHECKED', 'NEXT DUE', 'SHA256'], detail.releases.map(releaseRow))}`);

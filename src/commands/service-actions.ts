@@ -5,6 +5,7 @@
  */
 import type { ServiceApi } from '../http/service-api.js';
 import { dryRunStore } from '../sinks/dry-run-store.js';
+import { configuredPriority } from './adapters.js';
 import { checkOne } from './check-one.js';
 import type { PipelineContext } from './pipeline-factories.js';
 import { retryAttentionItem } from './retry-attention.js';
@@ -13,6 +14,7 @@ export function serviceApi(context: PipelineContext): ServiceApi {
   const { config, adapters, logger } = context;
   return {
     db: adapters.database.pool,
+    priority: configuredPriority(config),
     store: adapters.store,
     auth: { adminToken: config.adminToken, apiAuth: config.apiAuth },
     grafanaUrl: config.grafanaUrl,

@@ -7,7 +7,7 @@
 import { compareParsed, tryParseVersion, type Version } from '../domain/pep440.js';
 import { canonicalizeName } from '../domain/pep503.js';
 import { latestEventKinds } from './events.js';
-import { DEFAULT_PRIORITY, priorityAt } from './priority.js';
+import { priorityAt, type PriorityOptions } from './priority.js';
 import { toId, type Queryable } from './sql.js';
 
 export type ReleaseStateView = 'present' | 'missing' | 'yanked' | 'hash-changed';
@@ -148,9 +148,18 @@ async function byRelease<R extends { package_version_id: string }>(db: Queryable
   return grouped;
 }
 
-/** The project's releases on one index (every version, or the one given); null when unknown there. */
-export async function loadProjectDetail(db: Queryable, indexId: number, projectName: string, version?: string): Promise<ProjectDetail | null> {
-  const project = canonicalizeName(projectName);
+/**
+ * The project's releases on one index (every version, or the one given); null when unknown
+ * there. `priority`: the options the service computes due times with (the configured recheck
+ * interval), so that a shown priority agrees with the shown next due time.
+ */
+export async function loadProjectDetail(
+  db: Queryable,
+  target: { readonly indexId: number; readonly project: string; readonly version?: string | undefined },
+  priority: PriorityOptions,
+): Promise<ProjectDetail | null> {
+  const { indexId, version } = target;
+  const project = canonicalizeName(target.project);
   const { rows: known } = await db.query<{ simple_url: string }>(
     'SELECT i.simple_url FROM package_project p JOIN package_index i ON i.id = p.index_id WHERE p.index_id = $1 AND p.project = $2',
     [indexId, project],
@@ -188,10 +197,10 @@ export async function loadProjectDetail(db: Queryable, indexId: number, projectN
   const now = new Date();
   const releases = versions.rows.map((row): ReleaseView => {
     const id = toId(row.id);
-    const priority = priorityAt(
+    const priorityNow = priorityAt(
       { checkedAt: row.last_checked_at, releasedAt: row.released_at, lastChangedAt: row.last_changed_at, manualPriority: row.manual_priority, staticPriority: row.static_priority },
       now,
-      DEFAULT_PRIORITY,
+      priority,
     );
     return {
       version: row.version,
@@ -203,7 +212,7 @@ export async function loadProjectDetail(db: Queryable, indexId: number, projectN
       lastCheckedAt: iso(row.last_checked_at),
       lastChangedAt: iso(row.last_changed_at),
       nextDueAt: row.next_due_at.toISOString(),
-      priority: Number.isFinite(priority) ? Math.round(priority * 10) / 10 : null,
+      priority: Number.isFinite(priorityNow) ? Math.round(priorityNow * 10) / 10 : null,
       manualPriority: row.manual_priority,
       staticPriority: row.static_priority,
       solverRuns: (runs.get(id) ?? []).map((r) => ({ solver: r.solver, state: r.state, jobName: r.job_name, attempts: r.attempts, scheduledAt: iso(r.scheduled_at), finishedAt: iso(r.finished_at) })),

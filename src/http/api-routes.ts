@@ -69,12 +69,12 @@ export function registerApiRoutes(app: FastifyInstance, context: HttpContext): v
   app.get('/api/v1/projects/:name', async (request) => {
     const api = read(request);
     const { name } = parseInput(projectParams, request.params, 'path');
-    return projectDetail(api.db, name, parseInput(projectQuery, request.query, 'query').index);
+    return projectDetail(api, name, parseInput(projectQuery, request.query, 'query').index);
   });
   app.get('/api/v1/projects/:name/releases/:version', async (request) => {
     const api = read(request);
     const { name, version } = parseInput(releaseParams, request.params, 'path');
-    return releaseDetail(api.db, name, version, parseInput(projectQuery, request.query, 'query').index);
+    return releaseDetail(api, name, version, parseInput(projectQuery, request.query, 'query').index);
   });
   app.get('/api/v1/events', async (request) => eventsPage(read(request), request.query));
   app.get('/api/v1/events/today', async (request) => ({ since: startOfDay().toISOString(), kinds: await countEventsSince(read(request).db, startOfDay()) }));

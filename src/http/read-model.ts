@@ -12,6 +12,7 @@ import { BadInputError } from '../domain/errors.js';
 import type { AttentionItem } from '../domain/ports.js';
 import type { PackageIndex } from '../domain/types.js';
 import { ApiError } from './api-error.js';
+import type { ServiceApi } from './service-api.js';
 
 export async function indexNamed(db: Queryable, url: string): Promise<PackageIndex> {
   let normalized: string;
@@ -37,9 +38,13 @@ export async function projectIndex(db: Queryable, project: string, indexUrl: str
   return indexNamed(db, known[0]!.indexUrl);
 }
 
-export async function projectDetail(db: Queryable, project: string, indexUrl: string | undefined): Promise<ProjectDetail & { indexes: string[] }> {
+/** What a read of releases needs: the database, and the priority the due times are computed with. */
+export type ReleaseReader = Pick<ServiceApi, 'db' | 'priority'>;
+
+export async function projectDetail(reader: ReleaseReader, project: string, indexUrl: string | undefined): Promise<ProjectDetail & { indexes: string[] }> {
+  const { db } = reader;
   const index = await projectIndex(db, project, indexUrl);
-  const [detail, known] = await Promise.all([loadProjectDetail(db, index.id, project), projectIndexes(db, project)]);
+  const [detail, known] = await Promise.all([loadProjectDetail(db, { indexId: index.id, project }, reader.priority), projectIndexes(db, project)]);
   if (!detail) throw new ApiError(404, 'project_not_found', `project ${project} is not known on ${indexUrl ?? 'that index'}`);
   return { ...detail, indexes: known.map((k) => k.indexUrl) };
 }
@@ -52,9 +57,10 @@ export interface ReleaseDetail {
   readonly events: EventView[];
 }
 
-export async function releaseDetail(db: Queryable, project: string, version: string, indexUrl: string | undefined): Promise<ReleaseDetail> {
+export async function releaseDetail(reader: ReleaseReader, project: string, version: string, indexUrl: string | undefined): Promise<ReleaseDetail> {
+  const { db } = reader;
   const index = await projectIndex(db, project, indexUrl);
-  const detail = await loadProjectDetail(db, index.id, project, version);
+  const detail = await loadProjectDetail(db, { indexId: index.id, project, version }, reader.priority);
   const release = detail?.releases[0];
   if (!detail || !release) throw new ApiError(404, 'release_not_found', `release ${project}==${version} is not known on that index`);
   const events = await listEvents(db, { project: detail.project, version, indexId: index.id, limit: 200 });

@@ -5,6 +5,7 @@
  * commands build from the same core as `pkgstream check` and `attention retry`.
  */
 import type { Registry } from 'prom-client';
+import type { PriorityOptions } from '../db/priority.js';
 import type { Queryable } from '../db/sql.js';
 import type { AttentionItem, PackageStore } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex } from '../domain/types.js';
@@ -25,6 +26,8 @@ export interface ServiceActions {
 
 export interface ServiceApi {
   readonly db: Queryable;
+  /** How the service computes due times (the configured recheck interval), to show a release's priority. */
+  readonly priority: PriorityOptions;
   readonly store: Pick<PackageStore, 'resolveAttention'>;
   readonly actions: ServiceActions;
   readonly auth: AuthSettings;

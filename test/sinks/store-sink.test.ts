@@ -6,6 +6,7 @@ import { PkgstreamError } from '../../src/domain/errors.js';
 import { createPackageStore, retriableDbErrors } from '../../src/sinks/store-sink.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { loadProjectDetail } from '../../src/db/project-catalog.js';
+import { DEFAULT_PRIORITY } from '../../src/db/priority.js';
 
 const HOUR = 3_600_000;
 const sha = (c: string) => c.repeat(64);
@@ -228,7 +229,7 @@ describe('applying a project\'s checks in one call', () => {
   it('shows a listed file as seen at its release\'s last check, and a vanished one at the check before', async () => {
     const [release] = await store.recordReleases(index, 'sighted', [{ version: '1.0', files: [file('sighted-1.0.tar.gz', sha('1'))] }]);
     const id = release!.id;
-    const seenOf = async () => (await loadProjectDetail(db.pool, index.id, 'sighted'))!.releases[0]!.digests[0]!.lastSeenAt;
+    const seenOf = async () => (await loadProjectDetail(db.pool, { indexId: index.id, project: 'sighted' }, DEFAULT_PRIORITY))!.releases[0]!.digests[0]!.lastSeenAt;
     const later = new Date(Date.now() + HOUR);
     await store.applyCheck(id, { checkedAt: later, changes: [{ kind: 'unchanged' }], files: [file('sighted-1.0.tar.gz', sha('1'))] });
     expect(await seenOf()).toBe(later.toISOString());

@@ -83,7 +83,7 @@ export function registerUiRoutes(app: FastifyInstance, context: HttpContext): vo
     const { name } = parseInput(projectParams, request.params, 'path');
     const { index } = parseInput(projectQuery, request.query, 'query');
     try {
-      const detail = await projectDetail(api.db, name, index);
+      const detail = await projectDetail(api, name, index);
       const events = await listEvents(api.db, { project: detail.project, indexId: detail.indexId, limit: 200 });
       return view(request, reply, detail.project, projectBody(detail, events.items));
     } catch (error) {
@@ -94,7 +94,7 @@ export function registerUiRoutes(app: FastifyInstance, context: HttpContext): vo
   });
   app.get('/projects/:name/releases/:version', async (request, reply) => {
     const { name, version } = parseInput(releaseParams, request.params, 'path');
-    const detail = await releaseDetail(reader(request).db, name, version, parseInput(projectQuery, request.query, 'query').index);
+    const detail = await releaseDetail(reader(request), name, version, parseInput(projectQuery, request.query, 'query').index);
     return view(request, reply, `${detail.project} ${version}`, releaseBody(detail));
   });
   app.get('/events', async (request, reply) => {
