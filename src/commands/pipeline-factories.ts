@@ -16,6 +16,7 @@ import { createProgressReporter } from '../runtime/progress-reporter.js';
 import type { Metrics } from '../runtime/metrics.js';
 import type { Readiness } from '../runtime/readiness.js';
 import type { PipelineName } from '../runtime/settings.js';
+import type { Leases } from '../domain/ports.js';
 import type { Adapters } from './adapters.js';
 
 export interface PipelineContext {
@@ -25,6 +26,8 @@ export interface PipelineContext {
   readonly logger: Logger;
   /** Where a long-running pipeline reports the health of its own sources (`run`). */
   readonly readiness?: Readiness;
+  /** The work leases of this replica (`run` on a database replicas share). */
+  readonly leases?: Leases;
 }
 
 /** Index faults are retried this way before an item goes to attention. */
@@ -37,9 +40,9 @@ export function indexLimits(config: Config) {
 export type PipelineFactory = (context: PipelineContext, stop$: Observable<void>) => Observable<unknown>;
 
 export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
-  releases: ({ config, adapters, metrics, logger }, stop$) =>
+  releases: ({ config, adapters, metrics, logger, leases }, stop$) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index.forPipeline('releases'), scheduler: asyncScheduler },
+      { store: adapters.store, index: adapters.index.forPipeline('releases'), scheduler: asyncScheduler, ...(leases ? { leases } : {}) },
       {
         ...indexLimits(config),
         pollIntervalMs: config.pollInterval * 1000,

@@ -17,6 +17,7 @@ import { openAdaptersWithRetry } from './database-start.js';
 import { monitorDependencies } from './dependency-monitor.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
 import { serviceApi } from './service-actions.js';
+import { joinReplicas } from '../runtime/membership.js';
 import { logWatched } from './watch-summary.js';
 
 const ATTENTION_REFRESH_MS = 30_000;
@@ -84,8 +85,14 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   await startAttentionGauge(adapters, metrics, logger, lifecycle);
   if (lifecycle.stopping) return;
 
+  // Replicas on one server share the work; an embedded database has one process (its lock).
+  const membership = adapters.database.embedded ? null : await joinReplicas({ db: adapters.database.pool, ttlMs: config.leaseTtl * 1000, metrics, logger });
+  if (membership) lifecycle.onClose('replica membership', () => membership.close());
+  else metrics.replicasLive.set(1);
+  if (lifecycle.stopping) return;
+
   readiness.setStartup('starting the pipelines');
-  const pipelineContext = { config, adapters, metrics, logger, readiness };
+  const pipelineContext = { config, adapters, metrics, logger, readiness, ...(membership ? { leases: membership.leases } : {}) };
   service.http.serveApi(serviceApi(pipelineContext));
   // Commands run beside the service find its API here, instead of opening the locked files.
   adapters.database.lock?.setHttpUrl(service.http.url);

@@ -16,6 +16,16 @@ import type {
   Validators,
 } from './types.js';
 
+/**
+ * Work that one replica at a time must do, when several share one database: `take` takes
+ * or renews the named lease for this replica for `ttlMs` (true: it holds it now). Renew it
+ * well within the TTL; a replica that stops renewing loses it to another after the TTL.
+ */
+export interface Leases {
+  readonly ttlMs: number;
+  take(name: string): Promise<boolean>;
+}
+
 export interface IndexClient {
   /** Reads one RSS feed of a Warehouse index; 304 answers `{ notModified: true }`. */
   fetchFeed(index: PackageIndex, feed: FeedKind, validators?: Validators): Promise<FeedResult>;

@@ -20,9 +20,10 @@ import { catchError, concatMap, filter, ignoreElements, mergeMap, retry, takeUnt
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
-import type { IndexClient, PackageStore } from '../domain/ports.js';
+import type { IndexClient, Leases, PackageStore } from '../domain/ports.js';
 import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
+import { whileLeased } from '../operators/while-leased.js';
 import { backoffDelay } from '../domain/backoff.js';
 import { hasRetriableFlag, type RetryOutcome } from '../operators/retry-backoff.js';
 import type { Logger } from '../runtime/logger.js';
@@ -38,6 +39,8 @@ export interface ReleasesPorts {
   readonly store: PackageStore;
   readonly index: IndexClient;
   readonly scheduler: SchedulerLike;
+  /** Replicas sharing the database: an index's feeds are polled by the one holding its lease. Absent: this process alone. */
+  readonly leases?: Leases;
 }
 
 export interface ReleasesOptions {
@@ -105,12 +108,30 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
         );
       }
       options.logger?.info({ indexes: watched.map((index) => index.simpleUrl) }, 'watching feeds');
-      return merge(
-        ...watched.map((index) =>
-          merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY),
-        ),
-      );
+      return merge(...watched.map((index) => watchFeeds(context, index)));
     }),
+  );
+}
+
+/** The index's feeds, polled by one replica at a time: the holder of its lease (the others stand by). */
+function watchFeeds(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+  const { ports, options } = context;
+  // Each (re)start reads the checkpoint afresh: a replica taking over goes on where the last holder left off.
+  const watch = () => merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY);
+  const { leases } = ports;
+  if (!leases || options.onePoll) return watch();
+  return whileLeased(
+    {
+      take: () => leases.take(`feeds:${index.id}`),
+      renewEveryMs: leases.ttlMs / 3,
+      scheduler: ports.scheduler,
+      ...(options.stop$ ? { stop$: options.stop$ } : {}),
+      onChange: (held, error) =>
+        held
+          ? options.logger?.info({ index: index.simpleUrl }, 'polling the feeds of this index (this replica holds its lease)')
+          : options.logger?.info({ index: index.simpleUrl, err: error }, 'standing by for the feeds of this index (another replica holds its lease)'),
+    },
+    watch,
   );
 }
 

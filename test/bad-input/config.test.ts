@@ -76,6 +76,8 @@ export const CONFIG_CASES: readonly ConfigCase[] = [
   { key: 'dryRun', value: '2', reason: /must be one of 1, 0, true, false/ },
   { key: 'pipelines', value: 'releases,bogus', reason: /each must be one of releases, update, dispatch/ },
   { key: 'pipelines', value: '<script>', reason: /each must be one of releases, update, dispatch/ },
+  { key: 'leaseTtl', value: '0', reason: /must be greater than 0/ },
+  { key: 'leaseTtl', value: '3601', reason: /must be at most 3600/ },
   { key: 'shutdownGrace', value: '0', reason: /must be greater than 0/ },
   { key: 'shutdownGrace', value: '3601', reason: /must be at most 3600/ },
   { key: 'shutdownGrace', value: 'forever', reason: positive(3_600) },
