@@ -17,14 +17,3 @@ export async function takeLease(db: Queryable, name: string, holder: string, ttl
   );
   return rows[0]?.holder === holder;
 }
-
-/** Gives `name` up, if `holder` holds it (a clean stop: the next replica need not wait the TTL). */
-export async function releaseLease(db: Queryable, name: string, holder: string): Promise<void> {
-  await db.query('DELETE FROM work_lease WHERE name = $1 AND holder = $2', [name, holder]);
-}
-
-/** Who holds `name` now (null when nobody, or the lease expired). */
-export async function leaseHolder(db: Queryable, name: string): Promise<string | null> {
-  const { rows } = await db.query<{ holder: string }>('SELECT holder FROM work_lease WHERE name = $1 AND expires_at >= now()', [name]);
-  return rows[0]?.holder ?? null;
-}
