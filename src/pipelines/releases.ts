@@ -119,17 +119,19 @@ function watchFeeds(context: Context, index: PackageIndex): Observable<ReleasesO
   // Each (re)start reads the checkpoint afresh: a replica taking over goes on where the last holder left off.
   const watch = () => merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY);
   const { leases } = ports;
-  if (!leases || options.onePoll) return watch();
+  const held = (yes: boolean) => options.metrics?.feedLeaseHeld.set({ index: indexHost(index) }, yes ? 1 : 0);
+  if (!leases || options.onePoll) return defer(() => (held(true), watch()));
   return whileLeased(
     {
       take: () => leases.take(`feeds:${index.id}`),
       renewEveryMs: leases.ttlMs / 3,
       scheduler: ports.scheduler,
       ...(options.stop$ ? { stop$: options.stop$ } : {}),
-      onChange: (held, error) =>
-        held
-          ? options.logger?.info({ index: index.simpleUrl }, 'polling the feeds of this index (this replica holds its lease)')
-          : options.logger?.info({ index: index.simpleUrl, err: error }, 'standing by for the feeds of this index (another replica holds its lease)'),
+      onChange: (holds, error) => {
+        held(holds);
+        if (holds) options.logger?.info({ index: index.simpleUrl }, 'polling the feeds of this index (this replica holds its lease)');
+        else options.logger?.info({ index: index.simpleUrl, err: error }, 'standing by for the feeds of this index (another replica holds its lease)');
+      },
     },
     watch,
   );

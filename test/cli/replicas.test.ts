@@ -54,6 +54,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as two replicas on 
     await second.log(standingBy);
     await until('both replicas live', async () => (await liveReplicas(first)) === 2 && (await liveReplicas(second)) === 2);
     expect(second.logs().filter(polling)).toEqual([]);
+    const leaseHeld = async (replica: RunningCli) => sample(await replica.metrics(), 'pkgstream_feed_lease_held', { index: `127.0.0.1:${new URL(index.url).port}` });
+    expect([await leaseHeld(first), await leaseHeld(second)]).toEqual([1, 0]);
 
     index.addRelease(PROJECT, '1.1');
     await until('1.1 recorded by the holder', async () => (await versions()).includes('1.1'));
@@ -66,6 +68,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as two replicas on 
     index.addRelease(PROJECT, '1.2');
     await until('1.2 recorded by the replica that took over', async () => (await versions()).includes('1.2'));
     await until('the killed replica no longer counted', async () => (await liveReplicas(second)) === 1);
+    expect(await leaseHeld(second)).toBe(1);
     console.info(`[cli/replicas] took over ${takeoverS.toFixed(1)} s after the SIGKILL (lease TTL ${LEASE_TTL_S} s); versions ${(await versions()).join(', ')}`);
     // Not before the lease could have expired (renewed at most a third of the TTL before the
     // kill), and within the TTL and a renewal, with room for a loaded machine.

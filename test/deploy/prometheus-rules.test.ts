@@ -18,6 +18,8 @@ const ALERTS = [
   'PkgstreamIndexRateLimited',
   'PkgstreamSolverCapacitySaturated',
   'PkgstreamKafkaConsumerLagGrowing',
+  'PkgstreamFeedsNotPolled',
+  'PkgstreamReplicasDisagree',
 ];
 
 interface RuleTests {
