@@ -24,20 +24,23 @@ export interface WhileLeasedOptions {
 }
 
 export function whileLeased<T>(options: WhileLeasedOptions, work: () => Observable<T>): Observable<T> {
-  let error: unknown;
-  return timer(0, options.renewEveryMs, options.scheduler).pipe(
-    takeUntil(options.stop$ ?? NEVER),
-    exhaustMap(() =>
-      defer(options.take).pipe(
-        tap(() => (error = undefined)),
-        catchError((failure: unknown) => {
-          error = failure;
-          return of(false);
-        }),
+  return defer(() => {
+    /** Why the last renewal failed, for `onChange` (per subscription). */
+    let error: unknown;
+    return timer(0, options.renewEveryMs, options.scheduler).pipe(
+      takeUntil(options.stop$ ?? NEVER),
+      exhaustMap(() =>
+        defer(options.take).pipe(
+          tap(() => (error = undefined)),
+          catchError((failure: unknown) => {
+            error = failure;
+            return of(false);
+          }),
+        ),
       ),
-    ),
-    distinctUntilChanged(),
-    tap((held) => options.onChange?.(held, error)),
-    switchMap((held) => (held ? work() : EMPTY)),
-  );
+      distinctUntilChanged(),
+      tap((held) => options.onChange?.(held, error)),
+      switchMap((held) => (held ? work() : EMPTY)),
+    );
+  });
 }
