@@ -66,8 +66,10 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
-function statusClass(status: number | 'error'): string {
-  return status === 'error' ? 'error' : `${Math.floor(status / 100)}xx`;
+/** The status label: its class (`2xx`), but `304` on its own: a conditional request that saved a page. */
+function statusLabel(status: number | 'error'): string {
+  if (status === 'error') return 'error';
+  return status === 304 ? '304' : `${Math.floor(status / 100)}xx`;
 }
 
 export class HttpTransport {
@@ -200,7 +202,7 @@ export class HttpTransport {
     } catch (error) {
       throw this.classify(error, url, signal);
     } finally {
-      metrics?.indexRequests.inc({ ...labels, status: statusClass(status) });
+      metrics?.indexRequests.inc({ ...labels, status: statusLabel(status) });
       metrics?.indexRequestDuration.observe(labels, (performance.now() - started) / 1000);
     }
   }
