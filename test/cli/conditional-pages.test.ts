@@ -171,4 +171,22 @@ describe.each([
         `run scrape status="304" ${scraped304} 2xx ${scraped2xx}, after one change ${JSON.stringify(statuses(afterChange))}; first pass ${JSON.stringify(first)}`,
     );
   });
+
+  it('asks for a page whole when its stored state is incomplete (no release recorded), whatever validators are stored', { timeout: CLI_TEST_TIMEOUT_MS }, async () => {
+    const stored = await database.use(async (pool) => {
+      await pool.query("DELETE FROM package_version WHERE project = 'gamma-pkg'");
+      const { rows } = await pool.query<{ etag: string | null; modified: string | null }>(
+        "SELECT page_etag AS etag, page_last_modified AS modified FROM package_project WHERE project = 'gamma-pkg'",
+      );
+      return rows[0];
+    });
+    expect(stored?.etag ?? stored?.modified).toEqual(expect.any(String));
+    peer.answersSincePrevious();
+    await updateAll();
+    const gamma = peer.answersSincePrevious().filter((answer) => answer.path === '/simple/gamma-pkg/');
+    // A 200 from an unchanged page: the request carried no validator (python would have said 304).
+    expect(gamma.map((answer) => answer.status)).toEqual([200]);
+    expect(gamma[0]?.conditional).not.toBe(true);
+    expect(await versionsOf('gamma-pkg')).toEqual(['1.0']);
+  });
 });

@@ -72,6 +72,18 @@ function statusLabel(status: number | 'error'): string {
   return status === 304 ? '304' : `${Math.floor(status / 100)}xx`;
 }
 
+/**
+ * A Last-Modified less than a second before the answer's Date (or, without one, now) is not
+ * kept: a change later in that same second would carry the same Last-Modified, and a 304 to it
+ * would hide the change (RFC 9110 8.8.2.2).
+ */
+function safeLastModified(lastModified: string | undefined, date: string | undefined): string | null {
+  if (lastModified === undefined) return null;
+  const modifiedAt = Date.parse(lastModified);
+  const answeredAt = date === undefined ? Date.now() : Date.parse(date);
+  return Number.isFinite(modifiedAt) && Number.isFinite(answeredAt) && answeredAt - modifiedAt >= 1000 ? lastModified : null;
+}
+
 export class HttpTransport {
   private readonly pools = new Map<string, Pool>();
   private readonly userAgent: string;
@@ -196,7 +208,7 @@ export class HttpTransport {
           url,
           contentType: header(h, 'content-type') ?? '',
           body: Buffer.concat(chunks, received),
-          validators: { etag: header(h, 'etag') ?? null, lastModified: header(h, 'last-modified') ?? null },
+          validators: { etag: header(h, 'etag') ?? null, lastModified: safeLastModified(header(h, 'last-modified'), header(h, 'date')) },
         },
       };
     } catch (error) {
