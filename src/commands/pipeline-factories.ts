@@ -87,7 +87,12 @@ const UPDATE_PASS_INTERVAL_MS = 60_000;
 const RELEASED_EVENT = z.object({ index_url: z.string().min(1), package_name: z.string().min(1), package_version: z.string().min(1) });
 
 export function updatePorts({ adapters }: PipelineContext): UpdatePorts {
-  return { store: adapters.store, index: adapters.index.forPipeline('update'), scheduler: asyncScheduler };
+  return {
+    store: adapters.store,
+    index: adapters.index.forPipeline('update'),
+    scheduler: asyncScheduler,
+    ...(adapters.pageValidators ? { validators: adapters.pageValidators } : {}),
+  };
 }
 
 export function updateOptions({ config, metrics, logger }: PipelineContext, all: boolean): UpdateOptions {

@@ -5,7 +5,7 @@
 import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName, parseProjectName } from '../domain/pep503.js';
 import { getIndex } from './indexes.js';
-import type { ProjectRef } from '../domain/types.js';
+import type { ProjectRef, Validators } from '../domain/types.js';
 import type { Queryable } from './sql.js';
 
 export type AddProjectResult = 'added' | 'known' | 'no-index';
@@ -94,4 +94,28 @@ export async function listKnownProjects(
     options.indexId === undefined ? [after, limit] : [after, limit, options.indexId],
   );
   return rows.map((row) => row.project);
+}
+
+/**
+ * The validators of the project's last page whose check was applied in full; null when there
+ * are none, or when no release of the project is recorded (a 304 would confirm nothing then).
+ */
+export async function loadPageValidators(db: Queryable, indexId: number, project: string): Promise<Validators | null> {
+  const { rows } = await db.query<{ page_etag: string | null; page_last_modified: string | null }>(
+    `SELECT p.page_etag, p.page_last_modified FROM package_project p
+      WHERE p.index_id = $1 AND p.project = $2 AND (p.page_etag IS NOT NULL OR p.page_last_modified IS NOT NULL)
+        AND EXISTS (SELECT 1 FROM package_version v WHERE v.index_id = p.index_id AND v.project = p.project)`,
+    [indexId, project],
+  );
+  const row = rows[0];
+  return row ? { etag: row.page_etag, lastModified: row.page_last_modified } : null;
+}
+
+/** Stores (or, with null, forgets) the validators of the project's page; a project not known here is left alone. */
+export async function savePageValidators(db: Queryable, indexId: number, project: string, validators: Validators | null): Promise<void> {
+  await db.query(
+    `UPDATE package_project SET page_etag = $3::text, page_last_modified = $4::text
+      WHERE index_id = $1 AND project = $2 AND (page_etag, page_last_modified) IS DISTINCT FROM ($3::text, $4::text)`,
+    [indexId, project, validators?.etag ?? null, validators?.lastModified ?? null],
+  );
 }

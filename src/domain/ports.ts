@@ -209,6 +209,17 @@ export interface SolverFinished {
   readonly event?: PackageEvent;
 }
 
+/**
+ * The ETag/Last-Modified of each project's last page whose check was applied in full, so
+ * that the next request for it is conditional (update pipeline only: a `check` shows the real page).
+ */
+export interface PageValidatorStore {
+  /** Null when there are none, or when no release of the project is recorded (a 304 would confirm nothing). */
+  pageValidators(indexId: number, project: string): Promise<Validators | null>;
+  /** Null forgets them (the project is gone from its index). */
+  savePageValidators(indexId: number, project: string, validators: Validators | null): Promise<void>;
+}
+
 export interface PackageStore {
   listIndexes(options?: { readonly enabledOnly?: boolean }): Promise<PackageIndex[]>;
   /** Whether the project (canonical name) is known on that index, or on any index. */

@@ -3,12 +3,18 @@
  * backoff on retriable errors (retryEach), and a 404 read as `'not-found'` rather than an
  * error. The rate limit and a 429's pause are the index client's (polite-client.ts): the
  * client given here is the process's one polite client for every host.
+ *
+ * Given a PageValidatorStore, the request is conditional (the stored ETag/Last-Modified)
+ * and a 304 is `'not-modified'`. A stored validator must never hide a change: a 304 is
+ * believed only while the store still holds validators for the project (it holds none
+ * for a project with no release recorded); otherwise the page is asked for again, whole.
  */
-import { Observable, defer, from, of, throwError, type SchedulerLike } from 'rxjs';
-import { catchError, map } from 'rxjs/operators';
+import { Observable, defer, of, throwError, type SchedulerLike } from 'rxjs';
+import { catchError } from 'rxjs/operators';
 import { errorCode } from '../domain/errors.js';
-import type { IndexClient } from '../domain/ports.js';
+import type { IndexClient, PageValidatorStore } from '../domain/ports.js';
 import type { PackageIndex, ProjectPage } from '../domain/types.js';
+import { IndexError } from '../sources/index-client/errors.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
 
 export interface RetryPolicy {
@@ -29,29 +35,47 @@ export interface ProjectRequest {
 }
 
 export type FetchedPage = ProjectPage | 'not-found';
+/** A conditional fetch's answer: `'not-modified'` is the page of the last applied check. */
+export type CheckedPage = FetchedPage | 'not-modified';
 
-export interface ProjectFetcher {
+export interface ProjectFetcher<P extends CheckedPage = FetchedPage> {
   /** One outcome: the page (or `'not-found'`), or the error that remained after the retries. */
-  fetch(request: ProjectRequest): Observable<RetryOutcome<ProjectRequest, FetchedPage>>;
+  fetch(request: ProjectRequest): Observable<RetryOutcome<ProjectRequest, P>>;
   /** Index requests made (attempts included), for tests and benchmarks. */
   readonly requests: () => number;
 }
 
-export function createProjectFetcher(client: Pick<IndexClient, 'fetchProject'>, options: ProjectFetcherOptions): ProjectFetcher {
+type PageClient = Pick<IndexClient, 'fetchProject'>;
+
+export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions): ProjectFetcher;
+export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions, validators: PageValidatorStore | undefined): ProjectFetcher<CheckedPage>;
+export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions, validators?: PageValidatorStore): ProjectFetcher<CheckedPage> {
   const { scheduler } = options;
   let requests = 0;
-  const attempt = (request: ProjectRequest): Observable<FetchedPage> =>
-    defer(() => {
-      requests += 1;
-      return from(client.fetchProject(request.index, request.project));
-    }).pipe(
-      // A 304 cannot happen without validators, which this fetcher never sends.
-      map((page) => page as ProjectPage),
+  const request = (target: ProjectRequest, sent: ProjectPage['validators'] | null): Promise<ProjectPage | null> => {
+    requests += 1;
+    return client.fetchProject(target.index, target.project, sent ?? undefined);
+  };
+  const read = async (target: ProjectRequest): Promise<CheckedPage> => {
+    const stored = (await validators?.pageValidators(target.index.id, target.project)) ?? null;
+    const page = await request(target, stored);
+    if (page !== null) return page;
+    const still = stored === null ? null : await validators?.pageValidators(target.index.id, target.project);
+    if (still) return 'not-modified';
+    const whole = await request(target, null);
+    if (whole === null) {
+      const url = target.index.simpleUrl;
+      throw new IndexError('INDEX_HTTP_STATUS', `${url}: project ${target.project}: 304 to a request without validators`, { url, status: 304 });
+    }
+    return whole;
+  };
+  const attempt = (target: ProjectRequest): Observable<CheckedPage> =>
+    defer(() => read(target)).pipe(
       catchError((error: unknown) => (errorCode(error) === 'INDEX_NOT_FOUND' ? of('not-found' as const) : throwError(() => error))),
     );
 
   return {
-    fetch: (request) => of(request).pipe(retryEach(attempt, { ...options.retry, scheduler, random: options.random })),
+    fetch: (target) => of(target).pipe(retryEach(attempt, { ...options.retry, scheduler, random: options.random })),
     requests: () => requests,
   };
 }

@@ -8,16 +8,20 @@
  * loses nothing: what was not written is found again on the next look, and what was
  * written is published by the relay.
  *
+ * A `'not-modified'` page (a 304 to the validators of the last applied page) is an
+ * unchanged check of every known release: no parse, no artifact written, no event. After a
+ * check of the whole page, its validators are stored for the next conditional request.
+ *
  * Versions compare by PEP 440 key (`1.0` == `1.0.0`); a version that is not PEP 440 by its
  * trimmed, lower-cased string (as `diffRelease` does).
  */
-import type { PackageStore, RecordedRelease } from '../domain/ports.js';
+import type { PackageStore, PageValidatorStore, RecordedRelease } from '../domain/ports.js';
 import type { IndexFile, PackageEvent, PackageIndex } from '../domain/types.js';
 import { releaseKey } from '../domain/pep440.js';
 import { diffRelease, filesOf } from '../domain/release-diff.js';
 import { eventsForChanges } from './change-events.js';
 import { recordNewReleases, unknownReleases } from './new-releases.js';
-import type { FetchedPage } from './project-fetcher.js';
+import type { CheckedPage, FetchedPage } from './project-fetcher.js';
 
 /** Every file the page lists for versions equal (by PEP 440) to `version`; null when none is, or the project is missing. */
 export function filesOfVersion(page: FetchedPage, version: string): IndexFile[] | null {
@@ -27,7 +31,7 @@ export function filesOfVersion(page: FetchedPage, version: string): IndexFile[] 
 export interface ProjectCheckInput {
   readonly index: PackageIndex;
   readonly project: string;
-  readonly page: FetchedPage;
+  readonly page: CheckedPage;
   readonly checkedAt: Date;
   /** Projects whose releases also go out as `release-trigger`. */
   readonly triggers?: ReadonlySet<string>;
@@ -48,7 +52,12 @@ export interface ProjectCheckResult {
   readonly events: readonly PackageEvent[];
 }
 
-export async function checkProject(ports: { readonly store: PackageStore }, input: ProjectCheckInput): Promise<ProjectCheckResult> {
+const UNCHANGED = { changes: [{ kind: 'unchanged' }], events: [], files: null } as const;
+
+export async function checkProject(
+  ports: { readonly store: PackageStore; readonly validators?: PageValidatorStore | undefined },
+  input: ProjectCheckInput,
+): Promise<ProjectCheckResult> {
   const { store } = ports;
   const { index, project, page, checkedAt } = input;
   const only = input.version === undefined ? null : releaseKey(input.version);
@@ -56,10 +65,11 @@ export async function checkProject(ports: { readonly store: PackageStore }, inpu
   const known = (await store.loadProjectReleases(index.id, project)).filter((release) => wanted(release.version));
 
   const checks = known.map((stored) => {
+    if (page === 'not-modified') return { stored, ...UNCHANGED };
     const changes = diffRelease(stored, page);
     return { stored, changes, events: eventsForChanges(stored, changes), files: filesOfVersion(page, stored.version) };
   });
-  const fresh = page === 'not-found' ? [] : unknownReleases(page, known.map((release) => release.version)).filter((release) => wanted(release.version));
+  const fresh = page === 'not-found' || page === 'not-modified' ? [] : unknownReleases(page, known.map((release) => release.version)).filter((release) => wanted(release.version));
   const triggers = input.triggers ?? new Set<string>();
 
   const nextDueAt =
@@ -74,5 +84,9 @@ export async function checkProject(ports: { readonly store: PackageStore }, inpu
   const announced = checks.flatMap((check, i) => (applied[i]?.changed ? check.events : []));
 
   const released = await recordNewReleases(store, index, project, fresh, { triggers, seenAt: checkedAt });
+  // Only a check of the whole page may vouch for it: one of a single version left the others unrecorded.
+  if (ports.validators && only === null && page !== 'not-modified') {
+    await ports.validators.savePageValidators(index.id, project, page === 'not-found' ? null : page.validators);
+  }
   return { releases: known.length, changed, recorded: released.created, events: [...announced, ...released.events] };
 }

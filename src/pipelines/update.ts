@@ -55,7 +55,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
-import type { IndexClient, PackageStore } from '../domain/ports.js';
+import type { IndexClient, PackageStore, PageValidatorStore } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex, ProjectRef, StoredRelease } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
@@ -63,7 +63,7 @@ import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { passTracker, type ProgressOptions } from './pass-progress.js';
 import { stageMeter } from './stage-meter.js';
-import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
+import { createProjectFetcher, type CheckedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { checkProject, type ProjectCheckResult } from './update-project.js';
 import { requireInteger, requireNumber } from '../operators/option-range.js';
 
@@ -73,6 +73,8 @@ export interface UpdatePorts {
   readonly store: PackageStore;
   readonly index: Pick<IndexClient, 'fetchProject'>;
   readonly scheduler: SchedulerLike;
+  /** When given, page requests are conditional and a 304 is an unchanged check. */
+  readonly validators?: PageValidatorStore;
 }
 
 export interface UpdateOptions {
@@ -208,8 +210,9 @@ export function updatePipeline(ports: UpdatePorts, options: UpdatePipelineOption
   });
 }
 
-function fetcherFor(ports: UpdatePorts, options: UpdateOptions): ProjectFetcher {
-  return createProjectFetcher(ports.index, { retry: options.retry, scheduler: ports.scheduler, ...(options.random ? { random: options.random } : {}) });
+function fetcherFor(ports: UpdatePorts, options: UpdateOptions): ProjectFetcher<CheckedPage> {
+  const fetcherOptions = { retry: options.retry, scheduler: ports.scheduler, ...(options.random ? { random: options.random } : {}) };
+  return createProjectFetcher(ports.index, fetcherOptions, ports.validators);
 }
 
 /** How a project the pass has finished ended. */
@@ -251,7 +254,7 @@ function stoppable<T>(source: AsyncIterable<T>, stopped: () => boolean, onStop: 
 function runPass(
   ports: UpdatePorts,
   options: UpdateOptions,
-  fetcher: ProjectFetcher,
+  fetcher: ProjectFetcher<CheckedPage>,
   stop: { stopped: boolean },
 ): Observable<UpdateOutcome> {
   const { store, scheduler } = ports;
@@ -364,7 +367,7 @@ function runPass(
     const apply = (
       index: PackageIndex,
       row: ProjectRef,
-      page: FetchedPage,
+      page: CheckedPage,
       fetchAttempts: number,
       state: Running,
     ): Observable<UpdateOutcome> => {
@@ -373,7 +376,7 @@ function runPass(
           retryEach(
             () =>
               checkProject(
-                { store },
+                { store, validators: ports.validators },
                 {
                   index,
                   project: row.project,

@@ -19,7 +19,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     feedItems: new Counter({ name: 'pkgstream_feed_items_total', help: 'Feed items read, by outcome (new, old, bad).', labelNames: ['index', 'feed', 'outcome'], registers: on }),
     feedGaps: new Counter({ name: 'pkgstream_feed_gaps_total', help: 'Polls whose items did not overlap the previous poll: releases may have been missed.', labelNames: ['index', 'feed'], registers: on }),
     backfilledReleases: new Counter({ name: 'pkgstream_backfilled_releases_total', help: 'Releases found by a backfill after a feed gap.', labelNames: ['index'], registers: on }),
-    indexRequests: new Counter({ name: 'pkgstream_index_requests_total', help: 'HTTP requests to package indexes by route and status class.', labelNames: ['index', 'route', 'status'], registers: on }),
+    indexRequests: new Counter({ name: 'pkgstream_index_requests_total', help: 'HTTP requests to package indexes by route and status class (304 on its own).', labelNames: ['index', 'route', 'status'], registers: on }),
     indexRequestDuration: new Histogram({ name: 'pkgstream_index_request_duration_seconds', help: 'Latency of index requests.', labelNames: ['index', 'route'], buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: on }),
     indexRateLimited: new Counter({ name: 'pkgstream_index_rate_limited_total', help: '429 answers from an index.', labelNames: ['index'], registers: on }),
     rateLimiterWait: new Histogram({ name: 'pkgstream_rate_limiter_wait_seconds', help: 'Time an item waited for a rate-limit token.', labelNames: ['pipeline', 'index'], buckets: [0, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120], registers: on }),

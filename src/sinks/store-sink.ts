@@ -5,13 +5,13 @@
  */
 import type pg from 'pg';
 import { PkgstreamError } from '../domain/errors.js';
-import type { PackageStore } from '../domain/ports.js';
+import type { PackageStore, PageValidatorStore } from '../domain/ports.js';
 import type { StoredRelease } from '../domain/types.js';
 import * as attention from '../db/attention.js';
 import * as checkpoints from '../db/checkpoints.js';
 import { listIndexes } from '../db/indexes.js';
 import { priorityOptions, type PriorityOptions } from '../db/priority.js';
-import { isKnownProject } from '../db/projects.js';
+import { isKnownProject, loadPageValidators, savePageValidators } from '../db/projects.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
 import { deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
 import { countDue, dueScan, knownProjectsScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
@@ -130,5 +130,12 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     recordScheduled: ({ event, ...run }) =>
       announcing(event !== undefined, recordScheduled(pool, { ...run, scheduledAt: run.scheduledAt ?? now() }, { event, serviceVersion })),
     recordFinished: ({ event, ...run }) => announcing(event !== undefined, recordFinished(pool, run, { event, serviceVersion })),
+  };
+}
+
+export function createPageValidatorStore(pool: pg.Pool): PageValidatorStore {
+  return {
+    pageValidators: (indexId, project) => retriableDbErrors(loadPageValidators(pool, indexId, project)),
+    savePageValidators: (indexId, project, validators) => retriableDbErrors(savePageValidators(pool, indexId, project, validators)),
   };
 }

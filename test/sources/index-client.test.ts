@@ -73,7 +73,7 @@ describe('IndexClient: feeds', () => {
     expect(server.requests[2]?.headers['if-modified-since']).toBe('Mon, 01 Jan 2024 00:00:00 GMT');
     expect(server.requests[2]?.headers['if-none-match']).toBeUndefined();
     expect(await counter(metrics.indexRequests, { index: host(), route: 'feed', status: '2xx' })).toBe(2);
-    expect(await counter(metrics.indexRequests, { index: host(), route: 'feed', status: '3xx' })).toBe(1);
+    expect(await counter(metrics.indexRequests, { index: host(), route: 'feed', status: '304' })).toBe(1);
     const duration = await metrics.indexRequestDuration.get();
     expect(duration.values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(3);
   });

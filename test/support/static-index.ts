@@ -16,6 +16,8 @@ export interface StaticIndex {
   readonly simpleUrl: string;
   /** Requests Python logged (`GET /simple/x/`), in order. */
   readonly requests: string[];
+  /** The same requests with the status Python answered (304: its If-Modified-Since check held). */
+  readonly answers: { readonly request: string; readonly status: number }[];
   /** Adds a wheel of `project` `version` and rewrites the project's page. */
   addWheel(project: string, version: string): void;
   /** Starts (or stops) giving `#sha256=` fragments, as an index that learns to publish them. */
@@ -64,8 +66,12 @@ export async function startStaticIndex(options: { readonly hashes?: boolean } = 
 
   const child: ChildProcess = spawn('python3', ['-u', '-m', 'http.server', '--bind', '127.0.0.1', '--directory', root, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const requests: string[] = [];
+  const answers: { request: string; status: number }[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {
-    for (const match of chunk.toString().matchAll(/"(GET|HEAD) (\S+) HTTP\/[\d.]+"/g)) requests.push(`${match[1]} ${match[2]}`);
+    for (const match of chunk.toString().matchAll(/"(GET|HEAD) (\S+) HTTP\/[\d.]+" (\d{3})/g)) {
+      requests.push(`${match[1]} ${match[2]}`);
+      answers.push({ request: `${match[1]} ${match[2]}`, status: Number(match[3]) });
+    }
   });
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
@@ -81,6 +87,7 @@ export async function startStaticIndex(options: { readonly hashes?: boolean } = 
   return {
     simpleUrl: `http://127.0.0.1:${String(port)}/simple`,
     requests,
+    answers,
     addWheel(project, version) {
       const name = canonicalizeName(project);
       wheelsOf.set(name, [...(wheelsOf.get(name) ?? []), buildWheel(name, version)]);

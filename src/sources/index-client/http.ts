@@ -66,8 +66,22 @@ function header(headers: Record<string, string | string[] | undefined>, name: st
   return Array.isArray(value) ? value[0] : value;
 }
 
-function statusClass(status: number | 'error'): string {
-  return status === 'error' ? 'error' : `${Math.floor(status / 100)}xx`;
+/** The status label: its class (`2xx`), but `304` on its own: a conditional request that saved a page. */
+function statusLabel(status: number | 'error'): string {
+  if (status === 'error') return 'error';
+  return status === 304 ? '304' : `${Math.floor(status / 100)}xx`;
+}
+
+/**
+ * A Last-Modified less than a second before the answer's Date (or, without one, now) is not
+ * kept: a change later in that same second would carry the same Last-Modified, and a 304 to it
+ * would hide the change (RFC 9110 8.8.2.2).
+ */
+function safeLastModified(lastModified: string | undefined, date: string | undefined): string | null {
+  if (lastModified === undefined) return null;
+  const modifiedAt = Date.parse(lastModified);
+  const answeredAt = date === undefined ? Date.now() : Date.parse(date);
+  return Number.isFinite(modifiedAt) && Number.isFinite(answeredAt) && answeredAt - modifiedAt >= 1000 ? lastModified : null;
 }
 
 export class HttpTransport {
@@ -194,13 +208,13 @@ export class HttpTransport {
           url,
           contentType: header(h, 'content-type') ?? '',
           body: Buffer.concat(chunks, received),
-          validators: { etag: header(h, 'etag') ?? null, lastModified: header(h, 'last-modified') ?? null },
+          validators: { etag: header(h, 'etag') ?? null, lastModified: safeLastModified(header(h, 'last-modified'), header(h, 'date')) },
         },
       };
     } catch (error) {
       throw this.classify(error, url, signal);
     } finally {
-      metrics?.indexRequests.inc({ ...labels, status: statusClass(status) });
+      metrics?.indexRequests.inc({ ...labels, status: statusLabel(status) });
       metrics?.indexRequestDuration.observe(labels, (performance.now() - started) / 1000);
     }
   }
