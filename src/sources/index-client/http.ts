@@ -238,6 +238,8 @@ export class HttpTransport {
     this.closed = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
+    // Destroy, not close (which waits for the requests in flight): closing comes after the
+    // drain, so what is still in flight then is abandoned (retried on the next start).
+    await Promise.all(pools.map((pool) => pool.destroy()));
   }
 }
