@@ -141,3 +141,24 @@ describe('SIGTERM with a slow body in flight', { timeout: CLI_TEST_TIMEOUT_MS },
     }
   });
 });
+
+describe('SIGTERM while every pipeline runs and dispatch logs Jobs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it('exits 0 with no line at level 50 or above (no EmptyError: no elements in sequence)', async () => {
+    const database = await createCliDatabase();
+    try {
+      await database.use(async (pool) => {
+        const index = await addIndex(pool, { simpleUrl: 'https://stopping.example.test/simple' });
+        const store = createPackageStore(pool);
+        for (let n = 0; n < 50; n++) await store.recordReleases(index, `stop-${String(n)}`, [{ version: '1.0', files: [] }]);
+      });
+      const service = startRunning(['run'], { ...database.env, PKGSTREAM_HTTP_PORT: '0', LOG_LEVEL: 'info', PKGSTREAM_SOLVER_CAPACITY: '1' });
+      await service.log((line) => message(line).includes('would create solver Job'));
+      expect(await service.terminate()).toEqual({ code: 0, signal: null });
+      const errors = service.logs().filter((line) => Number(line.level) >= 50);
+      expect(errors.map(message)).toEqual([]);
+      expect(service.stderr()).not.toContain('EmptyError');
+    } finally {
+      await database.close();
+    }
+  });
+});
