@@ -2,7 +2,8 @@
  * The progress of a long update pass (issue 12 item 27), through `run` and `once update`
  * against the local index: `pkgstream_scan_rows_due` is the rows due at the start of the
  * pass (not the rows taken so far: the scan reads pages of 20), done, rate and ETA are
- * gauges, and a progress line comes every PKGSTREAM_PROGRESS_INTERVAL while the pass runs.
+ * gauges (shown by /api/v1/pipelines), and a progress line comes every
+ * PKGSTREAM_PROGRESS_INTERVAL while the pass runs.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { addIndex, addProject, setIndexEnabled } from '../../src/db/index.js';
@@ -48,10 +49,13 @@ describe('the progress of a long update pass', { timeout: CLI_TEST_TIMEOUT_MS },
         rate: sampleSum(text, 'pkgstream_scan_rate_rows_per_second', { pipeline: 'update' }),
         eta: sampleSum(text, 'pkgstream_scan_eta_seconds', { pipeline: 'update' }),
       };
+      // The API (and the UI, from the same reading) shows the same pass.
+      const api = (await (await fetch(`${await service.base()}/api/v1/pipelines`)).json()) as { items: { name: string; currentPass: Record<string, number | null> | null }[] };
+      const shown = api.items.find((item) => item.name === 'update')?.currentPass;
       const lines = () => service.logs().filter(isProgress);
       await until('the pass over', async () => /pkgstream_last_successful_pass_timestamp_seconds\{pipeline="update"\} [1-9]/.test(await service.metrics()), 90_000, 250);
       expect(await service.terminate()).toEqual({ code: 0, signal: null });
-      console.info(`[edges/pass-progress] run: midway line ${JSON.stringify(midway)}; gauges ${JSON.stringify(gauges)}; ${String(lines().length)} progress lines`);
+      console.info(`[edges/pass-progress] run: midway line ${JSON.stringify(midway)}; gauges ${JSON.stringify(gauges)}; API ${JSON.stringify(shown)}; ${String(lines().length)} progress lines`);
 
       expect(midway).toMatchObject({ pipeline: 'update', due: RELEASES });
       expect(Number(midway.ratePerSecond)).toBeGreaterThan(0);
@@ -61,6 +65,9 @@ describe('the progress of a long update pass', { timeout: CLI_TEST_TIMEOUT_MS },
       expect(gauges.done).toBeLessThan(RELEASES);
       expect(gauges.rate).toBeGreaterThan(0);
       expect(gauges.eta).toBeGreaterThan(0);
+      expect(shown).toMatchObject({ rowsDue: RELEASES });
+      expect(Number(shown?.rate)).toBeGreaterThan(0);
+      expect(Number(shown?.etaSeconds)).toBeGreaterThan(0);
       const done = lines().map((line) => Number(line.done));
       expect(done.length).toBeGreaterThanOrEqual(3);
       expect([...done].sort((a, b) => a - b)).toEqual(done);
