@@ -130,6 +130,8 @@ describe('SIGTERM with a slow body in flight', { timeout: CLI_TEST_TIMEOUT_MS },
       expect(exitMs).toBeLessThan((GRACE_S + 5) * 1_000);
       expect(service.logs().some((line) => message(line).startsWith('grace period over'))).toBe(true);
       expect(service.logs().filter((line) => Number(line.level) >= 50).map(message)).toEqual([]);
+      // The abandoned request is not taken for an index outage.
+      expect(service.logs().filter((line) => message(line).startsWith('dependency index:')).map(message)).toEqual([`dependency index:127.0.0.1:${String(index.port)} up`]);
       // Nothing was recorded for the abandoned check: it is still due, and the next start does it.
       expect(await dueRelease()).toBe(1);
       expect((await runCli(['once', 'update'], env)).code).toBe(0);
