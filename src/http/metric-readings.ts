@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import { PIPELINE_NAMES } from '../runtime/settings.js';
 
 /** Optional progress gauges, by the name their owner registers them under. */
-export const PROGRESS_GAUGES = { rate: 'pkgstream_scan_rows_per_second', eta: 'pkgstream_scan_eta_seconds' } as const;
+export const PROGRESS_GAUGES = { rate: 'pkgstream_scan_rate_rows_per_second', eta: 'pkgstream_scan_eta_seconds' } as const;
 
 type Sample = { readonly value: number; readonly labels: Readonly<Record<string, string | number>> };
 

@@ -4,18 +4,21 @@
  * starts nothing after `stopped`; `once dispatch` at full solver capacity says what it
  * waits for (every PKGSTREAM_PROGRESS_INTERVAL, at least once a minute), gives up after
  * `--max-wait` (default: the shutdown grace × 10), and on SIGTERM drains and exits 0.
+ * With a slow body in flight (issue 12 item 28), `run` exits 0 within grace + 5 s and the
+ * abandoned work is done by the next start.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { addIndex } from '../../src/db/index.js';
+import { addIndex, addProject, setIndexEnabled } from '../../src/db/index.js';
 import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { freePort } from '../deploy/support-live.js';
 import { until } from '../faults/helpers.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { killLeftovers, startRunning, type LogLine, type RunningCli } from '../support/cli-service.js';
+import { startIndexServer } from '../support/index-server/index.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
 
 afterEach(killLeftovers);
@@ -96,5 +99,68 @@ describe('`once dispatch` at full solver capacity', { timeout: CLI_TEST_TIMEOUT_
     expect(flagged.code).toBe(1);
     expect(flagged.stderr).toContain('once dispatch: gave up after 1.5 s without progress');
     expect(kube.jobs(NAMESPACE)).toHaveLength(1);
+  });
+});
+
+describe('SIGTERM with a slow body in flight', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  const GRACE_S = 2;
+  it(`exits 0 within grace (${String(GRACE_S)} s) + 5 s, says the grace is over, and the next start does the abandoned check`, async () => {
+    const index = await startIndexServer();
+    const database = await createCliDatabase();
+    try {
+      index.addRelease('slow', '1.0');
+      await database.use(async (pool) => {
+        await setIndexEnabled(pool, 'https://pypi.org/simple', false);
+        const added = await addIndex(pool, { simpleUrl: `${index.url}/simple` });
+        await addProject(pool, { project: 'slow', indexUrl: added.simpleUrl });
+        await createPackageStore(pool).recordReleases(added, 'slow', [{ version: '1.0', files: [] }]);
+        await pool.query(`UPDATE package_version SET next_due_at = now() - interval '1 hour'`);
+      });
+      const dueRelease = () => database.use(async (pool) => (await pool.query(`SELECT 1 FROM package_version WHERE next_due_at <= now()`)).rowCount);
+      expect(await dueRelease()).toBe(1);
+      // The project page drips a byte a second: the re-check would take minutes, and the
+      // request timeout (10 min) does not end it first.
+      index.inject({ kind: 'drip', chunkBytes: 1, intervalMs: 1_000 }, { routes: ['simple-project'], projects: ['slow'], times: 1 });
+      const env = { ...database.env, LOG_LEVEL: 'info', PKGSTREAM_HTTP_PORT: '0', PKGSTREAM_PIPELINES: 'update', PKGSTREAM_REQUEST_TIMEOUT: '600', PKGSTREAM_SHUTDOWN_GRACE: String(GRACE_S) };
+      const service = startRunning(['run'], env);
+      await until('the slow page asked for', () => index.requests.some((request) => request.path.startsWith('/simple/slow/')), 60_000);
+      const signalled = Date.now();
+      expect(await service.terminate()).toEqual({ code: 0, signal: null });
+      const exitMs = Date.now() - signalled;
+      expect(exitMs).toBeLessThan((GRACE_S + 5) * 1_000);
+      expect(service.logs().some((line) => message(line).startsWith('grace period over'))).toBe(true);
+      expect(service.logs().filter((line) => Number(line.level) >= 50).map(message)).toEqual([]);
+      // The abandoned request is not taken for an index outage.
+      expect(service.logs().filter((line) => message(line).startsWith('dependency index:')).map(message)).toEqual([`dependency index:127.0.0.1:${String(index.port)} up`]);
+      // Nothing was recorded for the abandoned check: it is still due, and the next start does it.
+      expect(await dueRelease()).toBe(1);
+      expect((await runCli(['once', 'update'], env)).code).toBe(0);
+      expect(await dueRelease()).toBe(0);
+      console.info(`[cli/shutdown] slow body in flight: SIGTERM to exit ${String(exitMs)} ms (grace ${String(GRACE_S)} s), the next start checked it`);
+    } finally {
+      await index.stop();
+      await database.close();
+    }
+  });
+});
+
+describe('SIGTERM while every pipeline runs and dispatch logs Jobs', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it('exits 0 with no line at level 50 or above (no EmptyError: no elements in sequence)', async () => {
+    const database = await createCliDatabase();
+    try {
+      await database.use(async (pool) => {
+        const index = await addIndex(pool, { simpleUrl: 'https://stopping.example.test/simple' });
+        const store = createPackageStore(pool);
+        for (let n = 0; n < 50; n++) await store.recordReleases(index, `stop-${String(n)}`, [{ version: '1.0', files: [] }]);
+      });
+      const service = startRunning(['run'], { ...database.env, PKGSTREAM_HTTP_PORT: '0', LOG_LEVEL: 'info', PKGSTREAM_SOLVER_CAPACITY: '1' });
+      await service.log((line) => message(line).includes('would create solver Job'));
+      expect(await service.terminate()).toEqual({ code: 0, signal: null });
+      const errors = service.logs().filter((line) => Number(line.level) >= 50);
+      expect(errors.map(message)).toEqual([]);
+      expect(service.stderr()).not.toContain('EmptyError');
+    } finally {
+      await database.close();
+    }
   });
 });

@@ -23,6 +23,29 @@ async function passGauge(w: World): Promise<number> {
   return values.find((value) => value.labels.pipeline === 'releases')?.value ?? 0;
 }
 
+/**
+ * The world's simple API behind a front of our own, set as the index's URL: the page of
+ * `target` is answered by `answerTarget`, every other request is passed through.
+ */
+async function frontOf(w: World, scheme: 'http' | 'https', answerTarget: (res: ServerResponse, front: string) => void): Promise<{ front: string; server: Server }> {
+  let front = '';
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (req.url === '/simple/target/') {
+      answerTarget(res, front);
+      return;
+    }
+    void fetch(`${w.server.url}${req.url ?? '/'}`, { headers: { accept: String(req.headers.accept ?? '*/*') } }).then(async (answer) => {
+      res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await answer.arrayBuffer()));
+    });
+  };
+  const tls = { cert: readFileSync(new URL('../support/kube-api/tls-cert.pem', import.meta.url)), key: readFileSync(new URL('../support/kube-api/tls-key.pem', import.meta.url)) };
+  const server: Server = scheme === 'https' ? createHttpsServer(tls, handler) : createHttpServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  front = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await worlds.database.pool.query('UPDATE package_index SET simple_url = $1, verify_tls = false WHERE id = $2', [`${front}/simple`, w.index.id]);
+  return { front, server };
+}
+
 describe('poll edges', () => {
   it('12.21: one dripping page of 10 does not hold the poll: 9 recorded, the slow one in attention, the next poll runs', async () => {
     const w = await worlds.create({ watchMode: 'seen', known: ['slow', ...FAST], requestTimeoutMs: REQUEST_TIMEOUT_MS });
@@ -70,34 +93,37 @@ describe('poll edges', () => {
     const w = await worlds.create({ watchMode: 'seen', known: ['target', 'good'] });
     w.server.addRelease('target', '1.0');
     w.server.addRelease('good', '1.0');
-    // The index's simple API behind a front of our own: the target's page redirects (to the
-    // local index, another origin; or from https down to http on the same host:port), every
-    // other page is passed through.
-    let front = '';
-    const away = () => (scheme === 'http' ? `${w.server.url}/simple/target/` : `${front.replace('https:', 'http:')}/simple/target/`);
-    const handler = (req: IncomingMessage, res: ServerResponse) => {
-      if (req.url === '/simple/target/') {
-        res.writeHead(302, { location: away() }).end();
-        return;
-      }
-      void fetch(`${w.server.url}${req.url ?? '/'}`, { headers: { accept: String(req.headers.accept ?? '*/*') } }).then(async (answer) => {
-        res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'text/plain' }).end(Buffer.from(await answer.arrayBuffer()));
-      });
-    };
-    const tls = { cert: readFileSync(new URL('../support/kube-api/tls-cert.pem', import.meta.url)), key: readFileSync(new URL('../support/kube-api/tls-key.pem', import.meta.url)) };
-    const server: Server = scheme === 'https' ? createHttpsServer(tls, handler) : createHttpServer(handler);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    front = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    await worlds.database.pool.query('UPDATE package_index SET simple_url = $1, verify_tls = false WHERE id = $2', [`${front}/simple`, w.index.id]);
+    // The target's page redirects (to the local index, another origin; or from https down
+    // to http on the same host:port).
+    const away = (front: string) => (scheme === 'http' ? `${w.server.url}/simple/target/` : `${front.replace('https:', 'http:')}/simple/target/`);
+    const { front, server } = await frontOf(w, scheme, (res, origin) => res.writeHead(302, { location: away(origin) }).end());
     try {
       await w.run({ concurrency: 1 });
       await until('good recorded', async () => (await recordedReleases(w)).includes('good==1.0'), 10_000, () => diagnosis(w));
       await until('the refused redirect counted', async () => (await counted(w.metrics.badInput, { code: 'INDEX_REDIRECT_REFUSED' })) >= 1, 10_000, () => diagnosis(w));
       const reason = scheme === 'http' ? 'to another origin' : 'from https to http';
-      expect(w.logs.some((line) => line.includes(`redirect refused (${reason}): ${front}/simple/target/ -> ${away()}`))).toBe(true);
+      expect(w.logs.some((line) => line.includes(`redirect refused (${reason}): ${front}/simple/target/ -> ${away(front)}`))).toBe(true);
       expect(w.paths).not.toContain('/simple/target/');
       expect(await recordedReleases(w)).toEqual(['good==1.0']);
       console.log(`12.26 (${scheme}): refused redirects counted ${await counted(w.metrics.badInput, { code: 'INDEX_REDIRECT_REFUSED' })}, target pages asked of the local index: ${w.paths.filter((p) => p === '/simple/target/').length}`);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
+  it('12.31: a project page whose headers overflow the client limit is bad input: named, counted, the others recorded', async () => {
+    const w = await worlds.create({ watchMode: 'seen', known: ['target', 'good'] });
+    w.server.addRelease('target', '1.0');
+    w.server.addRelease('good', '1.0');
+    // 64 KiB of headers: over undici's 16 KiB limit.
+    const { front, server } = await frontOf(w, 'http', (res) => res.writeHead(200, { 'content-type': 'text/html', 'x-padding': 'p'.repeat(64 * 1024) }).end('<html></html>'));
+    try {
+      await w.run({ concurrency: 1 });
+      await until('good recorded', async () => (await recordedReleases(w)).includes('good==1.0'), 10_000, () => diagnosis(w));
+      await until('the overflow counted', async () => (await counted(w.metrics.badInput, { code: 'INDEX_BAD_HEADERS' })) >= 1, 10_000, () => diagnosis(w));
+      expect(w.logs.some((line) => line.includes(`${front}/simple/target/: response headers over the size limit`))).toBe(true);
+      expect(await recordedReleases(w)).toEqual(['good==1.0']);
+      console.log(`12.31: header overflow counted ${await counted(w.metrics.badInput, { code: 'INDEX_BAD_HEADERS' })} as bad input, good recorded`);
     } finally {
       server.close();
       server.closeAllConnections();

@@ -6,6 +6,8 @@ export const INDEX_ERROR_CODES = {
   INDEX_HTTP_5XX: true,
   INDEX_RATE_LIMITED: true,
   INDEX_CONNECTION: true,
+  /** The client was closed on shutdown with the request in flight: retried on the next start, not an index fault. */
+  INDEX_CLOSED: true,
   INDEX_NOT_FOUND: false,
   INDEX_BAD_BODY: false,
   INDEX_TOO_LARGE: false,

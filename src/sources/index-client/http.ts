@@ -113,7 +113,7 @@ export class HttpTransport {
 
   /** GET with conditional headers; follows redirects; 200 body read under the size cap. */
   async get(request: HttpRequest): Promise<HttpResult> {
-    if (this.closed) throw new IndexError('INDEX_CONNECTION', `index client is closed: ${request.url}`, { url: request.url });
+    if (this.closed) throw new IndexError('INDEX_CLOSED', `index client is closed: ${request.url}`, { url: request.url });
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.requestTimeoutMs ?? 120_000);
     try {
@@ -236,6 +236,7 @@ export class HttpTransport {
 
   private classify(error: unknown, url: string, signal: AbortSignal): IndexError {
     if (error instanceof IndexError) return error;
+    if (this.closed) return new IndexError('INDEX_CLOSED', `${url}: abandoned on shutdown`, { url, cause: error });
     if (signal.aborted) return new IndexError('INDEX_TIMEOUT', `${url}: no complete answer within the request timeout`, { url, cause: error });
     const code = (error as { code?: unknown } | null)?.code;
     if (code === 'UND_ERR_HEADERS_OVERFLOW') {
@@ -252,6 +253,8 @@ export class HttpTransport {
     this.closed = true;
     const pools = [...this.pools.values()];
     this.pools.clear();
-    await Promise.all(pools.map((pool) => pool.close().catch(() => pool.destroy())));
+    // Destroy, not close (which waits for the requests in flight): closing comes after the
+    // drain, so what is still in flight then is abandoned (retried on the next start).
+    await Promise.all(pools.map((pool) => pool.destroy()));
   }
 }
