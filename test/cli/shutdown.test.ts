@@ -5,7 +5,8 @@
  * waits for (every PKGSTREAM_PROGRESS_INTERVAL, at least once a minute), gives up after
  * `--max-wait` (default: the shutdown grace × 10), and on SIGTERM drains and exits 0.
  * With a slow body in flight (issue 12 item 28), `run` exits 0 within grace + 5 s and the
- * abandoned work is done by the next start.
+ * abandoned work is done by the next start; a stop while dispatch logs Jobs or retries a
+ * refused store write logs nothing at level 50 (issue 12 item 31b).
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -160,6 +161,33 @@ describe('SIGTERM while every pipeline runs and dispatch logs Jobs', { timeout: 
       expect(errors.map(message)).toEqual([]);
       expect(service.stderr()).not.toContain('EmptyError');
     } finally {
+      await database.close();
+    }
+  });
+});
+
+describe('SIGTERM while dispatch retries a refused store write', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it('exits 0 with no line at level 50 or above (the stopped retry is a stop, not an EmptyError)', async () => {
+    const NAMESPACE = 'refused';
+    const kube = await startKubeApi({ namespace: NAMESPACE });
+    const database = await createCliDatabase();
+    try {
+      await database.use(async (pool) => {
+        const index = await addIndex(pool, { simpleUrl: 'https://refused.example.test/simple' });
+        await createPackageStore(pool).recordReleases(index, 'refused', [{ version: '1.0', files: [] }]);
+        // Every solver run write fails as a retriable conflict, so the Job's bookkeeping is retried with backoff.
+        await pool.query(`CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'solver_run writes refused by the test' USING ERRCODE = 'serialization_failure'; END $$`);
+        await pool.query('CREATE TRIGGER refuse_solver_run BEFORE INSERT OR UPDATE ON solver_run FOR EACH ROW EXECUTE FUNCTION refuse_write()');
+      });
+      const service = startRunning(['run'], { ...database.env, PKGSTREAM_HTTP_PORT: '0', LOG_LEVEL: 'info', PKGSTREAM_PIPELINES: 'dispatch', KUBECONFIG: kube.kubeConfigFile(), PKGSTREAM_NAMESPACE: NAMESPACE });
+      // The stop comes during the retries (they take seconds): the write never went to attention.
+      await until('the Job created', () => kube.jobs(NAMESPACE).length >= 1, 60_000);
+      expect(await service.terminate()).toEqual({ code: 0, signal: null });
+      expect(service.logs().filter((line) => Number(line.level) >= 50).map(message)).toEqual([]);
+      expect(service.stderr()).not.toContain('EmptyError');
+      expect(service.logs().some((line) => message(line).startsWith('dispatch item to attention'))).toBe(false);
+    } finally {
+      await kube.stop();
       await database.close();
     }
   });
