@@ -208,5 +208,12 @@ describe.each([
     expect(gamma.map((answer) => answer.status)).toEqual([200]);
     expect(gamma[0]?.conditional).not.toBe(true);
     expect(await versionsOf('gamma-pkg')).toEqual(['1.0']);
+
+    // `check` shows the real page: it never sends the stored validators.
+    const checked = await runCli(['check', 'alpha-pkg', '--index', peer.simpleUrl], env);
+    expect(checked.code, checked.stderr).toBe(0);
+    const alpha = peer.answersSincePrevious();
+    expect(alpha.map((answer) => `${answer.status} ${answer.path}`)).toEqual(['200 /simple/alpha-pkg/']);
+    expect(alpha[0]?.conditional).not.toBe(true);
   });
 });
