@@ -13,7 +13,7 @@ import { Observable, defer, of, throwError, type SchedulerLike } from 'rxjs';
 import { catchError } from 'rxjs/operators';
 import { errorCode } from '../domain/errors.js';
 import type { IndexClient, PageValidatorStore } from '../domain/ports.js';
-import type { PackageIndex, ProjectPage } from '../domain/types.js';
+import type { PackageIndex, ProjectPage, Validators } from '../domain/types.js';
 import { IndexError } from '../sources/index-client/errors.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
 
@@ -52,7 +52,7 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
 export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions, validators?: PageValidatorStore): ProjectFetcher<CheckedPage> {
   const { scheduler } = options;
   let requests = 0;
-  const request = (target: ProjectRequest, sent: ProjectPage['validators'] | null): Promise<ProjectPage | null> => {
+  const request = (target: ProjectRequest, sent: Validators | null): Promise<ProjectPage | null> => {
     requests += 1;
     return client.fetchProject(target.index, target.project, sent ?? undefined);
   };

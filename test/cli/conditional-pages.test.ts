@@ -123,6 +123,15 @@ describe.each([
     expect(shown.code, shown.stderr).toBe(0);
     return (JSON.parse(shown.stdout) as { releases: { version: string }[] }).releases.map((release) => release.version).sort();
   };
+  const checkTimes = () =>
+    database.use(async (pool) =>
+      (await pool.query<{ release: string; checked: Date | null; due: Date }>(
+        "SELECT project || ' ' || version AS release, last_checked_at AS checked, next_due_at AS due FROM package_version ORDER BY project, version",
+      )).rows.map((row) => ({ release: row.release, checked: row.checked?.getTime() ?? null, due: row.due.getTime() })),
+    );
+  /** Every artifact row with its row version: a rewrite changes xmin even when the values stay. */
+  const artifactRows = () =>
+    database.use(async (pool) => (await pool.query<Record<string, unknown>>('SELECT a.*, a.xmin::text AS row_version FROM artifact a ORDER BY id')).rows);
   const statuses = (answers: readonly PageAnswer[]) => answers.map((answer) => answer.status);
 
   it('sends the stored validators, takes a 304 as an unchanged check, and reads a changed page whole', { timeout: CLI_TEST_TIMEOUT_MS }, async () => {
@@ -133,8 +142,19 @@ describe.each([
     const eventsRecorded = await events();
     expect(eventsRecorded.map((event) => `${event.kind} ${event.project} ${event.version ?? ''}`).sort()).toEqual(PROJECTS.map((project) => `package-released ${project} 1.0`));
 
-    // An unchanged index: every page asked with its validator, every answer a 304, nothing announced.
+    // An unchanged index: every page asked with its validator, every answer a 304, nothing announced;
+    // each release's check recorded (check time, next due), no artifact row written.
+    const checksBefore = await checkTimes();
+    const artifactsBefore = await artifactRows();
     const unchanged = await updateAll();
+    const checksAfter = await checkTimes();
+    expect(checksAfter.map((row) => row.release)).toEqual(checksBefore.map((row) => row.release));
+    checksAfter.forEach((row, i) => {
+      // A release recorded by the first pass has not been checked yet (null).
+      expect(row.checked).toBeGreaterThan(checksBefore[i]!.checked ?? 0);
+      expect(row.due).toBeGreaterThan(checksBefore[i]!.due);
+    });
+    expect(await artifactRows()).toEqual(artifactsBefore);
     const revalidated = peer.answersSincePrevious();
     expect(unchanged).toMatchObject({ projects: PROJECTS.length, requests: PROJECTS.length, events: 0 });
     expect(revalidated.map((answer) => answer.path).sort()).toEqual(PROJECTS.map((project) => `/simple/${project}/`));
@@ -188,5 +208,12 @@ describe.each([
     expect(gamma.map((answer) => answer.status)).toEqual([200]);
     expect(gamma[0]?.conditional).not.toBe(true);
     expect(await versionsOf('gamma-pkg')).toEqual(['1.0']);
+
+    // `check` shows the real page: it never sends the stored validators.
+    const checked = await runCli(['check', 'alpha-pkg', '--index', peer.simpleUrl], env);
+    expect(checked.code, checked.stderr).toBe(0);
+    const alpha = peer.answersSincePrevious();
+    expect(alpha.map((answer) => `${answer.status} ${answer.path}`)).toEqual(['200 /simple/alpha-pkg/']);
+    expect(alpha[0]?.conditional).not.toBe(true);
   });
 });
