@@ -21,6 +21,15 @@ function expectCleanProtocol(ran: Ran): void {
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 
+/** The groups kafkajs's deleteGroups refused, with the broker's error name. */
+async function refusal(deleting: Promise<unknown>): Promise<{ groupId: string; type: string }[]> {
+  const error = await deleting.then(
+    () => ({ groups: [] }),
+    (e: unknown) => e as { groups?: { groupId: string; error: { type: string } }[] },
+  );
+  return (error.groups ?? []).map(({ groupId, error: { type } }) => ({ groupId, type }));
+}
+
 describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Kafka peer', () => {
   let broker: KafkaTestBroker;
   let secured: KafkaTestBroker;
@@ -83,6 +92,49 @@ describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Ka
     expect(lines(rejoined.stdout)).toEqual(['m3', 'm4']);
     expectCleanProtocol(rejoined);
     expect(broker.committedOffset('kcat-group', 'grouped', 0)).toBe(4);
+    // The committed offsets came back through OffsetFetch v2+ (the group's offsets in one request).
+    expect(Number(/Sent OffsetFetchRequest \(v(\d+)/.exec(rejoined.stderr)?.[1])).toBeGreaterThanOrEqual(2);
+  });
+
+  it('kcat -G with group.instance.id: a static member joins without MEMBER_ID_REQUIRED, keeps its place, resumes', async () => {
+    broker.createTopic('static', 1);
+    await kcat(['-b', broker.brokers, '-P', '-t', 'static', '-p', '0'], 's1\ns2\n');
+    const staticMember = ['-b', broker.brokers, '-X', 'auto.offset.reset=earliest', '-X', 'group.instance.id=static-a', '-q', '-d', 'protocol'];
+    const before = brokerLog.length;
+    const first = await kcat([...staticMember, '-c', '1', '-G', 'kcat-static', 'static']);
+    expect(lines(first.stdout)).toEqual(['s1']);
+    expect(Number(/Sent JoinGroupRequest \(v(\d+)/.exec(first.stderr)?.[1])).toBeGreaterThanOrEqual(5);
+    // A static member does not leave on close: it keeps its place for its session timeout.
+    expect(first.stderr).not.toContain('Sent LeaveGroupRequest');
+    const again = await kcat([...staticMember, '-e', '-G', 'kcat-static', 'static']);
+    expect(lines(again.stdout)).toEqual(['s2']);
+    expectCleanProtocol(again);
+    expect(brokerLog.slice(before).filter((line) => line.includes('MEMBER_ID_REQUIRED'))).toEqual([]);
+    expect(broker.committedOffset('kcat-static', 'static', 0)).toBe(2);
+  });
+
+  it('DeleteGroups (kafkajs admin): a group kcat left goes with its offsets; a group with a static member stays', async () => {
+    broker.createTopic('deleted', 1);
+    await kcat(['-b', broker.brokers, '-P', '-t', 'deleted', '-p', '0'], 'd1\nd2\n');
+    const consume = (extra: string[] = []) =>
+      kcat(['-b', broker.brokers, '-X', 'auto.offset.reset=earliest', ...extra, '-q', '-e', '-G', 'kcat-deleted', 'deleted']);
+    expect(lines((await consume()).stdout)).toEqual(['d1', 'd2']);
+    expect(broker.committedOffset('kcat-deleted', 'deleted', 0)).toBe(2);
+    await kcat(['-b', broker.brokers, '-X', 'auto.offset.reset=earliest', '-X', 'group.instance.id=stays', '-q', '-e', '-G', 'kcat-kept', 'deleted']);
+
+    const kafka = createKafkaClient({ brokers: broker.brokers, clientId: 'conformance', logger: silentLogger() });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await expect(admin.deleteGroups(['kcat-deleted'])).resolves.toEqual([{ groupId: 'kcat-deleted', errorCode: 0 }]);
+      expect(await refusal(admin.deleteGroups(['kcat-kept']))).toEqual([{ groupId: 'kcat-kept', type: 'NON_EMPTY_GROUP' }]);
+      expect(await refusal(admin.deleteGroups(['never-was']))).toEqual([{ groupId: 'never-was', type: 'GROUP_ID_NOT_FOUND' }]);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(broker.committedOffset('kcat-deleted', 'deleted', 0)).toBeNull();
+    // Deleted with its offsets: the group reads from the beginning again.
+    expect(lines((await consume()).stdout)).toEqual(['d1', 'd2']);
   });
 
   it('api.version.request=false (broker.version.fallback=0.9.0): message format 0 both ways', async () => {
@@ -125,7 +177,9 @@ describe.skipIf(!runsWith('kcat'))('kcat (librdkafka) and kafkajs against the Ka
   }
 
   it('logs nothing but the expected protocol errors for the plain broker', () => {
-    // MEMBER_ID_REQUIRED is how a v4+ JoinGroup gets its member id (KIP-394): not a fault.
-    expect(brokerLog.filter((line) => !line.includes('MEMBER_ID_REQUIRED'))).toEqual([]);
+    // MEMBER_ID_REQUIRED is how a v4+ JoinGroup gets its member id (KIP-394), and the
+    // DeleteGroups refusals are the test's own: not faults.
+    const expected = /MEMBER_ID_REQUIRED|DeleteGroups v\d+: (NON_EMPTY_GROUP|GROUP_ID_NOT_FOUND)/;
+    expect(brokerLog.filter((line) => !expected.test(line))).toEqual([]);
   });
 });
