@@ -1,4 +1,4 @@
-import { asyncScheduler, takeUntil, type Observable } from 'rxjs';
+import { takeUntil, type Observable } from 'rxjs';
 import { dispatchOnce } from '../pipelines/dispatch.js';
 import { releasesPipeline } from '../pipelines/releases.js';
 import { updatePass } from '../pipelines/update.js';
@@ -7,14 +7,22 @@ import { PIPELINE_NAMES, type PipelineName } from '../runtime/settings.js';
 import { openAdapters } from './adapters.js';
 import { UsageError, type Command } from './command.js';
 import { runOncePass } from './once-pass.js';
-import { dispatchOptions, dispatchPorts, indexLimits, updateOptions, updatePorts, type PipelineContext } from './pipeline-factories.js';
+import { dispatchOptions, dispatchPorts, indexLimits, releasesPorts, updateOptions, updatePorts, type PipelineContext } from './pipeline-factories.js';
 
 /** One pass of a pipeline, as an Observable that completes; when `stop$` emits it takes no more work. */
 const PASSES: Record<PipelineName, (context: PipelineContext, all: boolean, stop$: Observable<void>) => Observable<unknown>> = {
-  releases: ({ config, adapters, metrics, logger }, _all, stop$) =>
+  releases: (context, _all, stop$) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index.forPipeline('releases'), scheduler: asyncScheduler },
-      { ...indexLimits(config), pollIntervalMs: config.pollInterval * 1000, releaseTriggers: config.releaseTriggers, metrics, logger, onePoll: true, stop$ },
+      releasesPorts(context, false),
+      {
+        ...indexLimits(context.config),
+        pollIntervalMs: context.config.pollInterval * 1000,
+        releaseTriggers: context.config.releaseTriggers,
+        metrics: context.metrics,
+        logger: context.logger,
+        onePoll: true,
+        stop$,
+      },
     ),
   update: (context, all, stop$) => updatePass(updatePorts(context), { ...updateOptions(context, all), stop: stop$ }),
   // Effects are idempotent (deterministic Job names): stopping cancels what waits for a slot.

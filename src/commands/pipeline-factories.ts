@@ -7,7 +7,7 @@ import { asyncScheduler, type Observable } from 'rxjs';
 import { takeUntil } from 'rxjs/operators';
 import { z } from 'zod';
 import { dispatchPipeline, type DispatchOptions, type DispatchPorts } from '../pipelines/dispatch.js';
-import { releasesPipeline } from '../pipelines/releases.js';
+import { releasesPipeline, type ReleasesPorts } from '../pipelines/releases.js';
 import { updatePipeline, type UpdateOptions, type UpdatePorts } from '../pipelines/update.js';
 import { kafkaSource } from '../sources/kafka-source.js';
 import type { Config } from '../runtime/config.js';
@@ -37,20 +37,31 @@ export function indexLimits(config: Config) {
   return { concurrency: config.concurrency, retry: INDEX_RETRY };
 }
 
+/** The releases pipeline's ports; `leases` only where replicas share the database. */
+export function releasesPorts({ adapters, leases }: PipelineContext, shared: boolean): ReleasesPorts {
+  return {
+    store: adapters.store,
+    index: adapters.index.forPipeline('releases'),
+    scheduler: asyncScheduler,
+    ...(adapters.listingSerials ? { listingSerials: adapters.listingSerials } : {}),
+    ...(shared && leases ? { leases } : {}),
+  };
+}
+
 export type PipelineFactory = (context: PipelineContext, stop$: Observable<void>) => Observable<unknown>;
 
 export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
-  releases: ({ config, adapters, metrics, logger, leases }, stop$) =>
+  releases: (context, stop$) =>
     releasesPipeline(
-      { store: adapters.store, index: adapters.index.forPipeline('releases'), scheduler: asyncScheduler, ...(leases ? { leases } : {}) },
+      releasesPorts(context, true),
       {
-        ...indexLimits(config),
-        pollIntervalMs: config.pollInterval * 1000,
+        ...indexLimits(context.config),
+        pollIntervalMs: context.config.pollInterval * 1000,
         // A page that takes longer than one whole request is slow: it must not hold the poll.
-        pageDeadlineMs: config.requestTimeout * 1000,
-        releaseTriggers: config.releaseTriggers,
-        metrics,
-        logger: logger.child({ pipeline: 'releases' }),
+        pageDeadlineMs: context.config.requestTimeout * 1000,
+        releaseTriggers: context.config.releaseTriggers,
+        metrics: context.metrics,
+        logger: context.logger.child({ pipeline: 'releases' }),
         stop$,
       },
     ),

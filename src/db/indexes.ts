@@ -109,3 +109,15 @@ export async function setIndexEnabled(db: Queryable, simpleUrl: string, enabled:
   ]);
   return (result.rowCount ?? 0) > 0;
 }
+
+/** The root listing's serial the last gap backfill of the index started from (null: none yet). */
+export async function loadListingSerial(db: Queryable, indexId: number): Promise<number | null> {
+  const { rows } = await db.query<{ listing_serial: string | null }>('SELECT listing_serial FROM package_index WHERE id = $1', [indexId]);
+  const serial = rows[0]?.listing_serial ?? null;
+  return serial === null ? null : Number(serial);
+}
+
+/** Stores the serial a completed gap backfill read its listing at; it never moves back. */
+export async function saveListingSerial(db: Queryable, indexId: number, serial: number): Promise<void> {
+  await db.query('UPDATE package_index SET listing_serial = GREATEST(COALESCE(listing_serial, 0), $2::bigint) WHERE id = $1', [indexId, serial]);
+}

@@ -11,6 +11,7 @@ import type {
   JobStatus,
   PackageEvent,
   PackageIndex,
+  ProjectListing,
   ProjectPage,
   SolverJobRequest,
   Validators,
@@ -34,6 +35,8 @@ export interface IndexClient {
    * does not know rejects with code `INDEX_NOT_FOUND`; a 304 resolves to `null`.
    */
   fetchProject(index: PackageIndex, project: string, validators?: Validators): Promise<ProjectPage | null>;
+  /** Reads the index's root listing (PEP 691 JSON with Warehouse's serials, PEP 503 HTML as fallback). */
+  fetchProjectList(index: PackageIndex): Promise<ProjectListing>;
   close(): Promise<void>;
 }
 
@@ -218,6 +221,13 @@ export interface PageValidatorStore {
   pageValidators(indexId: number, project: string): Promise<Validators | null>;
   /** Null forgets them (the project is gone from its index). */
   savePageValidators(indexId: number, project: string, validators: Validators | null): Promise<void>;
+}
+
+/** Where a gap backfill stands in an index's serials (Warehouse's `_last-serial`). */
+export interface ListingSerialStore {
+  /** The listing serial the last completed backfill started from; null: none (read every project). */
+  listingSerial(indexId: number): Promise<number | null>;
+  saveListingSerial(indexId: number, serial: number): Promise<void>;
 }
 
 export interface PackageStore {

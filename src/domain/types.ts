@@ -69,6 +69,19 @@ export interface ProjectPage {
   readonly validators: Validators;
 }
 
+/** One project of an index's root listing (PEP 503/691), with its serial where the index keeps one (Warehouse's `_last-serial`). */
+export interface ListedProject {
+  /** PEP 503 canonical name. */
+  readonly project: string;
+  readonly lastSerial: number | null;
+}
+
+/** An index's root listing: every project, and the index's serial when it was read (null: the index keeps none). */
+export interface ProjectListing {
+  readonly projects: readonly ListedProject[];
+  readonly lastSerial: number | null;
+}
+
 export type ReleaseState = 'present' | 'missing' | 'yanked';
 
 export interface StoredArtifact {

@@ -5,7 +5,8 @@
  * the database does not know; read each project's page once per poll (rate-limited,
  * retried); record the new releases with their sha256 and announce them; store the
  * checkpoint only once all of that is durable. A poll that does not overlap the previous
- * one is a gap: every known project of the index is read again so no release is missed.
+ * one is a gap: the projects that may have changed are read again so no release is missed
+ * (gap-backfill.ts: by serial where the index keeps them; one backfill for both feeds).
  * A project page the index will not give goes to attention; a store write (the rows and
  * their events, in one transaction) that still fails after its retries fails the pipeline instead (the supervisor restarts
  * it and the poll's items are read again), so the checkpoint never passes a release that
@@ -20,7 +21,7 @@ import { catchError, concatMap, filter, ignoreElements, mergeMap, retry, takeUnt
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
-import type { IndexClient, Leases, PackageStore } from '../domain/ports.js';
+import type { IndexClient, Leases, ListingSerialStore, PackageStore } from '../domain/ports.js';
 import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { whileLeased } from '../operators/while-leased.js';
@@ -32,6 +33,7 @@ import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEv
 import { recordNewReleases, unknownReleases } from './new-releases.js';
 import { IndexError } from '../sources/index-client/errors.js';
 import { indexHost } from '../domain/index-host.js';
+import { createBackfillQueue, planBackfill } from './gap-backfill.js';
 import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type ProjectRequest, type RetryPolicy } from './project-fetcher.js';
 import { stageMeter } from './stage-meter.js';
 
@@ -41,6 +43,8 @@ export interface ReleasesPorts {
   readonly scheduler: SchedulerLike;
   /** Replicas sharing the database: an index's feeds are polled by the one holding its lease. Absent: this process alone. */
   readonly leases?: Leases;
+  /** Where gap backfills stand in the index's serials; absent (a dry run): every backfill reads every project. */
+  readonly listingSerials?: ListingSerialStore;
 }
 
 export interface ReleasesOptions {
@@ -81,6 +85,7 @@ interface Context {
   readonly stage: ReturnType<typeof stageMeter<'releases'>>;
   /** When each watched feed last completed a pass (0: not yet), by `indexId|feed`. */
   readonly passes: Map<string, number>;
+  readonly backfills: ReturnType<typeof createBackfillQueue>;
 }
 
 export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
@@ -91,6 +96,7 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
     triggers: new Set((options.releaseTriggers ?? []).map(canonicalizeName)),
     stage: stageMeter(PIPELINE, options.metrics, ports.scheduler),
     passes: new Map(),
+    backfills: createBackfillQueue(),
   };
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
@@ -185,8 +191,10 @@ function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): O
       context.options.logger?.warn({ index: indexUrl, feed: event.feed, code: errorCode(event.error), err: event.error }, 'feed poll failed');
       return of({ type: 'poll', indexUrl, feed: event.feed, items: 0, status: 'error' });
     case 'gap':
-      context.options.logger?.warn({ index: indexUrl, feed: event.feed, since: event.since, until: event.until }, 'feed gap: backfilling known projects');
-      return concat(of<ReleasesOutcome>({ type: 'gap', indexUrl, feed: event.feed }), backfill(context, index));
+      return concat(
+        of<ReleasesOutcome>({ type: 'gap', indexUrl, feed: event.feed }),
+        context.backfills(index.id, () => backfill(context, index, event)),
+      );
     case 'items':
       return concat(
         of<ReleasesOutcome>({ type: 'poll', indexUrl, feed: event.feed, items: event.items.length, status: 'items' }),
@@ -226,12 +234,23 @@ function releasesOfPoll(context: Context, index: PackageIndex, items: readonly F
   );
 }
 
-/** Every known project of the index read again, pulled as slots free up. */
-function backfill(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
-  const projects = context.ports.store.knownProjects({ indexId: index.id });
-  return pullMap(projects, (project: string) => releasesOfProject(context, index, project, 'all', true), {
-    concurrency: context.options.concurrency,
-  });
+/** The projects that may have changed during the gap (gap-backfill.ts) read again, pulled as slots free up. */
+function backfill(context: Context, index: PackageIndex, gap: { readonly feed: FeedKind; readonly since: Date; readonly until: Date }): Observable<ReleasesOutcome> {
+  const { ports, options } = context;
+  return defer(() => planBackfill(ports, index, options.logger)).pipe(
+    mergeMap((plan) => {
+      options.logger?.warn({ index: index.simpleUrl, feed: gap.feed, since: gap.since, until: gap.until, basis: plan.basis }, `feed gap: backfilling (${plan.basis})`);
+      let projects = 0;
+      const pages = pullMap(plan.projects, (project: string) => (projects++, releasesOfProject(context, index, project, 'all', true)), {
+        concurrency: options.concurrency,
+      });
+      const done = defer(async () => {
+        await plan.done();
+        options.logger?.info({ index: index.simpleUrl, feed: gap.feed, basis: plan.basis, projects }, 'feed gap backfilled');
+      });
+      return concat(pages, done.pipe(ignoreElements()));
+    }),
+  );
 }
 
 /** The page, or past `pageDeadlineMs` (retries included) a timeout outcome that sends the project to attention. */

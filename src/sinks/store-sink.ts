@@ -5,11 +5,11 @@
  */
 import type pg from 'pg';
 import { PkgstreamError } from '../domain/errors.js';
-import type { PackageStore, PageValidatorStore } from '../domain/ports.js';
+import type { ListingSerialStore, PackageStore, PageValidatorStore } from '../domain/ports.js';
 import type { StoredRelease } from '../domain/types.js';
 import * as attention from '../db/attention.js';
 import * as checkpoints from '../db/checkpoints.js';
-import { listIndexes } from '../db/indexes.js';
+import { listIndexes, loadListingSerial, saveListingSerial } from '../db/indexes.js';
 import { priorityOptions, type PriorityOptions } from '../db/priority.js';
 import { isKnownProject, loadPageValidators, savePageValidators } from '../db/projects.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
@@ -130,6 +130,13 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     recordScheduled: ({ event, ...run }) =>
       announcing(event !== undefined, recordScheduled(pool, { ...run, scheduledAt: run.scheduledAt ?? now() }, { event, serviceVersion })),
     recordFinished: ({ event, ...run }) => announcing(event !== undefined, recordFinished(pool, run, { event, serviceVersion })),
+  };
+}
+
+export function createListingSerialStore(pool: pg.Pool): ListingSerialStore {
+  return {
+    listingSerial: (indexId) => retriableDbErrors(loadListingSerial(pool, indexId)),
+    saveListingSerial: (indexId, serial) => retriableDbErrors(saveListingSerial(pool, indexId, serial)),
   };
 }
 

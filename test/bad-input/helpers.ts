@@ -42,7 +42,7 @@ export async function counted(counter: Counter, labels: Record<string, string> =
 }
 
 /** A pino logger whose JSON lines are kept, to find the line that names a bad item. */
-export function capturingLogger(): { logger: Logger; lines: string[] } {
+export function capturingLogger(level: 'warn' | 'info' = 'warn'): { logger: Logger; lines: string[] } {
   const lines: string[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -50,7 +50,7 @@ export function capturingLogger(): { logger: Logger; lines: string[] } {
       done();
     },
   });
-  return { logger: pino({ level: 'warn' }, stream), lines };
+  return { logger: pino({ level }, stream), lines };
 }
 
 /** What the relay published from the store's outbox. */

@@ -154,7 +154,7 @@ describe('pkgstream run under process faults', () => {
     second.child.kill('SIGTERM');
     expect((await exitOf(second.child)).code).toBe(0);
 
-    expect(second.stderr()).toContain('feed gap: backfilling known projects');
+    expect(second.stderr()).toContain('feed gap: backfilling (known projects)');
     const seen = announced();
     expect(published.filter((key) => !seen.has(key))).toEqual([]);
     const rows = await query<{ key: string }>(`SELECT $1 || '|' || project || '|' || version AS key FROM package_version v JOIN package_index i ON i.id = v.index_id WHERE i.simple_url = $1`, [`${index.url}/simple`]);

@@ -105,6 +105,7 @@ export function countingErrors<C extends IndexClient>(client: C): { client: C; e
   Object.assign(wrapped, {
     fetchFeed: (...args: Parameters<IndexClient['fetchFeed']>) => client.fetchFeed(...args).catch(count),
     fetchProject: (...args: Parameters<IndexClient['fetchProject']>) => client.fetchProject(...args).catch(count),
+    fetchProjectList: (...args: Parameters<IndexClient['fetchProjectList']>) => client.fetchProjectList(...args).catch(count),
   });
   return { client: wrapped, errors: { codes, total: () => [...codes.values()].reduce((a, b) => a + b, 0) } };
 }

@@ -6,7 +6,7 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { CheckpointItem, FeedCheckpoint, IndexClient, PackageStore, RecordedRelease, RecordReleaseOptions } from '../../src/domain/ports.js';
-import type { FeedItem, FeedResult, IndexRelease, PackageEvent, PackageIndex, ProjectPage, StoredRelease } from '../../src/domain/types.js';
+import type { FeedItem, FeedResult, IndexRelease, PackageEvent, PackageIndex, ProjectListing, ProjectPage, StoredRelease } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { drive } from '../support/virtual-time.js';
 
@@ -45,6 +45,13 @@ class FakeIndex implements IndexClient {
       .filter((release) => release.project === project && release.at <= now)
       .map((release) => ({ version: release.version, files: [{ filename: `${project}-${release.version}.tar.gz`, sha256: 'a'.repeat(64), yanked: false, yankedReason: null, uploadTime: null, size: null }] }));
     return { project, releases, validators: {} };
+  }
+
+  /** The projects published up to now; no serials, as a static index. */
+  async fetchProjectList(): Promise<ProjectListing> {
+    const now = this.scheduler.now();
+    const projects = [...new Set(this.published.filter((release) => release.at <= now).map((release) => release.project))];
+    return { projects: projects.map((project) => ({ project, lastSerial: null })), lastSerial: null };
   }
 
   close = async (): Promise<void> => undefined;

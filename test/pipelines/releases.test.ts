@@ -13,6 +13,10 @@ import { createIndexClient } from '../../src/sources/index-client/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { MemoryEventSink, publishingStore } from '../support/outbox.js';
+import { capturingLogger } from '../bad-input/helpers.js';
+import { PACKAGES_LIMIT, UPDATES_LIMIT } from '../support/index-server/rss.js';
+import { createListingSerialStore } from '../../src/sinks/store-sink.js';
+import type { Logger } from '../../src/runtime/logger.js';
 
 let database: TestDatabase;
 let server: IndexServer;
@@ -36,13 +40,13 @@ async function registerIndex(watchMode: 'all' | 'seen'): Promise<PackageIndex> {
   return addIndex(database.pool, { simpleUrl: template.simpleUrl, warehouse: true, watchMode });
 }
 
-function start(options: { releaseTriggers?: string[] } = {}) {
+function start(options: { releaseTriggers?: string[]; logger?: Logger } = {}) {
   const events = new MemoryEventSink();
   const outcomes: ReleasesOutcome[] = [];
   const metrics = createMetrics(undefined, { defaultMetrics: false });
   const store = publishingStore(database.pool, events);
   subscription = releasesPipeline(
-    { store, index: client, scheduler: asyncScheduler },
+    { store, index: client, scheduler: asyncScheduler, listingSerials: createListingSerialStore(database.pool) },
     {
       pollIntervalMs: 100,
       concurrency: 4,
@@ -108,6 +112,71 @@ describe('releases pipeline', () => {
     await until(() => outcomes.some((outcome) => outcome.type === 'released' && outcome.backfill));
     expect(outcomes.some((outcome) => outcome.type === 'gap')).toBe(true);
     expect(released(events.events)).toEqual(['alpha==1.0', 'alpha==1.1']);
+  });
+
+  it('after an outage longer than both feeds: one backfill finds the new projects; the next reads only what changed, by serial', async () => {
+    const index = await registerIndex('all');
+    server.addRelease('first', '1.0');
+    start();
+    const stored = async () =>
+      (await database.pool.query<{ key: string }>(`SELECT project || '==' || version AS key FROM package_version WHERE index_id = $1 ORDER BY 1`, [index.id])).rows.map((row) => row.key);
+    const checkpointHas = async (feed: 'updates' | 'packages', project: string) =>
+      (await publishingStore(database.pool, new MemoryEventSink()).getCheckpoint(index.id, feed))?.newestItems.some((item) => item.project === project) ?? false;
+    await until(async () => (await stored()).includes('first==1.0'));
+    await until(async () => (await database.pool.query('SELECT 1 FROM feed_checkpoint WHERE index_id = $1', [index.id])).rowCount === 2);
+    subscription?.unsubscribe();
+
+    // Down: more new projects than the packages feed holds, more releases than the updates feed.
+    const expected = ['first==1.0'];
+    for (let n = 0; n < PACKAGES_LIMIT + 10; n += 1) {
+      server.addRelease(`new-${n}`, '1.0');
+      expected.push(`new-${n}==1.0`);
+    }
+    for (let n = 1; n <= UPDATES_LIMIT - PACKAGES_LIMIT; n += 1) {
+      server.addRelease('first', `1.${n}`);
+      expected.push(`first==1.${n}`);
+    }
+    const listingsBefore = server.counters.count('simple-index');
+    const first = capturingLogger('info');
+    start({ logger: first.logger });
+    await until(async () => (await stored()).length === expected.length);
+    expect(await stored()).toEqual([...expected].sort());
+    // Both feeds saw a gap: the first backfill read every listed project (the new ones past the
+    // packages feed's window too); the second, queued behind it, only what changed meanwhile.
+    const backfilled = () => first.lines.filter((line) => line.includes('"msg":"feed gap backfilled"')).map((line) => JSON.parse(line) as { basis: string; projects: number });
+    await until(() => backfilled().length === 2);
+    expect(backfilled().map(({ basis, projects }) => ({ basis, projects }))).toEqual([
+      { basis: 'listing', projects: PACKAGES_LIMIT + 11 },
+      { basis: 'serials', projects: 0 },
+    ]);
+    expect(server.counters.count('simple-index') - listingsBefore).toBe(2);
+    await until(async () => (await createListingSerialStore(database.pool).listingSerial(index.id)) !== null);
+    // Stopped only once both feeds' checkpoints hold this poll's newest items.
+    await until(async () => (await checkpointHas('updates', 'first')) && (await checkpointHas('packages', `new-${PACKAGES_LIMIT + 9}`)));
+    subscription?.unsubscribe();
+
+    // Down again: one busy project overflows the updates feed, one project is new, one changes.
+    for (let n = 0; n <= UPDATES_LIMIT; n += 1) {
+      server.addRelease('busy', `0.${n}`);
+      expected.push(`busy==0.${n}`);
+    }
+    server.addRelease('late', '1.0');
+    server.addRelease('new-3', '2.0');
+    expected.push('late==1.0', 'new-3==2.0');
+    const pagesBefore = server.counters.count('simple-project');
+    const second = capturingLogger('info');
+    start({ logger: second.logger });
+    await until(async () => (await stored()).length === expected.length);
+    expect(await stored()).toEqual([...expected].sort());
+    await until(() => second.lines.some((line) => line.includes('"msg":"feed gap backfilled"')));
+    expect(second.lines.filter((line) => line.includes('"msg":"feed gap backfilled"')).map((line) => (JSON.parse(line) as { basis: string; projects: number }).projects)).toEqual([3]);
+    expect(second.lines.join('\n')).toContain('feed gap: backfilling (serials)');
+    // The backfill read the 3 changed projects (not the 52 known); the poll's own items read them again.
+    await until(async () => (await checkpointHas('updates', 'new-3')) && (await checkpointHas('packages', 'late')));
+    const pages = server.counters.count('simple-project') - pagesBefore;
+    // 3 by the backfill, 3 for the updates poll's items, 1 for the packages poll's, and a poll in between at most.
+    expect(pages).toBeLessThanOrEqual(10);
+    console.info(`[releases] outage 1: ${PACKAGES_LIMIT + 11} projects backfilled from the listing, then 0 by serial; outage 2: ${pages} page reads for 3 changed of 52 known projects`);
   });
 
   it('retries index faults and records what still fails in attention while other projects go on', async () => {

@@ -264,6 +264,7 @@ class FakeIndex implements IndexClient {
   }
 
   fetchFeed = unused('fetchFeed');
+  fetchProjectList = unused('fetchProjectList');
   close = async (): Promise<void> => undefined;
 
   fetchProject(index: PackageIndex, project: string): Promise<ProjectPage | null> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PkgstreamError } from '../../src/domain/errors.js';
 import type { IndexClient } from '../../src/domain/ports.js';
-import type { FeedKind, PackageIndex, ProjectPage } from '../../src/domain/types.js';
+import type { FeedKind, PackageIndex, ProjectListing, ProjectPage } from '../../src/domain/types.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { politeIndexClient } from '../../src/sources/index-client/polite-client.js';
 import { maxInWindow } from '../support/time-windows.js';
@@ -30,6 +30,10 @@ class RecordingIndex implements IndexClient {
   fetchProject(index: PackageIndex, project: string): Promise<ProjectPage | null> {
     this.arrive(index, 'project');
     return Promise.resolve({ project, releases: [], validators: {} });
+  }
+  fetchProjectList(index: PackageIndex): Promise<ProjectListing> {
+    this.arrive(index, 'listing');
+    return Promise.resolve({ projects: [], lastSerial: null });
   }
   close(): Promise<void> {
     this.closed = true;

@@ -9,7 +9,7 @@ import { DEFAULT_MAX_BACKOFF_MS, parseRetryAfter } from '../../domain/retry-afte
 import type { Validators } from '../../domain/types.js';
 import { IndexError } from './errors.js';
 
-export type IndexRoute = 'feed' | 'project' | 'json';
+export type IndexRoute = 'feed' | 'project' | 'json' | 'listing';
 
 export interface HttpOptions {
   /** pkgstream's version, for the User-Agent. */

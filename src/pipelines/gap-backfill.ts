@@ -1,0 +1,92 @@
+/**
+ * What a feed gap's backfill reads, and one backfill for both feeds of an index.
+ *
+ * The root listing is read first (its serial is the point the backfill starts from):
+ * - with serials (Warehouse's `_last-serial`) and a stored serial from the last completed
+ *   backfill: only the projects whose serial is above it, so the cost grows with what
+ *   changed during the outage, not with the number of projects;
+ * - otherwise: every known project and, for an index watching every project, every listed
+ *   project, so the new projects of an outage longer than the packages feed's window are
+ *   found too.
+ * An index watching only seen projects never reads a project it does not know. A listing
+ * that cannot be read falls back to the known projects (one warn line). The listing's
+ * serial is stored only once every page is read, so a crash reads the same set again.
+ */
+import { defer, finalize, from, mergeMap, type Observable } from 'rxjs';
+import { errorCode } from '../domain/errors.js';
+import type { IndexClient, ListingSerialStore, PackageStore } from '../domain/ports.js';
+import type { PackageIndex, ProjectListing } from '../domain/types.js';
+import type { Logger } from '../runtime/logger.js';
+
+export interface BackfillPorts {
+  readonly store: Pick<PackageStore, 'knownProjects' | 'isKnownProject'>;
+  readonly index: Pick<IndexClient, 'fetchProjectList'>;
+  readonly listingSerials?: ListingSerialStore | undefined;
+}
+
+export interface BackfillPlan {
+  /** The projects to read again, canonical names. */
+  readonly projects: AsyncIterable<string>;
+  /** How they were chosen (for the log line). */
+  readonly basis: 'serials' | 'listing' | 'known projects';
+  /** Call once every project's page is read and recorded. */
+  done(): Promise<void>;
+}
+
+export async function planBackfill(ports: BackfillPorts, index: PackageIndex, logger?: Logger): Promise<BackfillPlan> {
+  const listing = await readListing(ports, index, logger);
+  const since = listing?.lastSerial != null ? ((await ports.listingSerials?.listingSerial(index.id)) ?? null) : null;
+  const done = async () => {
+    if (listing?.lastSerial != null) await ports.listingSerials?.saveListingSerial(index.id, listing.lastSerial);
+  };
+  const watchAll = index.watchMode === 'all';
+  if (listing !== null && since !== null) {
+    const changed = listing.projects.filter((p) => p.lastSerial === null || p.lastSerial > since).map((p) => p.project);
+    return { basis: 'serials', projects: watchAll ? iterate(changed) : knownOf(ports, index, changed), done };
+  }
+  if (listing !== null && watchAll) return { basis: 'listing', projects: iterate(listing.projects.map((p) => p.project)), done };
+  return { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), done };
+}
+
+async function readListing(ports: BackfillPorts, index: PackageIndex, logger?: Logger): Promise<ProjectListing | null> {
+  try {
+    return await ports.index.fetchProjectList(index);
+  } catch (error) {
+    logger?.warn({ index: index.simpleUrl, code: errorCode(error), err: error }, 'root listing unreadable: the backfill reads every known project');
+    return null;
+  }
+}
+
+async function* iterate(names: readonly string[]): AsyncIterable<string> {
+  yield* names;
+}
+
+async function* knownOf(ports: BackfillPorts, index: PackageIndex, names: readonly string[]): AsyncIterable<string> {
+  for (const name of names) if (await ports.store.isKnownProject(name, index.id)) yield name;
+}
+
+/**
+ * One backfill at a time per index: both feeds of an index that saw a gap (after an outage
+ * they see it together) queue here. The first reads what the gap may have missed; the next
+ * starts from the serial the first stored, so it reads only what changed while the first ran
+ * (nothing, mostly), not every project again.
+ */
+export function createBackfillQueue() {
+  const tails = new Map<number, Promise<void>>();
+  return function queued<T>(indexId: number, backfill: () => Observable<T>): Observable<T> {
+    return defer(() => {
+      const previous = tails.get(indexId) ?? Promise.resolve();
+      let release = () => {};
+      const mine = new Promise<void>((resolve) => (release = resolve));
+      const tail = previous.then(() => mine);
+      tails.set(indexId, tail);
+      return from(previous).pipe(
+        mergeMap(() => backfill()),
+        finalize(() => {
+          release();
+          if (tails.get(indexId) === tail) tails.delete(indexId);
+        }),
+      );
+    });
+  };
+}
