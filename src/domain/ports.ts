@@ -11,6 +11,7 @@ import type {
   JobStatus,
   PackageEvent,
   PackageIndex,
+  ListingFilter,
   ProjectListing,
   ProjectPage,
   SolverJobRequest,
@@ -36,7 +37,7 @@ export interface IndexClient {
    */
   fetchProject(index: PackageIndex, project: string, validators?: Validators): Promise<ProjectPage | null>;
   /** Reads the index's root listing (PEP 691 JSON with Warehouse's serials, PEP 503 HTML as fallback). */
-  fetchProjectList(index: PackageIndex): Promise<ProjectListing>;
+  fetchProjectList(index: PackageIndex, keep?: ListingFilter): Promise<ProjectListing>;
   close(): Promise<void>;
 }
 

@@ -76,11 +76,16 @@ export interface ListedProject {
   readonly lastSerial: number | null;
 }
 
-/** An index's root listing: every project, and the index's serial when it was read (null: the index keeps none). */
+/** An index's root listing: the projects kept of it, and the index's serial when it was read (null: the index keeps none). */
 export interface ProjectListing {
   readonly projects: readonly ListedProject[];
+  /** Entries listed, kept or not. */
+  readonly listed: number;
   readonly lastSerial: number | null;
 }
+
+/** Which listed projects a reader keeps (the rest are counted, never held): a listing of 600,000 stays small. */
+export type ListingFilter = (project: ListedProject) => boolean;
 
 export type ReleaseState = 'present' | 'missing' | 'yanked';
 

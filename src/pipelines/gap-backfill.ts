@@ -15,8 +15,9 @@
 import { defer, finalize, from, mergeMap, type Observable } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
 import type { IndexClient, ListingSerialStore, PackageStore } from '../domain/ports.js';
-import type { PackageIndex, ProjectListing } from '../domain/types.js';
+import type { ListingFilter, PackageIndex, ProjectListing } from '../domain/types.js';
 import type { Logger } from '../runtime/logger.js';
+import type { Metrics } from '../runtime/metrics.js';
 
 export interface BackfillPorts {
   readonly store: Pick<PackageStore, 'knownProjects' | 'isKnownProject'>;
@@ -33,24 +34,37 @@ export interface BackfillPlan {
   done(): Promise<void>;
 }
 
-export async function planBackfill(ports: BackfillPorts, index: PackageIndex, logger?: Logger): Promise<BackfillPlan> {
-  const listing = await readListing(ports, index, logger);
-  const since = listing?.lastSerial != null ? ((await ports.listingSerials?.listingSerial(index.id)) ?? null) : null;
-  const done = async () => {
-    if (listing?.lastSerial != null) await ports.listingSerials?.saveListingSerial(index.id, listing.lastSerial);
-  };
+export async function planBackfill(ports: BackfillPorts, index: PackageIndex, observe: { logger?: Logger; metrics?: Metrics } = {}): Promise<BackfillPlan> {
+  const stored = (await ports.listingSerials?.listingSerial(index.id)) ?? null;
   const watchAll = index.watchMode === 'all';
-  if (listing !== null && since !== null) {
-    const changed = listing.projects.filter((p) => p.lastSerial === null || p.lastSerial > since).map((p) => p.project);
-    return { basis: 'serials', projects: watchAll ? iterate(changed) : knownOf(ports, index, changed), done };
+  // Kept of the listing: the projects above the stored serial; without one, every project for
+  // watch-all and none for seen (which needs the listing's serial only). It is never held whole.
+  const keep: ListingFilter = stored !== null ? (p) => p.lastSerial === null || p.lastSerial > stored : () => watchAll;
+  const listing = await readListing(ports, index, keep, observe.logger);
+  const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), done: async () => {} } as const;
+  if (listing === null) return known;
+  const done = async () => {
+    if (listing.lastSerial !== null) await ports.listingSerials?.saveListingSerial(index.id, listing.lastSerial);
+  };
+  const names = listing.projects.map((p) => p.project);
+  if (stored === null || listing.lastSerial === null) {
+    return watchAll ? { basis: 'listing', projects: iterate(names), done } : { ...known, done };
   }
-  if (listing !== null && watchAll) return { basis: 'listing', projects: iterate(listing.projects.map((p) => p.project)), done };
-  return { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), done };
+  if (listing.lastSerial < stored) {
+    // Older than the listing the last backfill read: a stale cache, whose serials cannot say what changed.
+    observe.metrics?.badInput.inc({ source: 'index', code: 'LISTING_SERIAL_BACKWARDS' });
+    observe.logger?.warn(
+      { index: index.simpleUrl, code: 'LISTING_SERIAL_BACKWARDS', detail: `root listing serial ${listing.lastSerial} is below ${stored}, read before (a stale cache)` },
+      'unreadable part of an index answer',
+    );
+    return known;
+  }
+  return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), done };
 }
 
-async function readListing(ports: BackfillPorts, index: PackageIndex, logger?: Logger): Promise<ProjectListing | null> {
+async function readListing(ports: BackfillPorts, index: PackageIndex, keep: ListingFilter, logger?: Logger): Promise<ProjectListing | null> {
   try {
-    return await ports.index.fetchProjectList(index);
+    return await ports.index.fetchProjectList(index, keep);
   } catch (error) {
     logger?.warn({ index: index.simpleUrl, code: errorCode(error), err: error }, 'root listing unreadable: the backfill reads every known project');
     return null;

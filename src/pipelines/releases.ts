@@ -237,7 +237,7 @@ function releasesOfPoll(context: Context, index: PackageIndex, items: readonly F
 /** The projects that may have changed during the gap (gap-backfill.ts) read again, pulled as slots free up. */
 function backfill(context: Context, index: PackageIndex, gap: { readonly feed: FeedKind; readonly since: Date; readonly until: Date }): Observable<ReleasesOutcome> {
   const { ports, options } = context;
-  return defer(() => planBackfill(ports, index, options.logger)).pipe(
+  return defer(() => planBackfill(ports, index, { ...(options.logger ? { logger: options.logger } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) })).pipe(
     mergeMap((plan) => {
       options.logger?.warn({ index: index.simpleUrl, feed: gap.feed, since: gap.since, until: gap.until, basis: plan.basis }, `feed gap: backfilling (${plan.basis})`);
       let projects = 0;

@@ -17,7 +17,9 @@ function ports(listing: ProjectListing | Error, known: string[], stored: number 
     saveListingSerial: async (_id, serial) => void saved.push(serial),
   };
   const value: BackfillPorts = {
-    index: { fetchProjectList: async () => (listing instanceof Error ? Promise.reject(listing) : listing) },
+    index: {
+      fetchProjectList: async (_index, keep) => (listing instanceof Error ? Promise.reject(listing) : { ...listing, projects: listing.projects.filter((p) => keep?.(p) ?? true) }),
+    },
     store: {
       isKnownProject: async (project) => known.includes(project),
       knownProjects: async function* () {
@@ -37,6 +39,7 @@ async function projectsOf(iterable: AsyncIterable<string>): Promise<string[]> {
 
 const LISTING: ProjectListing = {
   lastSerial: 90,
+  listed: 4,
   projects: [
     { project: 'old', lastSerial: 10 },
     { project: 'changed', lastSerial: 60 },
@@ -64,6 +67,14 @@ describe('planBackfill', () => {
     expect([plan.basis, await projectsOf(plan.projects)]).toEqual(['listing', ['old', 'changed', 'brand-new', 'unserialed']]);
     const seen = await planBackfill(ports(LISTING, ['old', 'gone'], null).value, index('seen'));
     expect([seen.basis, await projectsOf(seen.projects)]).toEqual(['known projects', ['old', 'gone']]);
+  });
+
+  it('a listing serial below the stored one (a stale cache) is bad input: every known project is read, the serial kept', async () => {
+    const stale = ports({ ...LISTING, lastSerial: 40 }, ['old'], 50);
+    const plan = await planBackfill(stale.value, index('all'));
+    expect([plan.basis, await projectsOf(plan.projects)]).toEqual(['known projects', ['old']]);
+    await plan.done();
+    expect(stale.saved).toEqual([]);
   });
 
   it('an unreadable listing falls back to the known projects and stores no serial', async () => {

@@ -51,7 +51,7 @@ class FakeIndex implements IndexClient {
   async fetchProjectList(): Promise<ProjectListing> {
     const now = this.scheduler.now();
     const projects = [...new Set(this.published.filter((release) => release.at <= now).map((release) => release.project))];
-    return { projects: projects.map((project) => ({ project, lastSerial: null })), lastSerial: null };
+    return { projects: projects.map((project) => ({ project, lastSerial: null })), listed: projects.length, lastSerial: null };
   }
 
   close = async (): Promise<void> => undefined;

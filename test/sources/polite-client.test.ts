@@ -33,7 +33,7 @@ class RecordingIndex implements IndexClient {
   }
   fetchProjectList(index: PackageIndex): Promise<ProjectListing> {
     this.arrive(index, 'listing');
-    return Promise.resolve({ projects: [], lastSerial: null });
+    return Promise.resolve({ projects: [], listed: 0, lastSerial: null });
   }
   close(): Promise<void> {
     this.closed = true;

@@ -5,11 +5,11 @@
 import { indexHost } from '../../domain/index-host.js';
 import type { IndexClient } from '../../domain/ports.js';
 import { canonicalizeName } from '../../domain/pep503.js';
-import type { FeedKind, FeedResult, PackageIndex, ProjectListing, ProjectPage, Validators } from '../../domain/types.js';
+import type { FeedKind, FeedResult, ListingFilter, PackageIndex, ProjectListing, ProjectPage, Validators } from '../../domain/types.js';
 import type { Logger } from '../../runtime/logger.js';
 import { IndexError } from './errors.js';
 import { HttpTransport, type HttpOptions, type IndexRoute } from './http.js';
-import { parseHtmlListing, parseJsonListing } from './project-list.js';
+import { readListing } from './project-list.js';
 import { parseJsonBody, parsePep503, parsePep691, type ParsedPage } from './project-page.js';
 import { MAX_FEED_ITEMS, decodeUtf8, parseFeed } from './rss.js';
 import { parseWarehouseJson } from './warehouse-json.js';
@@ -106,18 +106,16 @@ export class UndiciIndexClient implements IndexClient {
     return this.page(index, parsed, result.validators);
   }
 
-  fetchProjectList(index: PackageIndex): Promise<ProjectListing> {
-    return this.counted(index, 'index', () => this.readProjectList(index));
+  fetchProjectList(index: PackageIndex, keep?: ListingFilter): Promise<ProjectListing> {
+    return this.counted(index, 'index', () => this.readProjectList(index, keep));
   }
 
-  private async readProjectList(index: PackageIndex): Promise<ProjectListing> {
+  private async readProjectList(index: PackageIndex, keep: ListingFilter | undefined): Promise<ProjectListing> {
     const url = `${index.simpleUrl.replace(/\/+$/, '')}/`;
-    const result = await this.get(index, url, 'listing', SIMPLE_ACCEPT);
+    const result = await this.http.stream({ url, route: 'listing', indexLabel: indexHost(index), accept: SIMPLE_ACCEPT, verifyTls: index.verifyTls }, (body, answer) => readListing(body, answer, keep));
     if (result.notModified) throw new IndexError('INDEX_BAD_BODY', `${url}: root listing: 304 to a request without validators`, { url, status: 304 });
-    const body = decodeUtf8(result.body);
-    const parsed = isJson(result.contentType, body) ? parseJsonListing(parseJsonBody(body, result.url, '(root listing)'), result.url) : parseHtmlListing(body);
-    this.countProblems(index, 'index', parsed.problems);
-    return parsed.listing;
+    this.countProblems(index, 'index', result.body.problems);
+    return result.body.listing;
   }
 
   /** Warehouse JSON API, every release of a project (`/pypi/<name>/json`); a 304 resolves to null. */

@@ -47,15 +47,30 @@ export interface HttpRequest {
   readonly verifyTls: boolean;
 }
 
-export type HttpResult =
+export type HttpResult<B = Buffer> =
   | { readonly notModified: true }
   | {
       readonly notModified: false;
       readonly url: string;
       readonly contentType: string;
-      readonly body: Buffer;
+      readonly body: B;
       readonly validators: Validators;
     };
+
+/** What a 200 answer is, for the one who reads its body. */
+export interface Answer {
+  readonly url: string;
+  readonly status: number;
+  readonly contentType: string;
+  /** Content-Length, when the index declared one. */
+  readonly declaredLength: number | null;
+}
+
+/**
+ * Reads a 200 body as it arrives (within the request's deadline): `get` collects it under
+ * the size cap; `stream` hands it to a parser that never holds it whole (a root listing).
+ */
+export type BodyReader<B> = (body: AsyncIterable<Buffer>, answer: Answer) => Promise<B>;
 
 export const DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024;
 
@@ -112,14 +127,19 @@ export class HttpTransport {
   }
 
   /** GET with conditional headers; follows redirects; 200 body read under the size cap. */
-  async get(request: HttpRequest): Promise<HttpResult> {
+  get(request: HttpRequest): Promise<HttpResult> {
+    return this.stream(request, (body, answer) => this.collect(body, answer));
+  }
+
+  /** GET like `get`, the 200 body read by `read` as it arrives (no size cap: the reader bounds what it keeps). */
+  async stream<B>(request: HttpRequest, read: BodyReader<B>): Promise<HttpResult<B>> {
     if (this.closed) throw new IndexError('INDEX_CLOSED', `index client is closed: ${request.url}`, { url: request.url });
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), this.options.requestTimeoutMs ?? 120_000);
     try {
       let url = request.url;
       for (let hop = 0; ; hop += 1) {
-        const answer = await this.once(request, url, deadline.signal);
+        const answer = await this.once(request, url, deadline.signal, read);
         if (answer.kind === 'redirect') {
           if (hop >= (this.options.maxRedirects ?? 5)) {
             throw new IndexError('INDEX_HTTP_STATUS', `too many redirects from ${request.url}`, { url, status: answer.status });
@@ -149,11 +169,28 @@ export class HttpTransport {
     }
   }
 
-  private async once(
+  private async collect(body: AsyncIterable<Buffer>, { url, status, declaredLength }: Answer): Promise<Buffer> {
+    if (declaredLength !== null && declaredLength > this.maxBodyBytes) {
+      throw new IndexError('INDEX_TOO_LARGE', `${url}: body of ${declaredLength} bytes is over the cap of ${this.maxBodyBytes}`, { url, status });
+    }
+    const chunks: Buffer[] = [];
+    let received = 0;
+    for await (const chunk of body) {
+      received += chunk.length;
+      if (received > this.maxBodyBytes) {
+        throw new IndexError('INDEX_TOO_LARGE', `${url}: body over the cap of ${this.maxBodyBytes} bytes`, { url, status });
+      }
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks, received);
+  }
+
+  private async once<B>(
     request: HttpRequest,
     url: string,
     signal: AbortSignal,
-  ): Promise<{ kind: 'redirect'; status: number; location: string } | { kind: 'done'; result: HttpResult }> {
+    read: BodyReader<B>,
+  ): Promise<{ kind: 'redirect'; status: number; location: string } | { kind: 'done'; result: HttpResult<B> }> {
     const { metrics } = this.options;
     const labels = { index: request.indexLabel, route: request.route };
     const started = performance.now();
@@ -186,28 +223,21 @@ export class HttpTransport {
         throw this.statusError(status, url, header(h, 'retry-after'), request.indexLabel);
       }
       const declared = Number(header(h, 'content-length'));
-      if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
-        response.body.destroy();
-        throw new IndexError('INDEX_TOO_LARGE', `${url}: body of ${declared} bytes is over the cap of ${this.maxBodyBytes}`, { url, status });
-      }
-      const chunks: Buffer[] = [];
-      let received = 0;
-      for await (const chunk of response.body) {
-        const buffer = chunk as Buffer;
-        received += buffer.length;
-        if (received > this.maxBodyBytes) {
-          response.body.destroy();
-          throw new IndexError('INDEX_TOO_LARGE', `${url}: body over the cap of ${this.maxBodyBytes} bytes`, { url, status });
-        }
-        chunks.push(buffer);
+      const contentType = header(h, 'content-type') ?? '';
+      let body: B;
+      try {
+        body = await read(response.body as AsyncIterable<Buffer>, { url, status, contentType, declaredLength: Number.isFinite(declared) ? declared : null });
+      } finally {
+        // A reader that stopped early (over a cap, a parse error) leaves the rest unread: drop the connection's body.
+        if (!response.body.readableEnded) response.body.destroy();
       }
       return {
         kind: 'done',
         result: {
           notModified: false,
           url,
-          contentType: header(h, 'content-type') ?? '',
-          body: Buffer.concat(chunks, received),
+          contentType,
+          body,
           validators: { etag: header(h, 'etag') ?? null, lastModified: safeLastModified(header(h, 'last-modified'), header(h, 'date')) },
         },
       };

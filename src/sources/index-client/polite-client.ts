@@ -73,7 +73,7 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
     forPipeline: (pipeline) => ({
       fetchFeed: (index, feed, validators) => politely(pipeline, index, () => client.fetchFeed(index, feed, validators)),
       fetchProject: (index, project, validators) => politely(pipeline, index, () => client.fetchProject(index, project, validators)),
-      fetchProjectList: (index) => politely(pipeline, index, () => client.fetchProjectList(index)),
+      fetchProjectList: (index, keep) => politely(pipeline, index, () => client.fetchProjectList(index, keep)),
       // The views share the client: closing it is the owner's (`close` below).
       close: () => Promise.resolve(),
     }),
