@@ -8,6 +8,7 @@ import { CASES, parseBenchArgs, USAGE, type CaseName } from './support/args.js';
 import { databaseKind } from './support/database.js';
 import { progress } from './support/util.js';
 import { apiLatency } from './api-latency.js';
+import { rootListing } from './root-listing.js';
 import { dispatchCapacity } from './dispatch-capacity.js';
 import { operatorOverhead } from './operator-overhead.js';
 import { releaseLatency } from './release-latency.js';
@@ -28,10 +29,11 @@ const RUNNERS: Record<CaseName, (options: BenchOptions) => Promise<Figures> | Fi
   operator_overhead: operatorOverhead,
   dispatch_capacity: dispatchCapacity,
   api_latency: apiLatency,
+  root_listing: rootListing,
 };
 
 /** Pure CPU first, on a fresh heap; the rest in the order of the output. */
-const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency'];
+const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing'];
 
 async function main(): Promise<void> {
   let options: BenchOptions;

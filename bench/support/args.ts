@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency'] as const;
+export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -40,6 +40,9 @@ export interface BenchOptions {
   /** api_latency */
   readonly apiReleases: number;
   readonly apiSamples: number;
+  /** root_listing */
+  readonly listingProjects: number;
+  readonly listingChanged: number;
   readonly help: boolean;
 }
 
@@ -69,6 +72,8 @@ const SPEC = {
   'dispatch-concurrency': { type: 'string', default: '8' },
   'api-releases': { type: 'string', default: '1000000' },
   'api-samples': { type: 'string', default: '50' },
+  'listing-projects': { type: 'string', default: '600000' },
+  'listing-changed': { type: 'string', default: '1000' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -91,6 +96,7 @@ last line of stdout. Progress goes to stderr.
   operator_overhead: ${flags('events')}
   dispatch_capacity: ${flags('dispatches', 'capacity', 'job-ms', 'dispatch-concurrency')}
   api_latency:      ${flags('api-releases', 'api-samples')}
+  root_listing:     ${flags('listing-projects', 'listing-changed')}
 
 The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
 its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
@@ -136,6 +142,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     dispatchConcurrency: positive('dispatch-concurrency', values['dispatch-concurrency']),
     apiReleases: positive('api-releases', values['api-releases']),
     apiSamples: positive('api-samples', values['api-samples']),
+    listingProjects: positive('listing-projects', values['listing-projects']),
+    listingChanged: positive('listing-changed', values['listing-changed']),
     help: values.help,
   };
   if (options.versions < options.projects) throw new Error('--versions must be at least --projects');
