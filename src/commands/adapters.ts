@@ -9,7 +9,7 @@ import { readKafkaSecurity } from '../kafka/security.js';
 import type { Writable } from 'node:stream';
 import { migrate, openDatabase, type Database } from '../db/index.js';
 import { priorityForRecheckInterval, type PriorityOptions } from '../db/priority.js';
-import type { EventSink, IndexClient, ListingSerialStore, PackageStore, PageValidatorStore } from '../domain/ports.js';
+import type { EventSink, IndexClient, SerialSyncStore, PackageStore, PageValidatorStore } from '../domain/ports.js';
 import { politeIndexClient, type PoliteIndexClient } from '../sources/index-client/polite-client.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
@@ -20,7 +20,7 @@ import { createEventRelay, type EventRelay } from '../sinks/event-relay.js';
 import { createKafkaEventSink } from '../sinks/event-sink-kafka.js';
 import { createStdoutEventSink } from '../sinks/event-sink-stdout.js';
 import { createKubeJobScheduler, type KubeJobScheduler } from '../sinks/job-sink.js';
-import { createListingSerialStore, createPackageStore, createPageValidatorStore } from '../sinks/store-sink.js';
+import { createSerialSyncStore, createPackageStore, createPageValidatorStore } from '../sinks/store-sink.js';
 import { createIndexClient } from '../sources/index-client/index.js';
 import { loadKubeConfig } from './kube-config.js';
 
@@ -30,7 +30,7 @@ export interface Adapters {
   /** The validators of the project pages last checked; absent in a dry run (it reads every page whole). */
   readonly pageValidators?: PageValidatorStore;
   /** Absent in a dry run: a gap backfill then reads every project and stores nothing. */
-  readonly listingSerials?: ListingSerialStore;
+  readonly serialSync?: SerialSyncStore;
   /** The process's one index client: `index.forPipeline(name)` for each caller. */
   readonly index: PoliteIndexClient;
   /** Publishes the outbox; null in a dry run. `run` starts it; every command's close flushes it. */
@@ -113,7 +113,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
     return {
       database,
       store: dryRun ? dryRunStore(realStore, logger, options.dryRunEvents) : realStore,
-      ...(dryRun ? {} : { pageValidators: createPageValidatorStore(database.pool), listingSerials: createListingSerialStore(database.pool) }),
+      ...(dryRun ? {} : { pageValidators: createPageValidatorStore(database.pool), serialSync: createSerialSyncStore(database.pool) }),
       index,
       relay,
       jobs,

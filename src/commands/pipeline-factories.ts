@@ -43,7 +43,7 @@ export function releasesPorts({ adapters, leases }: PipelineContext, shared: boo
     store: adapters.store,
     index: adapters.index.forPipeline('releases'),
     scheduler: asyncScheduler,
-    ...(adapters.listingSerials ? { listingSerials: adapters.listingSerials } : {}),
+    ...(adapters.serialSync ? { serialSync: adapters.serialSync } : {}),
     ...(shared && leases ? { leases } : {}),
   };
 }
@@ -57,6 +57,7 @@ export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
       {
         ...indexLimits(context.config),
         pollIntervalMs: context.config.pollInterval * 1000,
+        syncIntervalMs: context.config.syncInterval * 1000,
         // A page that takes longer than one whole request is slow: it must not hold the poll.
         pageDeadlineMs: context.config.requestTimeout * 1000,
         releaseTriggers: context.config.releaseTriggers,

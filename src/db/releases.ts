@@ -225,3 +225,8 @@ export async function deferCheck(db: Queryable, releaseId: number, until: Date):
   return (result.rowCount ?? 0) > 0;
 }
 
+
+/** Brings a project's releases due by `at` (never later than they were): the index says it changed. */
+export async function queueRecheck(db: Queryable, indexId: number, project: string, at: Date): Promise<void> {
+  await db.query('UPDATE package_version SET next_due_at = $3 WHERE index_id = $1 AND project = $2 AND next_due_at > $3', [indexId, project, at]);
+}

@@ -224,11 +224,13 @@ export interface PageValidatorStore {
   savePageValidators(indexId: number, project: string, validators: Validators | null): Promise<void>;
 }
 
-/** Where a gap backfill stands in an index's serials (Warehouse's `_last-serial`). */
-export interface ListingSerialStore {
-  /** The listing serial the last completed backfill started from; null: none (read every project). */
+/** Where the serial sync (and a gap's backfill) stands in an index's serials (Warehouse's `_last-serial`). */
+export interface SerialSyncStore {
+  /** The listing serial the last completed sync started from; null: none (read every project). */
   listingSerial(indexId: number): Promise<number | null>;
   saveListingSerial(indexId: number, serial: number): Promise<void>;
+  /** The project changed on the index (its serial rose): its releases come due for a re-check now. */
+  queueRecheck(indexId: number, project: string, at: Date): Promise<void>;
 }
 
 export interface PackageStore {

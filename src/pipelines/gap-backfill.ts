@@ -14,7 +14,7 @@
  */
 import { defer, finalize, from, mergeMap, type Observable } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
-import type { IndexClient, ListingSerialStore, PackageStore } from '../domain/ports.js';
+import type { IndexClient, SerialSyncStore, PackageStore } from '../domain/ports.js';
 import type { ListingFilter, PackageIndex, ProjectListing } from '../domain/types.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
@@ -22,7 +22,7 @@ import type { Metrics } from '../runtime/metrics.js';
 export interface BackfillPorts {
   readonly store: Pick<PackageStore, 'knownProjects' | 'isKnownProject'>;
   readonly index: Pick<IndexClient, 'fetchProjectList'>;
-  readonly listingSerials?: ListingSerialStore | undefined;
+  readonly serialSync?: SerialSyncStore | undefined;
 }
 
 export interface BackfillPlan {
@@ -35,7 +35,7 @@ export interface BackfillPlan {
 }
 
 export async function planBackfill(ports: BackfillPorts, index: PackageIndex, observe: { logger?: Logger; metrics?: Metrics } = {}): Promise<BackfillPlan> {
-  const stored = (await ports.listingSerials?.listingSerial(index.id)) ?? null;
+  const stored = (await ports.serialSync?.listingSerial(index.id)) ?? null;
   const watchAll = index.watchMode === 'all';
   // Kept of the listing: the projects above the stored serial; without one, every project for
   // watch-all and none for seen (which needs the listing's serial only). It is never held whole.
@@ -44,7 +44,7 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), done: async () => {} } as const;
   if (listing === null) return known;
   const done = async () => {
-    if (listing.lastSerial !== null) await ports.listingSerials?.saveListingSerial(index.id, listing.lastSerial);
+    if (listing.lastSerial !== null) await ports.serialSync?.saveListingSerial(index.id, listing.lastSerial);
   };
   const names = listing.projects.map((p) => p.project);
   if (stored === null || listing.lastSerial === null) {

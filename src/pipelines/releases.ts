@@ -17,11 +17,11 @@
  * its next pass) and records the versions it did not know.
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { catchError, concatMap, filter, ignoreElements, mergeMap, retry, takeUntil, takeWhile, tap, timeout, toArray } from 'rxjs/operators';
+import { catchError, concatMap, exhaustMap, filter, ignoreElements, mergeMap, retry, takeUntil, takeWhile, tap, timeout, toArray } from 'rxjs/operators';
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
-import type { IndexClient, Leases, ListingSerialStore, PackageStore } from '../domain/ports.js';
+import type { IndexClient, Leases, SerialSyncStore, PackageStore } from '../domain/ports.js';
 import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { whileLeased } from '../operators/while-leased.js';
@@ -33,7 +33,7 @@ import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEv
 import { recordNewReleases, unknownReleases } from './new-releases.js';
 import { IndexError } from '../sources/index-client/errors.js';
 import { indexHost } from '../domain/index-host.js';
-import { createBackfillQueue, planBackfill } from './gap-backfill.js';
+import { createBackfillQueue, planBackfill, type BackfillPlan } from './gap-backfill.js';
 import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type ProjectRequest, type RetryPolicy } from './project-fetcher.js';
 import { stageMeter } from './stage-meter.js';
 
@@ -44,7 +44,7 @@ export interface ReleasesPorts {
   /** Replicas sharing the database: an index's feeds are polled by the one holding its lease. Absent: this process alone. */
   readonly leases?: Leases;
   /** Where gap backfills stand in the index's serials; absent (a dry run): every backfill reads every project. */
-  readonly listingSerials?: ListingSerialStore;
+  readonly serialSync?: SerialSyncStore;
 }
 
 export interface ReleasesOptions {
@@ -67,12 +67,18 @@ export interface ReleasesOptions {
   readonly stop$?: Observable<void>;
   /** Poll each feed once (and backfill on a gap), then complete: `pkgstream once releases`. */
   readonly onePoll?: boolean;
+  /**
+   * Between serial syncs of each watched index (a scheduled backfill: the listing, then the
+   * projects whose serial rose); absent: only a gap backfills.
+   */
+  readonly syncIntervalMs?: number;
 }
 
 export type ReleasesOutcome =
   | { readonly type: 'released'; readonly indexUrl: string; readonly project: string; readonly events: readonly PackageEvent[]; readonly backfill: boolean }
   | { readonly type: 'failed'; readonly indexUrl: string; readonly project: string; readonly code: string; readonly message: string }
   | { readonly type: 'gap'; readonly indexUrl: string; readonly feed: FeedKind }
+  | { readonly type: 'synced'; readonly indexUrl: string; readonly basis: BackfillPlan['basis']; readonly projects: number }
   | { readonly type: 'poll'; readonly indexUrl: string; readonly feed: FeedKind; readonly items: number; readonly status: 'items' | 'not-modified' | 'error' };
 
 const PIPELINE = 'releases' as const;
@@ -88,8 +94,8 @@ interface Context {
   readonly backfills: ReturnType<typeof createBackfillQueue>;
 }
 
-export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
-  const context: Context = {
+function createContext(ports: ReleasesPorts, options: ReleasesOptions): Context {
+  return {
     ports,
     options,
     fetcher: createProjectFetcher(ports.index, { retry: options.retry, random: options.random, scheduler: ports.scheduler }),
@@ -98,6 +104,10 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
     passes: new Map(),
     backfills: createBackfillQueue(),
   };
+}
+
+export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
+  const context = createContext(ports, options);
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
       const watched = indexes.filter((index) => index.rssUrl !== null);
@@ -123,7 +133,8 @@ export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions)
 function watchFeeds(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
   const { ports, options } = context;
   // Each (re)start reads the checkpoint afresh: a replica taking over goes on where the last holder left off.
-  const watch = () => merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY);
+  const watch = () =>
+    merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY, syncEvery(context, index));
   const { leases } = ports;
   const held = (yes: boolean) => options.metrics?.feedLeaseHeld.set({ index: indexHost(index) }, yes ? 1 : 0);
   if (!leases || options.onePoll) return defer(() => (held(true), watch()));
@@ -193,7 +204,7 @@ function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): O
     case 'gap':
       return concat(
         of<ReleasesOutcome>({ type: 'gap', indexUrl, feed: event.feed }),
-        context.backfills(index.id, () => backfill(context, index, event)),
+        context.backfills(index.id, () => backfill(context, index, { kind: 'gap', feed: event.feed, since: event.since, until: event.until })),
       );
     case 'items':
       return concat(
@@ -234,22 +245,59 @@ function releasesOfPoll(context: Context, index: PackageIndex, items: readonly F
   );
 }
 
-/** The projects that may have changed during the gap (gap-backfill.ts) read again, pulled as slots free up. */
-function backfill(context: Context, index: PackageIndex, gap: { readonly feed: FeedKind; readonly since: Date; readonly until: Date }): Observable<ReleasesOutcome> {
+/** Why the index's projects are read again: a feed's gap, or a scheduled (or `once sync`) serial sync. */
+type BackfillReason = { readonly kind: 'gap'; readonly feed: FeedKind; readonly since: Date; readonly until: Date } | { readonly kind: 'sync' };
+
+/**
+ * The projects that may have changed (gap-backfill.ts) read again, pulled as slots free up.
+ * A project read because its serial rose also comes due for a re-check at once: a yank or a
+ * changed file is the update pipeline's to find, and the serial says there is something.
+ */
+function backfill(context: Context, index: PackageIndex, reason: BackfillReason): Observable<ReleasesOutcome> {
   const { ports, options } = context;
-  return defer(() => planBackfill(ports, index, { ...(options.logger ? { logger: options.logger } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) })).pipe(
+  const { serialSync } = ports;
+  const observe = { ...(options.logger ? { logger: options.logger } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) };
+  const where = reason.kind === 'gap' ? { feed: reason.feed, since: reason.since, until: reason.until } : {};
+  return defer(() => planBackfill(ports, index, observe)).pipe(
     mergeMap((plan) => {
-      options.logger?.warn({ index: index.simpleUrl, feed: gap.feed, since: gap.since, until: gap.until, basis: plan.basis }, `feed gap: backfilling (${plan.basis})`);
+      const what = reason.kind === 'gap' ? 'feed gap: backfilling' : 'serial sync: reading';
+      options.logger?.[reason.kind === 'gap' ? 'warn' : 'info']({ index: index.simpleUrl, ...where, basis: plan.basis }, `${what} (${plan.basis})`);
       let projects = 0;
-      const pages = pullMap(plan.projects, (project: string) => (projects++, releasesOfProject(context, index, project, 'all', true)), {
+      const recheck = (project: string): Observable<never> =>
+        plan.basis === 'serials' && serialSync ? defer(() => serialSync.queueRecheck(index.id, project, new Date(ports.scheduler.now()))).pipe(ignoreElements()) : EMPTY;
+      const pages = pullMap(plan.projects, (project: string) => (projects++, concat(releasesOfProject(context, index, project, 'all', true), recheck(project))), {
         concurrency: options.concurrency,
       });
       const done = defer(async () => {
         await plan.done();
-        options.logger?.info({ index: index.simpleUrl, feed: gap.feed, basis: plan.basis, projects }, 'feed gap backfilled');
+        options.logger?.info({ index: index.simpleUrl, ...where, basis: plan.basis, projects }, reason.kind === 'gap' ? 'feed gap backfilled' : 'serial sync done');
+        return { type: 'synced', indexUrl: index.simpleUrl, basis: plan.basis, projects } as const;
       });
-      return concat(pages, done.pipe(ignoreElements()));
+      return concat(pages, done);
     }),
+  );
+}
+
+/** A serial sync of the index every `syncIntervalMs` (one at a time with its gaps' backfills). */
+function syncEvery(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+  const { options, ports } = context;
+  if (options.syncIntervalMs === undefined || options.onePoll) return EMPTY;
+  return timer(options.syncIntervalMs, options.syncIntervalMs, ports.scheduler).pipe(
+    takeUntil(options.stop$ ?? NEVER),
+    exhaustMap(() => syncIndex(context, index)),
+  );
+}
+
+function syncIndex(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+  return context.backfills(index.id, () => backfill(context, index, { kind: 'sync' }));
+}
+
+/** `pkgstream once sync`: one serial sync of every enabled index (with feeds or not), then complete. */
+export function syncOnce(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
+  const context = createContext(ports, options);
+  return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
+    mergeMap((indexes) => merge(...indexes.map((index) => syncIndex(context, index)))),
+    takeUntil(options.stop$ ?? NEVER),
   );
 }
 

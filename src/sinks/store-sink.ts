@@ -5,7 +5,7 @@
  */
 import type pg from 'pg';
 import { PkgstreamError } from '../domain/errors.js';
-import type { ListingSerialStore, PackageStore, PageValidatorStore } from '../domain/ports.js';
+import type { SerialSyncStore, PackageStore, PageValidatorStore } from '../domain/ports.js';
 import type { StoredRelease } from '../domain/types.js';
 import * as attention from '../db/attention.js';
 import * as checkpoints from '../db/checkpoints.js';
@@ -13,7 +13,7 @@ import { listIndexes, loadListingSerial, saveListingSerial } from '../db/indexes
 import { priorityOptions, type PriorityOptions } from '../db/priority.js';
 import { isKnownProject, loadPageValidators, savePageValidators } from '../db/projects.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
-import { deferCheck, loadProjectReleases, loadRelease, recordReleases } from '../db/releases.js';
+import { deferCheck, loadProjectReleases, loadRelease, queueRecheck, recordReleases } from '../db/releases.js';
 import { countDue, dueScan, knownProjectsScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
 import { readUnsolvedPage, recordFinished, recordScheduled } from '../db/solver-runs.js';
 import { isConnectionError, type RetryOptions } from '../db/retry.js';
@@ -133,10 +133,11 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
   };
 }
 
-export function createListingSerialStore(pool: pg.Pool): ListingSerialStore {
+export function createSerialSyncStore(pool: pg.Pool): SerialSyncStore {
   return {
     listingSerial: (indexId) => retriableDbErrors(loadListingSerial(pool, indexId)),
     saveListingSerial: (indexId, serial) => retriableDbErrors(saveListingSerial(pool, indexId, serial)),
+    queueRecheck: (indexId, project, at) => retriableDbErrors(queueRecheck(pool, indexId, project, at)),
   };
 }
 

@@ -1,7 +1,7 @@
 /** What a gap's backfill reads (planBackfill) and one backfill at a time per index (createBackfillQueue). */
 import { Subject, firstValueFrom, of, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { ListingSerialStore } from '../../src/domain/ports.js';
+import type { SerialSyncStore } from '../../src/domain/ports.js';
 import type { PackageIndex, ProjectListing } from '../../src/domain/types.js';
 import { createBackfillQueue, planBackfill, type BackfillPorts } from '../../src/pipelines/gap-backfill.js';
 import { IndexError } from '../../src/sources/index-client/errors.js';
@@ -12,9 +12,10 @@ const index = (watchMode: 'all' | 'seen'): PackageIndex => ({
 
 function ports(listing: ProjectListing | Error, known: string[], stored: number | null) {
   const saved: number[] = [];
-  const listingSerials: ListingSerialStore = {
+  const serialSync: SerialSyncStore = {
     listingSerial: async () => stored,
     saveListingSerial: async (_id, serial) => void saved.push(serial),
+    queueRecheck: async () => undefined,
   };
   const value: BackfillPorts = {
     index: {
@@ -26,7 +27,7 @@ function ports(listing: ProjectListing | Error, known: string[], stored: number 
         yield* known;
       },
     },
-    listingSerials,
+    serialSync,
   };
   return { value, saved };
 }

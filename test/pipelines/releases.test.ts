@@ -15,7 +15,7 @@ import { startIndexServer, type IndexServer } from '../support/index-server/inde
 import { MemoryEventSink, publishingStore } from '../support/outbox.js';
 import { capturingLogger } from '../bad-input/helpers.js';
 import { PACKAGES_LIMIT, UPDATES_LIMIT } from '../support/index-server/rss.js';
-import { createListingSerialStore } from '../../src/sinks/store-sink.js';
+import { createSerialSyncStore } from '../../src/sinks/store-sink.js';
 import type { Logger } from '../../src/runtime/logger.js';
 
 let database: TestDatabase;
@@ -46,7 +46,7 @@ function start(options: { releaseTriggers?: string[]; logger?: Logger } = {}) {
   const metrics = createMetrics(undefined, { defaultMetrics: false });
   const store = publishingStore(database.pool, events);
   subscription = releasesPipeline(
-    { store, index: client, scheduler: asyncScheduler, listingSerials: createListingSerialStore(database.pool) },
+    { store, index: client, scheduler: asyncScheduler, serialSync: createSerialSyncStore(database.pool) },
     {
       pollIntervalMs: 100,
       concurrency: 4,
@@ -150,7 +150,7 @@ describe('releases pipeline', () => {
       { basis: 'serials', projects: 0 },
     ]);
     expect(server.counters.count('simple-index') - listingsBefore).toBe(2);
-    await until(async () => (await createListingSerialStore(database.pool).listingSerial(index.id)) !== null);
+    await until(async () => (await createSerialSyncStore(database.pool).listingSerial(index.id)) !== null);
     // Stopped only once both feeds' checkpoints hold this poll's newest items.
     await until(async () => (await checkpointHas('updates', 'first')) && (await checkpointHas('packages', `new-${PACKAGES_LIMIT + 9}`)));
     subscription?.unsubscribe();
