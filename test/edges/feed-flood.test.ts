@@ -20,6 +20,7 @@ afterAll(killLeftovers);
 const ITEMS = 100_000;
 const RATE = 50;
 const BURST = 5;
+const ARRIVAL_JITTER_S = 0.05;
 const PUBLISHED = new Date('2024-03-01T00:00:00Z').getTime();
 
 /** The updates feed of ITEMS releases, newest first: `flood-<n> 1.0`. */
@@ -78,7 +79,10 @@ describe('a feed answer of 100,000 items', { timeout: CLI_TEST_TIMEOUT_MS }, () 
       // Only the first MAX_FEED_ITEMS are read, once each; none past the cap.
       expect(new Set(pages.map((request) => request.path)).size).toBe(MAX_FEED_ITEMS);
       expect(pages.some((request) => request.path === `/simple/flood-${String(MAX_FEED_ITEMS)}/`)).toBe(false);
-      expect(figures.maxRequestsInOneSecond).toBeLessThanOrEqual(RATE + BURST);
+      // The bucket allows BURST + RATE x w in any window w. Arrivals are stamped by this
+      // process's event loop, which a loaded machine delays by tens of ms, so a measured
+      // second spans up to ARRIVAL_JITTER_S more of the client's time (56 was seen once).
+      expect(figures.maxRequestsInOneSecond).toBeLessThanOrEqual(BURST + Math.ceil(RATE * (1 + ARRIVAL_JITTER_S)));
       expect(packagesPolls).toBeGreaterThanOrEqual(2);
       expect(answerMs).toBeLessThan(5_000);
       // The excess is counted as bad input and named once.
