@@ -259,6 +259,18 @@ describe('IndexClient: errors', () => {
     expect(await counter(metrics.indexRateLimited, { index: host() })).toBe(3);
   });
 
+  it('caps a Retry-After of 999999999 s at the longest backoff (default 15 min; PKGSTREAM_MAX_BACKOFF)', async () => {
+    server.inject({ kind: 'rate-limited', retryAfter: 999_999_999 });
+    expect(await rejection(client.fetchFeed(index, 'updates'))).toMatchObject({ code: 'INDEX_RATE_LIMITED', retryAfterMs: 15 * 60_000 });
+    const capped = createIndexClient({ version: 't', maxRetryAfterMs: 30_000 });
+    try {
+      server.inject({ kind: 'rate-limited', retryAfter: 999_999_999 });
+      expect(await rejection(capped.fetchFeed(index, 'updates'))).toMatchObject({ code: 'INDEX_RATE_LIMITED', retryAfterMs: 30_000 });
+    } finally {
+      await capped.close();
+    }
+  });
+
   it('maps a slow answer to INDEX_TIMEOUT: headers, body idle, and whole request', async () => {
     // undici checks headers/body timeouts on a ~0.5 s tick: the server waits well past that.
     const quick = createIndexClient({ version: 't', headersTimeoutMs: 100, bodyTimeoutMs: 100, requestTimeoutMs: 5000 });
