@@ -57,6 +57,8 @@ export const CONFIG_CASES: readonly ConfigCase[] = [
   { key: 'pollInterval', value: '86401', reason: /must be at most 86400/ },
   { key: 'pollInterval', value: '1e3', reason: positive(86_400) },
   { key: 'pollInterval', value: '-5', reason: positive(86_400) },
+  { key: 'syncInterval', value: '0', reason: /must be greater than 0/ },
+  { key: 'syncInterval', value: '604801', reason: /must be at most 604800/ },
   { key: 'rateLimit', value: '0', reason: /must be greater than 0/ },
   { key: 'rateLimit', value: '10001', reason: /must be at most 10000/ },
   { key: 'rateLimit', value: 'fast', reason: positive(10_000) },
