@@ -9,6 +9,7 @@ import { databaseKind } from './support/database.js';
 import { progress } from './support/util.js';
 import { apiLatency } from './api-latency.js';
 import { rootListing } from './root-listing.js';
+import { serialSync } from './serial-sync.js';
 import { dispatchCapacity } from './dispatch-capacity.js';
 import { operatorOverhead } from './operator-overhead.js';
 import { releaseLatency } from './release-latency.js';
@@ -30,10 +31,11 @@ const RUNNERS: Record<CaseName, (options: BenchOptions) => Promise<Figures> | Fi
   dispatch_capacity: dispatchCapacity,
   api_latency: apiLatency,
   root_listing: rootListing,
+  serial_sync: serialSync,
 };
 
 /** Pure CPU first, on a fresh heap; the rest in the order of the output. */
-const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing'];
+const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync'];
 
 async function main(): Promise<void> {
   let options: BenchOptions;

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing'] as const;
+export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -43,6 +43,8 @@ export interface BenchOptions {
   /** root_listing */
   readonly listingProjects: number;
   readonly listingChanged: number;
+  /** serial_sync */
+  readonly syncProjects: number;
   readonly help: boolean;
 }
 
@@ -74,6 +76,7 @@ const SPEC = {
   'api-samples': { type: 'string', default: '50' },
   'listing-projects': { type: 'string', default: '600000' },
   'listing-changed': { type: 'string', default: '1000' },
+  'sync-projects': { type: 'string', default: '10000' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -97,6 +100,7 @@ last line of stdout. Progress goes to stderr.
   dispatch_capacity: ${flags('dispatches', 'capacity', 'job-ms', 'dispatch-concurrency')}
   api_latency:      ${flags('api-releases', 'api-samples')}
   root_listing:     ${flags('listing-projects', 'listing-changed')}
+  serial_sync:      ${flags('sync-projects')} (and --concurrency)
 
 The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
 its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
@@ -144,6 +148,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     apiSamples: positive('api-samples', values['api-samples']),
     listingProjects: positive('listing-projects', values['listing-projects']),
     listingChanged: positive('listing-changed', values['listing-changed']),
+    syncProjects: positive('sync-projects', values['sync-projects']),
     help: values.help,
   };
   if (options.versions < options.projects) throw new Error('--versions must be at least --projects');
