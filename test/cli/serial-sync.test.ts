@@ -7,7 +7,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setIndexEnabled } from '../../src/db/index.js';
+import { until } from '../faults/helpers.js';
 import { CLI_TEST_TIMEOUT_MS, runCli } from '../support/cli.js';
+import { killLeftovers, startRunning } from '../support/cli-service.js';
 import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 
@@ -86,6 +88,51 @@ describe('once sync', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       const projects = await database.use(async (pool) => (await pool.query(`SELECT DISTINCT project FROM package_version`)).rowCount);
       expect(projects).toBe(listed.projects.length);
       console.info(`[cli/sync] watch all: ${first.listings} listing read, ${first.pages} pages, ${projects} projects registered`);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
+describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  afterAll(killLeftovers);
+
+  it('a yank, which no feed announces, is reported within a sync and an update pass (not the 7-day re-check)', async () => {
+    const database = await createCliDatabase();
+    try {
+      const simple = `${index.url}/simple`;
+      for (const name of ['delta', 'echo']) index.addRelease(name, '1.0');
+      expect((await runCli(['index', 'add', simple, '--warehouse'], database.env)).code).toBe(0);
+      await database.use((pool) => setIndexEnabled(pool, 'https://pypi.org/simple', false));
+      for (const name of ['delta', 'echo']) expect((await runCli(['package', 'add', name, '--index', simple], database.env)).code).toBe(0);
+      const service = startRunning(['run'], {
+        ...database.env,
+        LOG_LEVEL: 'info',
+        PKGSTREAM_HTTP_PORT: '0',
+        PKGSTREAM_PIPELINES: 'releases,update',
+        PKGSTREAM_POLL_INTERVAL: '1',
+        PKGSTREAM_SYNC_INTERVAL: '2',
+      });
+      const base = await service.base();
+      // The API answers 503 until the service has started: nothing yet.
+      const events = async (kind: string) => {
+        const response = await fetch(`${base}/api/v1/events?kind=${kind}`);
+        if (response.status === 503) return [];
+        expect(response.status).toBe(200);
+        return ((await response.json()) as { items: { project: string; version: string }[] }).items.map((e) => `${e.project}==${e.version}`);
+      };
+      await until('both releases recorded', async () => (await events('package-released')).length === 2, 60_000);
+      // The first sync reads the known projects and stores the listing's serial; the next ones read what rose.
+      await service.log((line) => line.msg === 'serial sync done' && line.basis === 'known projects');
+      await service.log((line) => line.msg === 'update pass complete');
+      const yankedAt = Date.now();
+      index.yank('echo', '1.0', 'broken build');
+      const synced = await service.log((line) => line.msg === 'serial sync done' && line.basis === 'serials' && line.projects === 1);
+      await until('the yank reported', async () => (await events('package-yanked')).includes('echo==1.0'), 90_000);
+      const seconds = (Date.now() - yankedAt) / 1000;
+      expect(await events('package-yanked')).toEqual(['echo==1.0']);
+      expect((await service.terminate()).code).toBe(0);
+      console.info(`[cli/sync] run: yank reported ${seconds.toFixed(1)} s after it was made (sync: ${JSON.stringify(synced)})`);
     } finally {
       await database.close();
     }
