@@ -73,10 +73,11 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
       let sourceDone = false;
 
       // One timer: the end of the pause or the oldest expectation's deadline, whichever first.
-      const arm = (): void => {
+      // `now` is the pass's own: read again, the clock may have passed the end of a pause the
+      // pass still saw (Node fires timers on whole ms), and no timer would be left (11.19).
+      const arm = (now: number): void => {
         timer?.unsubscribe();
         timer = null;
-        const now = scheduler.now();
         const due = Math.min(pause.deadline(now), slots.nextDeadline());
         if (due === Infinity || subscriber.closed) return;
         const t: Subscription = scheduler.schedule(() => {
@@ -134,7 +135,7 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
         }
         onInflight?.(queue.length + slots.inFlight);
         if (sourceDone && queue.length === 0 && slots.inFlight === 0) subscriber.complete();
-        else arm();
+        else arm(now);
       });
 
       const follow = <V>(input: Observable<V>, next: (v: V) => void, complete?: () => void): void => {

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { BehaviorSubject, from, Observable, type SchedulerLike } from 'rxjs';
+import { BehaviorSubject, from, Observable, of, throwError, VirtualTimeScheduler, type SchedulerAction, type SchedulerLike, type Subscription } from 'rxjs';
 import { PkgstreamError } from '../../src/domain/errors.js';
 import { solverDispatch, type DispatchOutcome } from '../../src/operators/solver-dispatch.js';
 import { testScheduler, trackingScheduler } from './helpers.js';
@@ -52,6 +52,30 @@ function fakeCluster(scheduler: SchedulerLike, opts: ClusterOptions) {
       }, opts.responseMs);
     });
   return { active, state, schedule };
+}
+
+/**
+ * A clock like Node's under load: timers fire on whole milliseconds (a delay of 500.5 after
+ * 500, never sooner than 1), and `tickAfterNextRead(ms)` moves the clock on right after its
+ * next read: the millisecond that passes while the code that read it is still running.
+ */
+function wholeMillisecondClock(inner: VirtualTimeScheduler): SchedulerLike & { tickAfterNextRead(ms: number): void } {
+  let offset = 0;
+  let pending = 0;
+  return {
+    now() {
+      const now = inner.now() + offset;
+      offset += pending;
+      pending = 0;
+      return now;
+    },
+    schedule<S>(work: (this: SchedulerAction<S>, state?: S) => void, delay = 0, state?: S): Subscription {
+      return inner.schedule(work, Math.max(1, Math.trunc(delay)), state);
+    },
+    tickAfterNextRead(ms) {
+      pending = ms;
+    },
+  };
 }
 
 const ok = (item: string, attempts = 1): DispatchOutcome<string, string> => ({ ok: true, item, value: `job-${item}`, attempts });
@@ -182,6 +206,32 @@ describe('solverDispatch', () => {
       return () => expect(cluster.state.calls).toEqual([[0, 'a'], [51, 'a'], [52, 'b']]);
     });
     checkAfterRun();
+  });
+
+  it('a pause that ends between two reads of the clock still ends (issue 11.19: dispatch stalled for good)', () => {
+    const inner = new VirtualTimeScheduler();
+    const clock = wholeMillisecondClock(inner);
+    const http500 = new PkgstreamError('JOB_API_5XX', 'HTTP 500', { retriable: true });
+    let calls = 0;
+    const outcomes: DispatchOutcome<string, string>[] = [];
+    of('a')
+      .pipe(
+        solverDispatch({
+          schedule: (item: string) => (++calls === 1 ? throwError(() => http500) : of(`job-${item}`)),
+          capacity: of(1),
+          active: of(0),
+          random: () => 0.5005,
+          scheduler: clock,
+        }),
+      )
+      .subscribe((outcome) => outcomes.push(outcome));
+    // a failed at 0: paused until 500.5. Its timer fires at 500, when the pause is still on,
+    // and the clock passes 500.5 before the operator arms the next timer.
+    clock.tickAfterNextRead(1);
+    inner.flush();
+    // Before: no outcome and no timer left (the second read saw no pause): stalled for good.
+    expect(outcomes).toEqual([ok('a', 2)]);
+    expect(calls).toBe(2);
   });
 
   it('a refusal (isRefusal: a full quota) uses up no attempts, and its pause ends when a Job finishes', () => {
