@@ -53,9 +53,11 @@ const BETA = release(2, 'beta');
 
 const itemOf = (r: StoredRelease): DispatchItem => ({ releaseId: r.id, indexUrl: r.indexUrl, project: r.project, version: r.version, solver: SOLVER });
 const unsolvedOf = (r: StoredRelease): UnsolvedItem => ({ ...itemOf(r), indexId: r.indexId });
-const jobNameOf = (r: { readonly project: string }): string => `solver-${SOLVER}-${r.project}-1.0`;
-const finishedJob = (r: StoredRelease, phase: 'succeeded' | 'failed' = 'succeeded'): JobStatus => ({
-  name: jobNameOf(r),
+/** The Job sink's name: the attempt joins it from the second on. */
+const jobNameOf = (r: { readonly project: string; readonly attempt?: number }): string =>
+  `solver-${SOLVER}-${r.project}-1.0${r.attempt !== undefined && r.attempt > 1 ? `-a${r.attempt}` : ''}`;
+const finishedJob = (r: StoredRelease, phase: 'succeeded' | 'failed' = 'succeeded', attempt = 1): JobStatus => ({
+  name: jobNameOf({ project: r.project, attempt }),
   phase,
   labels: {},
   annotations: {},
@@ -73,21 +75,34 @@ function message(r: StoredRelease, acks: string[]): ReleasedMessage {
   };
 }
 
+/** What a create call answers. */
+interface CreateAnswer {
+  readonly jobName: string;
+  readonly outcome: 'created' | 'exists';
+}
+
 /** Ports whose every call answers with an observable the test made. */
 function fakePorts(options: {
   readonly releases?: readonly StoredRelease[];
   readonly unsolved?: readonly StoredRelease[];
   /** The answers to the create calls of each Job, in call order. */
-  readonly calls: ReadonlyMap<string, Observable<{ jobName: string; outcome: 'created' }>[]>;
+  readonly calls: ReadonlyMap<string, Observable<CreateAnswer>[]>;
   readonly watch: Observable<JobsWatchEvent>;
   readonly recordScheduled?: () => Observable<{ attempts: number }>;
 }) {
   const attention: AttentionFailure[] = [];
+  /** Job names recorded per pair: a new name is a new attempt, as the real store counts. */
+  const runs = new Map<string, Set<string>>();
   const store: DispatchStore = {
     listIndexes: () => of([INDEX]),
     loadRelease: (_indexId, project) => of(options.releases?.find((r) => r.project === project) ?? null),
     scanUnsolved: () => (options.unsolved ?? []).map(unsolvedOf),
-    recordScheduled: () => (options.recordScheduled ? options.recordScheduled() : of({ attempts: 1 })),
+    recordScheduled: (run) => {
+      if (options.recordScheduled) return options.recordScheduled();
+      const names = runs.get(`${run.releaseId}|${run.solver}`) ?? new Set<string>();
+      runs.set(`${run.releaseId}|${run.solver}`, names.add(run.jobName));
+      return of({ attempts: names.size });
+    },
     recordFinished: () => of(true),
     recordAttention: (failure) => {
       attention.push(failure);
@@ -101,7 +116,7 @@ function fakePorts(options: {
   return { store, jobs, attention };
 }
 
-const created = (r: StoredRelease) => ({ jobName: jobNameOf(r), outcome: 'created' as const });
+const created = (r: StoredRelease): CreateAnswer => ({ jobName: jobNameOf(r), outcome: 'created' });
 const scheduled = (r: StoredRelease): DispatchPipelineOutcome => ({ kind: 'scheduled', item: itemOf(r), jobName: jobNameOf(r), outcome: 'created', runAttempts: 1 });
 const released = (r: StoredRelease): DispatchPipelineOutcome => ({
   kind: 'released',
@@ -164,11 +179,34 @@ describe('dispatchPipeline (marbles)', () => {
     expect(acks).toEqual(['alpha', 'beta']);
   });
 
+  it('a 409 (the Job exists) holds its slot until the watch confirms it, or for the confirm timeout', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
+      const alpha = cold<CreateAnswer>('--(r|)', { r: { jobName: jobNameOf(ALPHA), outcome: 'exists' } });
+      const beta = cold('--(r|)', { r: created(BETA) });
+      // alpha's Job was already running, so the count never rises for it.
+      const watch = hot<JobsWatchEvent>('o', { o: { type: 'active', count: 1 } });
+      const calls = new Map([[jobNameOf(ALPHA), [alpha]], [jobNameOf(BETA), [beta]]]);
+      const ports = fakePorts({ releases: [ALPHA, BETA], calls, watch });
+      const messages = hot('-(ab)', { a: message(ALPHA, []), b: message(BETA, []) });
+      const outcomes = dispatchPipeline({ ...ports, released: messages, scheduler }, { ...OPTIONS, capacity: 2, scanIntervalMs: 120_000 });
+      expectObservable(outcomes, '^ 60009ms !').toBe('s--(xr) 59998ms (yq)', {
+        s: emptyScan,
+        x: { ...scheduled(ALPHA), outcome: 'exists' },
+        r: released(ALPHA),
+        y: scheduled(BETA),
+        q: released(BETA),
+      });
+      // The expectation of alpha's Job lapses 60 s after its answer at 3.
+      expectSubscriptions(beta.subscriptions).toBe('60003ms ^-!');
+    });
+  });
+
   it('a create call refused by the quota: every call waits out the backoff, then the Job is created', () => {
     const scheduler = testScheduler();
     const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota: solver-jobs', { retriable: true });
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
-      const refused = cold<ReturnType<typeof created>>('-#', {}, quota);
+      const refused = cold<CreateAnswer>('-#', {}, quota);
       const accepted = cold('-(r|)', { r: created(ALPHA) });
       const watch = hot<JobsWatchEvent>('z', { z: { type: 'active', count: 0 } });
       const ports = fakePorts({ releases: [ALPHA], calls: new Map([[jobNameOf(ALPHA), [refused, accepted]]]), watch });
@@ -179,6 +217,36 @@ describe('dispatchPipeline (marbles)', () => {
       expectSubscriptions(refused.subscriptions).toBe('-^!');
       expectSubscriptions(accepted.subscriptions).toBe('502ms ^!');
     });
+  });
+
+  it('a failed Job is re-run under a name of its own, and goes to attention once its attempts are used up', () => {
+    const scheduler = testScheduler();
+    let ports: ReturnType<typeof fakePorts> | undefined;
+    scheduler.run(({ cold, hot, expectObservable }) => {
+      const first = cold('--(r|)', { r: created(ALPHA) });
+      const rerun = cold<CreateAnswer>('--(r|)', { r: { jobName: jobNameOf({ project: 'alpha', attempt: 2 }), outcome: 'created' } });
+      const watch = hot<JobsWatchEvent>('z--o------zf-o------zg', {
+        z: { type: 'active', count: 0 },
+        o: { type: 'active', count: 1 },
+        f: { type: 'finished', job: finishedJob(ALPHA, 'failed') },
+        g: { type: 'finished', job: finishedJob(ALPHA, 'failed', 2) },
+      });
+      const calls = new Map([[jobNameOf(ALPHA), [first]], [jobNameOf({ project: 'alpha', attempt: 2 }), [rerun]]]);
+      ports = fakePorts({ releases: [ALPHA], calls, watch });
+      const messages = hot('-m', { m: message(ALPHA, []) });
+      const outcomes = dispatchPipeline({ ...ports, released: messages, scheduler }, { ...OPTIONS, maxJobAttempts: 2 });
+      const retried = { ...itemOf(ALPHA), attempt: 2 };
+      const secondName = jobNameOf(retried);
+      expectObservable(outcomes, '^ 29ms !').toBe('s--(xr) 4ms f-y 7ms g', {
+        s: emptyScan,
+        x: scheduled(ALPHA),
+        r: released(ALPHA),
+        f: { kind: 'finished', jobName: jobNameOf(ALPHA), phase: 'failed', item: itemOf(ALPHA), recorded: true, next: 'retry' },
+        y: { kind: 'scheduled', item: retried, jobName: secondName, outcome: 'created', runAttempts: 2 },
+        g: { kind: 'finished', jobName: secondName, phase: 'failed', item: retried, recorded: true, next: 'attention' },
+      });
+    });
+    expect(ports?.attention.map((a) => [a.itemKey, a.errorCode, a.attempts])).toEqual([[`${INDEX.simpleUrl}|alpha|1.0|${SOLVER}`, 'JOB_FAILED', 2]]);
   });
 
   it('a stop while a store write is retried: no more outcomes, nothing acked or sent to attention, every port let go', () => {
