@@ -56,7 +56,10 @@ function dispatchRun(ports: DispatchPorts, options: DispatchOptions, mode: 'cont
   checkOptions(options);
   return new Observable<DispatchPipelineOutcome>((subscriber) => {
     options.metrics?.jobsCapacity.set(options.capacity);
-    const context = dispatchContext(ports, options, () => mode === 'once' && subscriber.complete());
+    // Only dispatchOnce drains to an end; the continuous pipeline runs until unsubscribed.
+    const context = dispatchContext(ports, options, () => {
+      if (mode === 'once') subscriber.complete();
+    });
     const watch = connectable(ports.jobs.watch(), { connector: () => new Subject<JobsWatchEvent>(), resetOnDisconnect: false });
     const finished$ = merge(finishedJobs(watch), context.refinish);
 
