@@ -3,9 +3,10 @@
  * the Job request made of one, the events it publishes, and how a finished Job is traced
  * back to its release (from the annotations the Job sink writes).
  */
+import { defer, mergeMap, of, type Observable, type ObservableInput } from 'rxjs';
 import { canonicalizeName } from '../domain/pep503.js';
-import type { PackageStore, UnsolvedItem } from '../domain/ports.js';
-import type { JobStatus, PackageEvent, SolverJobRequest, StoredRelease } from '../domain/types.js';
+import type { UnsolvedItem } from '../domain/ports.js';
+import type { JobStatus, PackageEvent, PackageIndex, SolverJobRequest, StoredRelease } from '../domain/types.js';
 
 /** The solver name of the reverse-solver Job (and of its row in `solver_run`). */
 export const REVERSE_SOLVER = 'reverse';
@@ -68,16 +69,21 @@ export function jobRequest(item: DispatchItem): DispatchJobRequest {
 const sameIndex = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 
 /** The stored release an event or a Job names, or null when the store does not know it. */
-export async function resolveRelease(
-  store: Pick<PackageStore, 'listIndexes' | 'loadRelease'>,
+export function resolveRelease(
+  store: {
+    listIndexes(): ObservableInput<readonly PackageIndex[]>;
+    loadRelease(indexId: number, project: string, version: string): ObservableInput<StoredRelease | null>;
+  },
   indexUrl: string,
   project: string,
   version: string,
-): Promise<StoredRelease | null> {
-  const indexes = await store.listIndexes();
-  const index = indexes.find((candidate) => sameIndex(candidate.simpleUrl, indexUrl));
-  if (!index) return null;
-  return store.loadRelease(index.id, canonicalizeName(project), version);
+): Observable<StoredRelease | null> {
+  return defer(() => store.listIndexes()).pipe(
+    mergeMap((indexes) => {
+      const index = indexes.find((candidate) => sameIndex(candidate.simpleUrl, indexUrl));
+      return index ? defer(() => store.loadRelease(index.id, canonicalizeName(project), version)) : of(null);
+    }),
+  );
 }
 
 // The keys src/sinks/job-naming.ts writes (read here by value: pipelines do not import sinks).

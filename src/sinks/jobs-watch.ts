@@ -5,14 +5,17 @@
  * the stream drops or the API answers 5xx; never reports a Job's finish twice in a process
  * (a bounded memory of Job uids).
  */
-import { LRUCache } from 'lru-cache';
-import { BatchV1Api, Watch, type KubeConfig, type V1Job } from '@kubernetes/client-node';
-import { Observable, asyncScheduler, type SchedulerLike, type Subscription } from 'rxjs';
-import { backoffDelay } from '../domain/backoff.js';
-import type { JobPhase, JobStatus, JobsWatchEvent } from '../domain/index.js';
+import { BatchV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
+import { Observable, asyncScheduler, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { backoffDelay, type BackoffPolicy } from '../domain/backoff.js';
+import type { JobsWatchEvent } from '../domain/index.js';
 import type { Logger, Metrics } from '../runtime/index.js';
-import { isGone, toJobError } from './job-errors.js';
+import { toJobError } from './job-errors.js';
 import { LABEL_SOLVER, SOLVER_JOB_SELECTOR } from './job-naming.js';
+import { SolverJobsState } from './solver-jobs-state.js';
+import { watchConnection, type WatchEnd } from './watch-connection.js';
+
+export { jobStatusOf } from './job-status.js';
 
 export interface JobsWatchOptions {
   readonly kubeConfig: KubeConfig;
@@ -37,63 +40,23 @@ export interface JobsWatchOptions {
   readonly scheduler?: SchedulerLike;
 }
 
-/** The shape of a Job as both the typed list (Dates) and the raw watch stream (strings) give it. */
-type AnyJob = V1Job | Record<string, unknown>;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** How one subscription lists, watches and waits: what the reconnect loop drives. */
+interface Follower {
+  readonly log: Logger;
+  readonly backoffPolicy: BackoffPolicy;
+  readonly stopped: () => boolean;
+  /** Lists the Jobs (publishing what changed); resolves with the list's resourceVersion. */
+  readonly list: () => Promise<string>;
+  /** One watch connection from `from`, following resourceVersions with `onVersion`. */
+  readonly watch: (from: string, onVersion: (rv: string) => void) => Promise<WatchEnd>;
+  /** Resolves after `ms` of scheduler time, or at once when stopped. */
+  readonly sleep: (ms: number) => Promise<void>;
 }
-
-function toDate(value: unknown): Date | null {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
-  if (typeof value !== 'string' || value === '') return null;
-  const date = new Date(value);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-function stringMap(value: unknown): Record<string, string> {
-  if (!isRecord(value)) return {};
-  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
-}
-
-function metadataOf(job: AnyJob): Record<string, unknown> {
-  const metadata = (job as Record<string, unknown>).metadata;
-  return isRecord(metadata) ? metadata : {};
-}
-
-/** What the watch reports about a Job: finished once a Complete or Failed condition is True. */
-export function jobStatusOf(job: AnyJob): JobStatus {
-  const metadata = metadataOf(job);
-  const rawStatus = (job as Record<string, unknown>).status;
-  const status = isRecord(rawStatus) ? rawStatus : {};
-  const conditions = Array.isArray(status.conditions) ? (status.conditions as unknown[]).filter(isRecord) : [];
-  const holds = (type: string) => conditions.find((c) => c.type === type && c.status === 'True');
-  const complete = holds('Complete');
-  const failed = holds('Failed');
-  const phase: JobPhase = complete ? 'succeeded' : failed ? 'failed' : 'active';
-  const finishedCondition = complete ?? failed;
-  return {
-    name: typeof metadata.name === 'string' ? metadata.name : '',
-    phase,
-    labels: stringMap(metadata.labels),
-    annotations: stringMap(metadata.annotations),
-    startedAt: toDate(status.startTime) ?? toDate(metadata.creationTimestamp),
-    finishedAt: phase === 'active' ? null : (toDate(status.completionTime) ?? toDate(finishedCondition?.lastTransitionTime) ?? null),
-  };
-}
-
-type WatchEnd =
-  | { readonly kind: 'closed'; readonly events: number; readonly lastedMs: number }
-  | { readonly kind: 'gone' }
-  | { readonly kind: 'failed'; readonly error: unknown }
-  | { readonly kind: 'stopped' };
 
 export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatchEvent> {
   const { kubeConfig, namespace, logger, metrics } = options;
   const labelSelector = options.labelSelector ?? SOLVER_JOB_SELECTOR;
-  const initialBackoffMs = options.initialBackoffMs ?? 500;
-  const maxBackoffMs = options.maxBackoffMs ?? 30_000;
-  const backoffPolicy = { baseDelayMs: initialBackoffMs, maxDelayMs: maxBackoffMs, random: options.random ?? Math.random };
+  const backoffPolicy = { baseDelayMs: options.initialBackoffMs ?? 500, maxDelayMs: options.maxBackoffMs ?? 30_000, random: options.random ?? Math.random };
   const watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
   const idleTimeoutMs = options.idleTimeoutMs ?? (watchTimeoutSeconds + 60) * 1000;
   const scheduler = options.scheduler ?? asyncScheduler;
@@ -102,184 +65,117 @@ export function watchSolverJobs(options: JobsWatchOptions): Observable<JobsWatch
   return new Observable<JobsWatchEvent>((subscriber) => {
     const batch = kubeConfig.makeApiClient(BatchV1Api);
     const watcher = new Watch(kubeConfig);
-    /** Names of the Jobs active now: kept as events come, so counting is O(1) per event. */
-    const active = new Set<string>();
-    const reported = new LRUCache<string, true>({ max: options.maxRemembered ?? 10_000 });
-    let lastActive: number | null = null;
+    const state = new SolverJobsState(options.maxRemembered ?? 10_000);
+    const publish = publisher(subscriber, metrics);
     let stopped = false;
     const cancels = new Set<() => void>();
-
-    const publishActive = () => {
-      const count = active.size;
-      if (count === lastActive) return;
-      lastActive = count;
-      metrics.jobsActive.set(count);
-      subscriber.next({ type: 'active', count });
+    const follower: Follower = {
+      log,
+      backoffPolicy,
+      stopped: () => stopped,
+      list: async () => {
+        const result = await batch.listNamespacedJob({ namespace, labelSelector });
+        publish(state.listed(result.items));
+        log.debug({ resourceVersion: result.metadata?.resourceVersion, active: state.activeCount }, 'listed solver Jobs');
+        return result.metadata?.resourceVersion ?? '';
+      },
+      watch: async (from, onVersion) => {
+        const path = `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`;
+        const query = { resourceVersion: from, labelSelector, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds };
+        const connection = watchConnection({ watcher, path, query, idleTimeoutMs, scheduler, log, onVersion, onChange: (type, object) => publish(state.changed(type, object)) });
+        cancels.add(connection.stop);
+        const end = await connection.ended;
+        cancels.delete(connection.stop);
+        return end;
+      },
+      sleep: (ms) => cancellableSleep(scheduler, cancels, ms),
     };
-
-    /** Records a Job's state; reports its finish the first time it is seen finished. */
-    const observe = (job: AnyJob) => {
-      const status = jobStatusOf(job);
-      if (status.name === '') return;
-      const metadata = metadataOf(job);
-      const uid = typeof metadata.uid === 'string' ? metadata.uid : `${status.name}@${String(metadata.creationTimestamp)}`;
-      if (status.phase === 'active') active.add(status.name);
-      else active.delete(status.name);
-      if (status.phase === 'active' || reported.has(uid)) return;
-      reported.set(uid, true);
-      const solver = status.labels[LABEL_SOLVER] ?? 'unknown';
-      metrics.jobOutcomes.inc({ solver, outcome: status.phase });
-      if (status.startedAt && status.finishedAt) {
-        metrics.jobDuration.observe({ solver, outcome: status.phase }, Math.max(0, (status.finishedAt.getTime() - status.startedAt.getTime()) / 1000));
-      }
-      subscriber.next({ type: 'finished', job: status });
-    };
-
-    const sleep = (ms: number) =>
-      new Promise<void>((resolve) => {
-        let subscription: Subscription | null = null;
-        const cancel = () => {
-          subscription?.unsubscribe();
-          cancels.delete(cancel);
-          resolve();
-        };
-        cancels.add(cancel);
-        subscription = scheduler.schedule(cancel, ms);
-      });
-
-    const list = async (): Promise<string> => {
-      const result = await batch.listNamespacedJob({ namespace, labelSelector });
-      active.clear(); // the list is the whole truth: Jobs deleted while unwatched are gone
-      for (const item of result.items) observe(item);
-      publishActive();
-      return result.metadata?.resourceVersion ?? '';
-    };
-
-    /** One watch connection from `from`; resolves when it ends, with why. `onVersion` follows resourceVersions. */
-    const watchOnce = (from: string, onVersion: (rv: string) => void) =>
-      new Promise<WatchEnd>((resolve) => {
-        const started = scheduler.now();
-        let events = 0;
-        let ended = false;
-        let gone = false;
-        let errorEvent: unknown = null;
-        let controller: AbortController | null = null;
-        let idle: Subscription | null = null;
-        const finish = (end: WatchEnd) => {
-          if (ended) return;
-          ended = true;
-          idle?.unsubscribe();
-          cancels.delete(stop);
-          controller?.abort();
-          resolve(end);
-        };
-        const stop = () => finish({ kind: 'stopped' });
-        cancels.add(stop);
-        const armIdle = () => {
-          idle?.unsubscribe();
-          idle = scheduler.schedule(() => {
-            log.warn({ idleTimeoutMs }, 'solver Jobs watch silent for too long; reconnecting');
-            finish({ kind: 'failed', error: new Error(`watch idle for ${idleTimeoutMs} ms`) });
-          }, idleTimeoutMs);
-        };
-        armIdle();
-        watcher
-          .watch(
-            `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs`,
-            { resourceVersion: from, labelSelector, allowWatchBookmarks: true, timeoutSeconds: watchTimeoutSeconds },
-            (type: string, object: unknown) => {
-              if (ended) return;
-              armIdle();
-              if (type === 'ERROR') {
-                const status = isRecord(object) ? object : {};
-                if (status.code === 410) gone = true;
-                else errorEvent = new Error(`watch ERROR event: ${String(status.code)} ${String(status.reason)} ${String(status.message)}`);
-                controller?.abort();
-                return;
-              }
-              if (!isRecord(object)) return;
-              const rv = metadataOf(object).resourceVersion;
-              if (typeof rv === 'string' && rv !== '') onVersion(rv);
-              if (type === 'BOOKMARK') return;
-              events += 1;
-              observe(object);
-              if (type === 'DELETED') {
-                const name = metadataOf(object).name;
-                if (typeof name === 'string') active.delete(name);
-              }
-              publishActive();
-            },
-            (error: unknown) => {
-              if (gone || isGone(error)) finish({ kind: 'gone' });
-              else if (errorEvent !== null) finish({ kind: 'failed', error: errorEvent });
-              else if (error) finish({ kind: ended ? 'stopped' : 'failed', error });
-              else finish({ kind: 'closed', events, lastedMs: scheduler.now() - started });
-            },
-          )
-          .then(
-            (c) => {
-              controller = c;
-              if (ended) c.abort();
-            },
-            (error: unknown) => finish({ kind: 'failed', error }),
-          );
-      });
-
-    const run = async () => {
-      let resourceVersion: string | null = null;
-      let failures = 0;
-      const backoff = async (error: unknown, what: string) => {
-        const mapped = toJobError(error, what);
-        if (!mapped.retriable) throw mapped;
-        failures += 1;
-        const delay = backoffDelay(failures, mapped, backoffPolicy);
-        log.warn({ code: mapped.code, err: mapped.message, failures, delayMs: Math.round(delay) }, `${what} failed; retrying`);
-        await sleep(delay);
-      };
-      while (!stopped) {
-        if (resourceVersion === null) {
-          try {
-            resourceVersion = await list();
-            log.debug({ resourceVersion, active: active.size }, 'listed solver Jobs');
-          } catch (error) {
-            if (stopped) return;
-            await backoff(error, 'list solver Jobs');
-            continue;
-          }
-        }
-        if (stopped) return;
-        const end = await watchOnce(resourceVersion, (rv) => (resourceVersion = rv));
-        if (stopped || end.kind === 'stopped') return;
-        if (end.kind === 'gone') {
-          log.info({ resourceVersion }, 'solver Jobs watch expired (410 Gone); re-listing');
-          resourceVersion = null;
-          // One 410 is routine; 410 after 410 without a useful watch in between backs off.
-          if (failures > 0) await sleep(backoffDelay(failures, undefined, backoffPolicy));
-          failures += 1;
-        } else if (end.kind === 'failed') {
-          await backoff(end.error, 'watch solver Jobs');
-        } else if (end.events > 0 || end.lastedMs >= 1000) {
-          // A server-side close (timeout, apiserver restart) of a useful watch: resume at once.
-          failures = 0;
-          log.debug({ resourceVersion, events: end.events }, 'solver Jobs watch closed; resuming');
-        } else {
-          await backoff(new Error('watch closed at once'), 'watch solver Jobs');
-        }
-        // A watch that delivered events was healthy: the next failure starts from the first delay.
-        if (end.kind === 'closed' && end.events > 0) failures = 0;
-      }
-    };
-
-    run().then(
+    follow(follower).then(
       () => subscriber.complete(),
       (error: unknown) => {
         if (!stopped) subscriber.error(toJobError(error, 'watch solver Jobs'));
       },
     );
-
     return () => {
       stopped = true;
       for (const cancel of [...cancels]) cancel();
     };
   });
+}
+
+/** Emits the events, keeping the Job metrics: the active gauge, each finish's outcome and duration. */
+function publisher(subscriber: Subscriber<JobsWatchEvent>, metrics: JobsWatchOptions['metrics']): (events: readonly JobsWatchEvent[]) => void {
+  return (events) => {
+    for (const event of events) {
+      if (event.type === 'active') metrics.jobsActive.set(event.count);
+      else {
+        const { job } = event;
+        const solver = job.labels[LABEL_SOLVER] ?? 'unknown';
+        metrics.jobOutcomes.inc({ solver, outcome: job.phase });
+        if (job.startedAt && job.finishedAt) {
+          metrics.jobDuration.observe({ solver, outcome: job.phase }, Math.max(0, (job.finishedAt.getTime() - job.startedAt.getTime()) / 1000));
+        }
+      }
+      subscriber.next(event);
+    }
+  };
+}
+
+/** Resolves after `ms` of scheduler time; a cancel (kept in `cancels` meanwhile) resolves it at once. */
+function cancellableSleep(scheduler: SchedulerLike, cancels: Set<() => void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let subscription: Subscription | null = null;
+    const cancel = () => {
+      subscription?.unsubscribe();
+      cancels.delete(cancel);
+      resolve();
+    };
+    cancels.add(cancel);
+    subscription = scheduler.schedule(cancel, ms);
+  });
+}
+
+/** List, then watch from the list's version until stopped: re-list on 410, back off on failures. */
+async function follow(f: Follower): Promise<void> {
+  let resourceVersion: string | null = null;
+  let failures = 0;
+  const backoff = async (error: unknown, what: string) => {
+    const mapped = toJobError(error, what);
+    if (!mapped.retriable) throw mapped;
+    failures += 1;
+    const delay = backoffDelay(failures, mapped, f.backoffPolicy);
+    f.log.warn({ code: mapped.code, err: mapped.message, failures, delayMs: Math.round(delay) }, `${what} failed; retrying`);
+    await f.sleep(delay);
+  };
+  while (!f.stopped()) {
+    if (resourceVersion === null) {
+      try {
+        resourceVersion = await f.list();
+      } catch (error) {
+        if (f.stopped()) return;
+        await backoff(error, 'list solver Jobs');
+        continue;
+      }
+    }
+    if (f.stopped()) return;
+    const end = await f.watch(resourceVersion, (rv) => (resourceVersion = rv));
+    if (f.stopped() || end.kind === 'stopped') return;
+    if (end.kind === 'gone') {
+      f.log.info({ resourceVersion }, 'solver Jobs watch expired (410 Gone); re-listing');
+      resourceVersion = null;
+      // One 410 is routine; 410 after 410 without a useful watch in between backs off.
+      if (failures > 0) await f.sleep(backoffDelay(failures, undefined, f.backoffPolicy));
+      failures += 1;
+    } else if (end.kind === 'failed') {
+      await backoff(end.error, 'watch solver Jobs');
+    } else if (end.events > 0 || end.lastedMs >= 1000) {
+      // A server-side close (timeout, apiserver restart) of a useful watch: resume at once.
+      failures = 0;
+      f.log.debug({ resourceVersion, events: end.events }, 'solver Jobs watch closed; resuming');
+    } else {
+      await backoff(new Error('watch closed at once'), 'watch solver Jobs');
+    }
+    // A watch that delivered events was healthy: the next failure starts from the first delay.
+    if (end.kind === 'closed' && end.events > 0) failures = 0;
+  }
 }
