@@ -15,5 +15,36 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // A function reads as one diagram or one step; a file holds one concept (issue 14).
+    files: ['src/**/*.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+      'max-lines': ['error', { max: 300, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    // Not restructured yet: each leaves this list when it fits the limits above (a ratchet, not a licence).
+    files: [
+      'src/commands/adapters.ts',
+      'src/commands/dependency-monitor.ts',
+      'src/db/project-catalog.ts',
+      'src/db/releases.ts',
+      'src/http/ui/ui-routes.ts',
+      'src/main.ts',
+      'src/operators/dedupe.ts',
+      'src/operators/pull-map.ts',
+      'src/operators/rate-limit.ts',
+      'src/operators/solver-dispatch.ts',
+      'src/pipelines/update.ts',
+      'src/sinks/dry-run-store.ts',
+      'src/sinks/event-relay.ts',
+      'src/sinks/job-sink.ts',
+      'src/sinks/store-sink.ts',
+      'src/sources/index-client/http.ts',
+      'src/sources/kafka-source.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off', 'max-lines': 'off' },
+  },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
 );
