@@ -51,11 +51,15 @@ describe('pkgstream run: one rate limit per index host for every pipeline', { ti
       children.push(child);
       const listening = await waitForLog(child, (line) => line.msg === 'http server listening', 60_000);
       const metricsUrl = `http://127.0.0.1:${String(listening.port)}/metrics`;
+      let stderr = '';
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      // Which pipeline records the new releases first is a race (the other finds them known):
+      // wait for both to have read every project, by their own log lines.
       await until(
         'the backfill and the update pass both done',
         async () => {
           const text = await (await fetch(metricsUrl)).text();
-          return /pkgstream_backfilled_releases_total\{[^}]*\} [1-9]/.test(text) && /pkgstream_last_successful_pass_timestamp_seconds\{pipeline="update"\} [1-9]/.test(text);
+          return /"msg":"feed gap backfilled"/.test(stderr) && /pkgstream_last_successful_pass_timestamp_seconds\{pipeline="update"\} [1-9]/.test(text);
         },
         120_000,
         250,
