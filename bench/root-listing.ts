@@ -5,9 +5,9 @@
  * stays flat as the listing grows (target ≤ 1.2). Each parse runs in a child process of
  * its own (bench/support/listing-child.ts).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchOptions } from './support/args.js';
+import { runTsxChild } from './support/tsx-child.js';
 import { progress, round } from './support/util.js';
 
 interface ParseReport {
@@ -32,20 +32,11 @@ export interface RootListingResult {
 const CHILD = fileURLToPath(new URL('./support/listing-child.ts', import.meta.url));
 
 /** The child's report; `--warmup` only loads its modules (tsx's transform cache warm for the measured runs) and reports nothing. */
-function runChild(args: readonly string[]): Promise<ParseReport | null> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const line = stdout.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || (line !== '' && !line.startsWith('{'))) reject(new Error(`listing child exited ${code}: ${stderr.slice(-2000)}`));
-      else resolve(line === '' ? null : (JSON.parse(line) as ParseReport));
-    });
-  });
+async function runChild(args: readonly string[]): Promise<ParseReport | null> {
+  const { code, stdout, stderr } = await runTsxChild(CHILD, args);
+  const line = stdout.trim().split('\n').at(-1) ?? '';
+  if (code !== 0 || (line !== '' && !line.startsWith('{'))) throw new Error(`listing child exited ${code}: ${stderr.slice(-2000)}`);
+  return line === '' ? null : (JSON.parse(line) as ParseReport);
 }
 
 export async function rootListing(options: BenchOptions): Promise<RootListingResult & { readonly details: Record<string, unknown> }> {

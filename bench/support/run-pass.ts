@@ -2,9 +2,9 @@
  * Runs bench/support/pass-child.ts (one full update pass in a process of its own) and
  * reads its one-line JSON report.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchDatabase } from './database.js';
+import { runTsxChild } from './tsx-child.js';
 
 export interface PassReport {
   readonly rows: number;
@@ -27,17 +27,7 @@ export interface PassSettings {
 
 const CHILD = fileURLToPath(new URL('./pass-child.ts', import.meta.url));
 
-function spawnPass(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const spawnPass = (args: readonly string[]) => runTsxChild(CHILD, args);
 
 /**
  * Loads the child's modules once and exits: tsx's transform cache is then warm for the
