@@ -40,7 +40,7 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   // Kept of the listing: the projects above the stored serial; without one, every project for
   // watch-all and none for seen (which needs the listing's serial only). It is never held whole.
   const keep: ListingFilter = stored !== null ? (p) => p.lastSerial === null || p.lastSerial > stored : () => watchAll;
-  const listing = await readListing(ports, index, keep, observe.logger);
+  const listing = await listingOrNull(ports, index, keep, observe.logger);
   const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), done: async () => {} } as const;
   if (listing === null) return known;
   const done = async () => {
@@ -62,7 +62,7 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), done };
 }
 
-async function readListing(ports: BackfillPorts, index: PackageIndex, keep: ListingFilter, logger?: Logger): Promise<ProjectListing | null> {
+async function listingOrNull(ports: BackfillPorts, index: PackageIndex, keep: ListingFilter, logger?: Logger): Promise<ProjectListing | null> {
   try {
     return await ports.index.fetchProjectList(index, keep);
   } catch (error) {

@@ -10,7 +10,7 @@ import type { Logger } from '../../runtime/logger.js';
 import { IndexError } from './errors.js';
 import { HttpTransport, type HttpOptions, type IndexRoute } from './http.js';
 import { readListing } from './project-list.js';
-import { parseJsonBody, parsePep503, parsePep691, type ParsedPage } from './project-page.js';
+import { isJson, parseJsonBody, parsePep503, parsePep691, type ParsedPage } from './project-page.js';
 import { MAX_FEED_ITEMS, decodeUtf8, parseFeed } from './rss.js';
 import { parseWarehouseJson } from './warehouse-json.js';
 
@@ -21,14 +21,6 @@ export const SIMPLE_ACCEPT = 'application/vnd.pypi.simple.v1+json, text/html;q=0
 
 export interface IndexClientOptions extends HttpOptions {
   readonly logger?: Logger;
-}
-
-/** The index label metrics use: the host of the simple URL (a bounded set). */
-function isJson(contentType: string, body: string): boolean {
-  const type = contentType.toLowerCase();
-  if (type.includes('json')) return true;
-  if (type.includes('html')) return false;
-  return body.trimStart().startsWith('{');
 }
 
 export class UndiciIndexClient implements IndexClient {

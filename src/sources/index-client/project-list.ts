@@ -15,7 +15,7 @@ import { canonicalizeName } from '../../domain/pep503.js';
 import type { ListedProject, ListingFilter, ProjectListing } from '../../domain/types.js';
 import { IndexError } from './errors.js';
 import type { Answer } from './http.js';
-import { decodeHtmlEntities } from './project-page.js';
+import { decodeHtmlEntities, isJson } from './project-page.js';
 
 export interface ListingProblem {
   readonly code: 'BAD_PROJECT_NAME';
@@ -84,9 +84,7 @@ export async function readListing(body: AsyncIterable<Buffer>, answer: Answer, k
     yield head;
     for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
   })();
-  const type = answer.contentType.toLowerCase();
-  const json = type.includes('json') || (!type.includes('html') && head.toString('utf8').trimStart().startsWith('{'));
-  return json ? readJsonListing(rest, answer.url, keep) : readHtmlListing(rest, keep);
+  return isJson(answer.contentType, head.toString('utf8')) ? readJsonListing(rest, answer.url, keep) : readHtmlListing(rest, keep);
 }
 
 /** PEP 691 JSON: `meta` and each `projects` entry assembled one at a time. */

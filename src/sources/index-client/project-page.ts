@@ -70,6 +70,14 @@ export class ShapeChecker {
   }
 }
 
+/** A simple-API answer is PEP 691 JSON by its Content-Type or, without a telling one, by its first character. */
+export function isJson(contentType: string, body: string): boolean {
+  const type = contentType.toLowerCase();
+  if (type.includes('json')) return true;
+  if (type.includes('html')) return false;
+  return body.trimStart().startsWith('{');
+}
+
 export function parseJsonBody(body: string, url: string, project: string): unknown {
   try {
     return JSON.parse(body) as unknown;
