@@ -86,7 +86,10 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   if (lifecycle.stopping) return;
 
   // Replicas on one server share the work; an embedded database has one process (its lock).
-  const membership = adapters.database.embedded ? null : await joinReplicas({ db: adapters.database.pool, ttlMs: config.leaseTtl * 1000, metrics, logger });
+  readiness.setStartup('joining the replicas of this database');
+  const membership = adapters.database.embedded
+    ? null
+    : await joinReplicas({ db: adapters.database.pool, ttlMs: config.leaseTtl * 1000, metrics, logger, signal, onLive: (live) => adapters.index.shareAmong(live) });
   if (membership) lifecycle.onClose('replica membership', () => membership.close());
   else metrics.replicasLive.set(1);
   if (lifecycle.stopping) return;

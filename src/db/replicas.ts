@@ -27,6 +27,19 @@ export async function heartbeatReplica(db: Queryable, replica: ReplicaIdentity, 
   return Number(rows[0]?.live ?? 0);
 }
 
+/**
+ * Live replicas other than `id` whose last heartbeat is not later than `id` joined: they
+ * have not counted it yet, so they still take a share of the rate that leaves it none.
+ */
+export async function replicasNotYetCounting(db: Queryable, id: string, ttlMs: number): Promise<number> {
+  const { rows } = await db.query<{ unaware: string }>(
+    `SELECT count(*) AS unaware FROM replica other JOIN replica me ON me.id = $1
+     WHERE other.id <> me.id AND other.heartbeat_at >= now() - make_interval(secs => $2) AND other.heartbeat_at <= me.started_at`,
+    [id, ttlMs / 1000],
+  );
+  return Number(rows[0]?.unaware ?? 0);
+}
+
 /** A replica that stops cleanly leaves at once, so that the others need not wait the TTL. */
 export async function leaveReplica(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM replica WHERE id = $1', [id]);

@@ -10,6 +10,9 @@
  * - `penalties` (e.g. a Subject fed by a 429 handler with its Retry-After) pauses a
  *   bucket: nothing of that key leaves before `now + ms`; then it resumes with one token
  *   and refills at `rate` (no burst right after a penalty). Penalties only lengthen a pause.
+ * - `limits` (e.g. the rate shared by the live replicas) replaces `rate` and `burst` for
+ *   every bucket from then on: the tokens earned so far are counted at the old rate, a
+ *   bucket holds no more than the new burst, and held items are rescheduled.
  * - `onWait(ms, key)` is called for every item as it leaves with the time it waited;
  *   `onInflight(n)` with the number of items held.
  * - Completes when the source has and every held item left; a source error errors at
@@ -32,9 +35,15 @@ export interface RateLimitOptions<T, K> {
   /** One bucket per key; default: one bucket for everything (key `undefined`). */
   readonly key?: (item: T) => K;
   readonly penalties?: Observable<RateLimitPenalty<K>>;
+  readonly limits?: Observable<RateLimits>;
   readonly scheduler?: SchedulerLike;
   readonly onWait?: (waitedMs: number, key: K) => void;
   readonly onInflight?: (held: number) => void;
+}
+
+export interface RateLimits {
+  readonly rate: number;
+  readonly burst: number;
 }
 
 interface Bucket<T> {
@@ -48,15 +57,15 @@ interface Bucket<T> {
 const EPSILON = 1e-9;
 
 export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): OperatorFunction<T, T> {
-  const { rate, burst, penalties, onWait, onInflight } = options;
+  const { penalties, limits, onWait, onInflight } = options;
   const keyOf = options.key ?? ((): K => undefined as K);
   const scheduler = options.scheduler ?? asyncScheduler;
-  requireNumber('rateLimit', 'rate', rate, 0, false);
-  requireNumber('rateLimit', 'burst', burst, 1, true);
-  const interval = 1000 / rate;
+  checkLimits(options);
 
   return (source) =>
     new Observable<T>((subscriber) => {
+      let { burst } = options;
+      let interval = 1000 / options.rate;
       const buckets = new Map<K, Bucket<T>>();
       let held = 0;
       let sourceDone = false;
@@ -108,6 +117,30 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
         maybeComplete();
       };
 
+      if (limits) {
+        subscriber.add(
+          limits.subscribe({
+            next: (next) => {
+              try {
+                checkLimits(next);
+              } catch (error) {
+                subscriber.error(error);
+                return;
+              }
+              const now = scheduler.now();
+              for (const bucket of buckets.values()) refill(bucket, now);
+              burst = next.burst;
+              interval = 1000 / next.rate;
+              for (const [key, bucket] of buckets) {
+                bucket.tokens = Math.min(burst, bucket.tokens);
+                if (bucket.queue.length > 0) serve(key, bucket);
+              }
+            },
+            error: (error: unknown) => subscriber.error(error),
+          }),
+        );
+      }
+
       if (penalties) {
         subscriber.add(
           penalties.subscribe({
@@ -144,4 +177,9 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
         }),
       );
     });
+}
+
+function checkLimits({ rate, burst }: RateLimits): void {
+  requireNumber('rateLimit', 'rate', rate, 0, false);
+  requireNumber('rateLimit', 'burst', burst, 1, true);
 }

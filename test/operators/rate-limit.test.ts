@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { map } from 'rxjs';
+import { map, of } from 'rxjs';
 import { rateLimit, type RateLimitPenalty } from '../../src/operators/rate-limit.js';
 import { testScheduler, trackingScheduler } from './helpers.js';
 
@@ -97,6 +97,27 @@ describe('rateLimit', () => {
     });
   });
 
+  it('new limits count the tokens earned so far at the old rate, then hold to the new rate and burst', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, hot, expectObservable }) => {
+      // Shared by two replicas from 150 ms on: half the rate, a burst of one.
+      const limits = hot('150ms l', { l: { rate: 5, burst: 1 } });
+      const result = cold('(abcdef|)').pipe(rateLimit({ rate: 10, burst: 2, limits, scheduler }));
+      // a, b: the burst; c at 100; at 150 half a token is earned, so d at 150 + 0.5 × 200
+      expectObservable(result).toBe('(ab) 96ms c 149ms d 199ms e 199ms (f|)');
+    });
+  });
+
+  it('a higher rate reschedules the items already held', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, hot, expectObservable }) => {
+      // A replica left: the share doubles at 50 ms, and b, due at 100, leaves at 75.
+      const limits = hot('50ms l', { l: { rate: 20, burst: 1 } });
+      const result = cold('(abcd|)').pipe(rateLimit({ rate: 10, burst: 1, limits, scheduler }));
+      expectObservable(result).toBe('a 74ms b 49ms c 49ms (d|)');
+    });
+  });
+
   it('passes a source error at once', () => {
     const scheduler = testScheduler();
     scheduler.run(({ cold, expectObservable }) => {
@@ -118,5 +139,11 @@ describe('rateLimit', () => {
   it('rejects bad options', () => {
     expect(() => rateLimit({ rate: 0, burst: 1 })).toThrow(RangeError);
     expect(() => rateLimit({ rate: 1, burst: 0 })).toThrow(RangeError);
+  });
+
+  it('errors on limits out of range', () => {
+    let failure: unknown;
+    of('x').pipe(rateLimit({ rate: 1, burst: 1, limits: of({ rate: 0, burst: 1 }) })).subscribe({ error: (error: unknown) => (failure = error) });
+    expect(failure).toBeInstanceOf(RangeError);
   });
 });

@@ -66,6 +66,19 @@ describe('politeIndexClient: one bucket per index host for every pipeline and ev
     expect(inner.closed).toBe(true);
   });
 
+  it('shared among 3 replicas: a third of the rate and the burst (at least one) from then on', async () => {
+    const inner = new RecordingIndex();
+    const polite = politeIndexClient(inner, { rate: 60, burst: 3 });
+    polite.shareAmong(3);
+    const update = polite.forPipeline('update');
+    await Promise.all(Array.from({ length: 11 }, (_, i) => update.fetchProject(A, `p${i}`)));
+    const at = inner.arrivals.map((r) => r.at);
+    // 20/s with one at once: 10 intervals of 50 ms (unshared, 60/s and 3 at once: 8 of 16.7 ms).
+    expect(Math.max(...at) - Math.min(...at)).toBeGreaterThanOrEqual(10 * 50 - 5);
+    expect(maxInWindow(at, 500)).toBeLessThanOrEqual(1 + 10);
+    await polite.close();
+  });
+
   it("a 429's Retry-After pauses the host for every pipeline, not only the one that got it", async () => {
     const inner = new RecordingIndex();
     const polite = politeIndexClient(inner, { rate: 1000, burst: 1 });

@@ -2,10 +2,12 @@
  * The one polite face of every index host: each request of every pipeline and every kind
  * (feeds, project pages) takes a token from its host's single bucket (PKGSTREAM_RATE_LIMIT
  * per second, PKGSTREAM_RATE_BURST at once) before it goes, and a 429's Retry-After pauses
- * that host for everyone. A process makes one of these over its one index client; each
+ * that host for everyone. Replicas on one database share the limit: `shareAmong(n)` gives
+ * each bucket rate / n and burst / n (at least one), so n replicas together stay within
+ * the limit + burst at the index. A process makes one of these over its one index client; each
  * pipeline gets a view (`forPipeline`) that only labels its waits.
  */
-import { Subject, Subscription, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, map, Subject, Subscription, type SchedulerLike, asyncScheduler } from 'rxjs';
 import { errorCode } from '../../domain/errors.js';
 import type { IndexClient } from '../../domain/ports.js';
 import { indexHost } from '../../domain/index-host.js';
@@ -25,6 +27,8 @@ export interface PoliteIndexOptions {
 export interface PoliteIndexClient {
   /** The shared client, its waits labelled with `pipeline`. */
   forPipeline(pipeline: string): IndexClient;
+  /** From now on this process has 1/`replicas` of the rate and the burst (the live replica count). */
+  shareAmong(replicas: number): void;
   /** Requests sent to the index (tokens granted), for tests and benchmarks. */
   readonly requests: () => number;
   /** Stops the buckets and closes the underlying client. */
@@ -40,6 +44,11 @@ interface Ticket {
 export function politeIndexClient(client: IndexClient, options: PoliteIndexOptions): PoliteIndexClient {
   const penalties = new Subject<RateLimitPenalty<string>>();
   const tickets = new Subject<Ticket>();
+  const replicas = new BehaviorSubject(1);
+  const limits = replicas.pipe(
+    distinctUntilChanged(),
+    map((n) => ({ rate: options.rate / n, burst: Math.max(1, options.burst / n) })),
+  );
   let requests = 0;
   const buckets: Subscription = tickets
     .pipe(
@@ -48,6 +57,7 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
         burst: options.burst,
         key: (ticket) => ticket.host,
         penalties,
+        limits,
         scheduler: options.scheduler ?? asyncScheduler,
       }),
     )
@@ -77,6 +87,7 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
       // The views share the client: closing it is the owner's (`close` below).
       close: () => Promise.resolve(),
     }),
+    shareAmong: (n) => replicas.next(Math.max(1, Math.floor(n))),
     requests: () => requests,
     async close() {
       buckets.unsubscribe();
