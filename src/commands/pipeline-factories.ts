@@ -10,13 +10,14 @@ import { dispatchPipeline, type DispatchOptions, type DispatchPorts } from '../p
 import { releasesPipeline, type ReleasesPorts } from '../pipelines/releases.js';
 import { updatePipeline, type UpdateOptions, type UpdatePorts } from '../pipelines/update.js';
 import { kafkaSource } from '../sources/kafka-source.js';
+import { whileLeased } from '../operators/while-leased.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import { createProgressReporter } from '../runtime/progress-reporter.js';
 import type { Metrics } from '../runtime/metrics.js';
 import type { Readiness } from '../runtime/readiness.js';
 import type { PipelineName } from '../runtime/settings.js';
-import type { Leases } from '../domain/ports.js';
+import type { Leases, ProjectClaims } from '../domain/ports.js';
 import type { Adapters } from './adapters.js';
 
 export interface PipelineContext {
@@ -28,6 +29,8 @@ export interface PipelineContext {
   readonly readiness?: Readiness;
   /** The work leases of this replica (`run` on a database replicas share). */
   readonly leases?: Leases;
+  /** Its share of the update passes, by project claims (likewise). */
+  readonly claims?: ProjectClaims;
 }
 
 /** Index faults are retried this way before an item goes to attention. */
@@ -84,13 +87,42 @@ export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
           pipeline: 'dispatch',
         })
       : undefined;
+    const lead = { held: !context.leases };
     // Group membership is shown in /readyz, but joining (or a rebalance) is not a failure:
     // Kafka being reachable is the `kafka` dependency's check.
-    if (released) context.readiness?.note('dispatch', () => (released.isHealthy() ? 'Kafka consumer in its group' : 'Kafka consumer joining its group'));
+    context.readiness?.note('dispatch', () => {
+      if (!lead.held) return 'standing by: another replica dispatches';
+      if (!released) return 'dispatching';
+      return released.isHealthy() ? 'Kafka consumer in its group' : 'Kafka consumer joining its group';
+    });
     // Effects are idempotent (deterministic Job names, unacked messages come again): stopping cancels.
-    return dispatchPipeline(dispatchPorts(context, released), dispatchOptions(context)).pipe(takeUntil(stop$));
+    const dispatch = () => dispatchPipeline(dispatchPorts(context, released), dispatchOptions(context));
+    return (context.leases ? asDispatchLeader(context, context.leases, lead, stop$, dispatch) : dispatch()).pipe(takeUntil(stop$));
   },
 };
+
+/**
+ * The solver capacity is global: among replicas only the holder of the `dispatch` lease
+ * dispatches (and consumes `package-released`, so the group is this one consumer); it
+ * counts every active Job of the namespace, the previous leader's included.
+ */
+function asDispatchLeader(context: PipelineContext, leases: Leases, lead: { held: boolean }, stop$: Observable<void>, dispatch: () => Observable<unknown>): Observable<unknown> {
+  const { metrics, logger } = context;
+  return whileLeased(
+    {
+      take: () => leases.take('dispatch'),
+      renewEveryMs: leases.ttlMs / 3,
+      stop$,
+      onChange: (held, error) => {
+        lead.held = held;
+        metrics.dispatchLeaseHeld.set(held ? 1 : 0);
+        if (held) logger.info({ pipeline: 'dispatch' }, 'dispatching solver Jobs (this replica holds the dispatch lease)');
+        else logger.info({ pipeline: 'dispatch', err: error }, 'standing by for dispatch (another replica holds its lease)');
+      },
+    },
+    dispatch,
+  );
+}
 
 /** A new update pass starts this long after the previous one completed. */
 const UPDATE_PASS_INTERVAL_MS = 60_000;
@@ -98,12 +130,13 @@ const UPDATE_PASS_INTERVAL_MS = 60_000;
 /** What dispatch reads of a `package-released` event; the rest of the envelope is ignored. */
 const RELEASED_EVENT = z.object({ index_url: z.string().min(1), package_name: z.string().min(1), package_version: z.string().min(1) });
 
-export function updatePorts({ adapters }: PipelineContext): UpdatePorts {
+export function updatePorts({ adapters, claims }: PipelineContext): UpdatePorts {
   return {
     store: adapters.store,
     index: adapters.index.forPipeline('update'),
     scheduler: asyncScheduler,
     ...(adapters.pageValidators ? { validators: adapters.pageValidators } : {}),
+    ...(claims ? { claims } : {}),
   };
 }
 

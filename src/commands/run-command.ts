@@ -95,7 +95,7 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   if (lifecycle.stopping) return;
 
   readiness.setStartup('starting the pipelines');
-  const pipelineContext = { config, adapters, metrics, logger, readiness, ...(membership ? { leases: membership.leases } : {}) };
+  const pipelineContext = { config, adapters, metrics, logger, readiness, ...(membership ? { leases: membership.leases, claims: membership.claims } : {}) };
   service.http.serveApi(serviceApi(pipelineContext));
   // Commands run beside the service find its API here, instead of opening the locked files.
   adapters.database.lock?.setHttpUrl(service.http.url);

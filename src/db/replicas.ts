@@ -3,6 +3,7 @@
  * row; a row not renewed within the lease TTL is a replica that is gone. Times are the
  * database's (now()), so every replica judges liveness by the same clock.
  */
+import { releaseAllClaims } from './claims.js';
 import type { Queryable } from './sql.js';
 
 export interface ReplicaIdentity {
@@ -19,7 +20,7 @@ export async function heartbeatReplica(db: Queryable, replica: ReplicaIdentity, 
     [replica.id, replica.host, replica.pid],
   );
   // Rows dead for ten TTLs are no one's any more: keep the table to the recent past.
-  await db.query(`DELETE FROM replica WHERE heartbeat_at < now() - make_interval(secs => $1 * 10)`, [ttlMs / 1000]);
+  await db.query(`DELETE FROM replica WHERE heartbeat_at < now() - make_interval(secs => $1::float8 * 10)`, [ttlMs / 1000]);
   const { rows } = await db.query<{ live: string }>(
     `SELECT count(*) AS live FROM replica WHERE heartbeat_at >= now() - make_interval(secs => $1)`,
     [ttlMs / 1000],
@@ -44,4 +45,5 @@ export async function replicasNotYetCounting(db: Queryable, id: string, ttlMs: n
 export async function leaveReplica(db: Queryable, id: string): Promise<void> {
   await db.query('DELETE FROM replica WHERE id = $1', [id]);
   await db.query('DELETE FROM work_lease WHERE holder = $1', [id]);
+  await releaseAllClaims(db, id);
 }

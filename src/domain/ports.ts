@@ -28,6 +28,18 @@ export interface Leases {
   take(name: string): Promise<boolean>;
 }
 
+/** How replicas split an update pass (src/db/claims.ts): one replica checks each project. */
+export interface ProjectClaims {
+  /** A claim not renewed for this long runs out (the lease TTL). */
+  readonly ttlMs: number;
+  /** Claims those of `projects` nobody else holds and nobody checked since `since`; returns them. */
+  claim(projects: readonly ProjectRef[], since: Date): Promise<ProjectRef[]>;
+  /** Extends this replica's claims on `projects` by the lease TTL (their checks still run). */
+  renew(projects: readonly ProjectRef[]): Promise<void>;
+  /** Gives this replica's claims on `projects` up (their checks ended). */
+  release(projects: readonly ProjectRef[]): Promise<void>;
+}
+
 export interface IndexClient {
   /** Reads one RSS feed of a Warehouse index; 304 answers `{ notModified: true }`. */
   fetchFeed(index: PackageIndex, feed: FeedKind, validators?: Validators): Promise<FeedResult>;

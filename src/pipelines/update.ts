@@ -55,7 +55,7 @@ import {
   type Subscription,
 } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
-import type { IndexClient, PackageStore, PageValidatorStore } from '../domain/ports.js';
+import type { IndexClient, PackageStore, PageValidatorStore, ProjectClaims } from '../domain/ports.js';
 import type { PackageEvent, PackageIndex, ProjectRef, StoredRelease } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { retryEach, type RetryOutcome } from '../operators/retry-backoff.js';
@@ -65,6 +65,7 @@ import { passTracker, type ProgressOptions } from './pass-progress.js';
 import { stageMeter } from './stage-meter.js';
 import { createProjectFetcher, type CheckedPage, type ProjectFetcher, type RetryPolicy } from './project-fetcher.js';
 import { checkProject, type ProjectCheckResult } from './update-project.js';
+import { claimedScan, type Claimed, type ClaimedScan } from './claimed-scan.js';
 import { requireInteger, requireNumber } from '../operators/option-range.js';
 
 export const UPDATE_PIPELINE = 'update';
@@ -75,6 +76,8 @@ export interface UpdatePorts {
   readonly scheduler: SchedulerLike;
   /** When given, page requests are conditional and a 304 is an unchanged check. */
   readonly validators?: PageValidatorStore;
+  /** Replicas sharing the database: each project of a pass is checked by the one that claims it. */
+  readonly claims?: ProjectClaims;
 }
 
 export interface UpdateOptions {
@@ -131,8 +134,11 @@ export type UpdateOutcome =
       readonly indexUrl: string;
       readonly project: string;
       readonly version: string;
-      /** `project-checked`: done earlier in the pass; `project-failed`: failed earlier (row deferred). */
-      readonly reason: 'project-checked' | 'project-failed';
+      /**
+       * `project-checked`: done earlier in the pass; `project-failed`: failed earlier (row
+       * deferred); `project-claimed`: another replica checks (or checked) it in its pass.
+       */
+      readonly reason: 'project-checked' | 'project-failed' | 'project-claimed';
     }
   | {
       readonly type: 'failed';
@@ -358,6 +364,7 @@ function runPass(
         }),
         catchError((error: unknown) => fail(row, 'index', error, 1, state.rows)), // listIndexes failed
         map((outcome) => {
+          claimed?.release(row);
           running.delete(key);
           projects.set(key, outcome.type === 'checked' ? 'checked' : 'failed');
           return outcome;
@@ -440,25 +447,28 @@ function runPass(
 
     const due = store.scanDue({ now: startedAt, pageSize: options.pageSize, ...(options.all ? { all: true } : {}) });
     const unrecorded = store.unrecordedProjects({ pageSize: options.pageSize });
-    const scan = stoppable(
-      (async function* (): AsyncGenerator<DueItem> {
-        for await (const project of unrecorded) yield { project };
-        for await (const release of due) yield { release };
-      })(),
-      () => stop.stopped,
-      () => (stoppedEarly = true),
-    );
+    const items = (async function* (): AsyncGenerator<DueItem> {
+      for await (const project of unrecorded) yield { project };
+      for await (const release of due) yield { release };
+    })();
+    const claimed = claimedItems(ports, options, items, startedAt);
+    const scan = stoppable(claimed ? claimed.items : unclaimed(items), () => stop.stopped, () => (stoppedEarly = true));
     // Progress counts the due rows (countDue); an unrecorded project is not one of them.
     const rowDone = () => {
       done += 1;
       metrics?.scanRowsDone.set({ pipeline }, done);
     };
-    const checks = pullMap(scan, (item) => ('release' in item ? handleRow(item.release).pipe(finalize(rowDone)) : handleUnrecorded(item.project)), {
+    const handle = ({ item, claimed: mine }: Claimed<DueItem>): Observable<UpdateOutcome> => {
+      if ('project' in item) return mine ? handleUnrecorded(item.project) : EMPTY;
+      return (mine ? handleRow(item.release) : of(skipped(item.release, 'project-claimed'))).pipe(finalize(rowDone));
+    };
+    const checks = pullMap(scan, handle, {
       concurrency: options.concurrency,
       onInflight: (n) => metrics?.stageInflight.set({ pipeline, stage: 'scan' }, n),
     });
 
-    const complete = defer(() => {
+    // The pass is complete once its claims are given up (a replica's next pass starts clean).
+    const complete = defer(async () => claimed?.close()).pipe(mergeMap(() => {
       tracker.finish();
       const finishedAt = now();
       metrics?.lastSuccessfulPass.set({ pipeline }, finishedAt.getTime() / 1000);
@@ -475,7 +485,7 @@ function runPass(
       };
       logger?.info({ pipeline, ...outcome, durationMs: finishedAt.getTime() - startedAt.getTime() }, 'update pass complete');
       return of(outcome);
-    });
+    }));
 
     const ended = new Subject<void>();
     const reported = merge(checks.pipe(finalize(() => ended.next())), tracker.ticks().pipe(takeUntil(ended)));
@@ -483,6 +493,7 @@ function runPass(
       finalize(() => {
         stopWatch?.unsubscribe();
         metrics?.stageInflight.set({ pipeline, stage: 'scan' }, 0);
+        void claimed?.close(); // a pass cut off before it completed gives its claims up too
       }),
     );
   });
@@ -491,6 +502,25 @@ function runPass(
 /** What a pass works on: first the feedless indexes' projects without releases, then the due rows. */
 type DueItem = { readonly project: ProjectRef } | { readonly release: StoredRelease };
 
-function skipped(row: StoredRelease, reason: 'project-checked' | 'project-failed'): UpdateOutcome {
+const refOfItem = (item: DueItem): ProjectRef => ('project' in item ? item.project : item.release);
+
+/** Alone on the database, every item is this replica's. */
+async function* unclaimed(items: AsyncIterable<DueItem>): AsyncGenerator<Claimed<DueItem>> {
+  for await (const item of items) yield { item, claimed: true };
+}
+
+/** Among replicas, a pass claims its projects a batch (twice the concurrency) at a time. */
+function claimedItems(ports: UpdatePorts, options: UpdateOptions, items: AsyncIterable<DueItem>, since: Date): ClaimedScan<DueItem> | null {
+  if (!ports.claims) return null;
+  return claimedScan(items, refOfItem, ports.claims, {
+    batch: options.concurrency * 2,
+    since,
+    renewEveryMs: ports.claims.ttlMs / 3,
+    scheduler: ports.scheduler,
+    onError: (error, what) => options.logger?.warn({ err: error, pipeline: UPDATE_PIPELINE }, `update: could not ${what} project claims (they run out at their expiry)`),
+  });
+}
+
+function skipped(row: StoredRelease, reason: 'project-checked' | 'project-failed' | 'project-claimed'): UpdateOutcome {
   return { type: 'skipped', indexUrl: row.indexUrl, project: row.project, version: row.version, reason };
 }

@@ -14,13 +14,16 @@ import { takeLease } from '../db/leases.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { heartbeatReplica, leaveReplica, replicasNotYetCounting, type ReplicaIdentity } from '../db/replicas.js';
 import type { Queryable } from '../db/sql.js';
-import type { Leases } from '../domain/ports.js';
+import { projectClaims } from '../db/claims.js';
+import type { Leases, ProjectClaims } from '../domain/ports.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
 export interface Membership {
   readonly id: string;
   readonly leases: Leases;
+  /** How this replica takes its share of an update pass. */
+  readonly claims: ProjectClaims;
   /** Stops heartbeating and leaves (its row and leases deleted). */
   close(): Promise<void>;
 }
@@ -51,6 +54,7 @@ export async function joinReplicas(options: {
   return {
     id: me.id,
     leases: { ttlMs, take: (name) => takeLease(db, name, me.id, ttlMs) },
+    claims: projectClaims(db, me.id, ttlMs),
     async close() {
       clearInterval(timer);
       await leaveReplica(db, me.id).catch((error: unknown) => logger.warn({ err: error, replica: me.id }, 'leaving the replicas failed: its leases expire after the TTL'));

@@ -48,6 +48,7 @@ export function createMetrics(registry: Registry = new Registry(), options: { de
     pipelineUp: new Gauge({ name: 'pkgstream_pipeline_up', help: '1 while a pipeline is running.', labelNames: ['pipeline'], registers: on }),
     lastSuccessfulPass: new Gauge({ name: 'pkgstream_last_successful_pass_timestamp_seconds', help: 'Unix time of the last completed pass per pipeline.', labelNames: ['pipeline'], registers: on }),
     feedLeaseHeld: new Gauge({ name: 'pkgstream_feed_lease_held', help: 'Per index: 1 while this replica polls its feeds (holds its lease), 0 while it stands by.', labelNames: ['index'], registers: on }),
+    dispatchLeaseHeld: new Gauge({ name: 'pkgstream_dispatch_lease_held', help: '1 while this replica dispatches solver Jobs (holds the dispatch lease), 0 while it stands by.', registers: on }),
     replicasLive: new Gauge({ name: 'pkgstream_replicas_live', help: 'Replicas heartbeating into this database within the lease TTL, this one included.', registers: on }),
     pipelineStarted: new Gauge({ name: 'pkgstream_pipeline_started_timestamp_seconds', help: 'Unix time this process started the pipeline (a stall is measured from it until a first pass).', labelNames: ['pipeline'], registers: on }),
     dependencyUp: new Gauge({ name: 'pkgstream_dependency_up', help: '1 while a dependency (database, kafka, kubernetes, index:<host>) answers, 0 while it does not or is not checked yet.', labelNames: ['dependency'], registers: on }),
