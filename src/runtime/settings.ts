@@ -93,7 +93,7 @@ export const SETTINGS = {
   dryRun: setting('PKGSTREAM_DRY_RUN', 'false', 'Log every effect instead of having it', bool),
   pipelines: setting('PKGSTREAM_PIPELINES', PIPELINE_NAMES.join(','), 'Comma list of pipelines `run` starts', list.pipe(z.array(z.enum(PIPELINE_NAMES, `each must be one of ${PIPELINE_NAMES.join(', ')}`)))),
   eventRetention: setting('PKGSTREAM_EVENT_RETENTION', '90', 'Days sent events are kept in the event table (history, outbox)', positiveNumber(36_500)),
-  leaseTtl: setting('PKGSTREAM_LEASE_TTL', '30', 'Seconds after its last heartbeat a replica counts as gone and its leases (an index\'s feeds) pass to another', positiveNumber(3_600)),
+  leaseTtl: setting('PKGSTREAM_LEASE_TTL', '30', 'Seconds after its last heartbeat a replica counts as gone: its leases (feeds, dispatch) and project claims pass to another', positiveNumber(3_600)),
   shutdownGrace: setting('PKGSTREAM_SHUTDOWN_GRACE', '25', 'Seconds in-flight work may take to finish on SIGTERM', positiveNumber(3_600)),
   adminToken: secret(setting('PKGSTREAM_ADMIN_TOKEN', undefined, 'Bearer token the API and UI writes need; unset = every write answers 403', z.string().min(16, 'must be at least 16 characters'))),
   apiAuth: setting('PKGSTREAM_API_AUTH', 'writes', 'Which API requests need the admin token: writes, or all', z.enum(['writes', 'all'], 'must be writes or all')),
