@@ -111,6 +111,13 @@ export async function loadPageValidators(db: Queryable, indexId: number, project
   return row ? { etag: row.page_etag, lastModified: row.page_last_modified } : null;
 }
 
+/** The serial the root listing last promised of the project's page (queueRecheck); null: none. */
+export async function loadPromisedSerial(db: Queryable, indexId: number, project: string): Promise<number | null> {
+  const { rows } = await db.query<{ listed_serial: string | null }>('SELECT listed_serial FROM package_project WHERE index_id = $1 AND project = $2', [indexId, project]);
+  const serial = rows[0]?.listed_serial;
+  return serial === null || serial === undefined ? null : Number(serial);
+}
+
 /** Stores (or, with null, forgets) the validators of the project's page; a project not known here is left alone. */
 export async function savePageValidators(db: Queryable, indexId: number, project: string, validators: Validators | null): Promise<void> {
   await db.query(

@@ -227,6 +227,11 @@ export async function deferCheck(db: Queryable, releaseId: number, until: Date):
 
 
 /** Brings a project's releases due by `at` (never later than they were): the index says it changed. */
-export async function queueRecheck(db: Queryable, indexId: number, project: string, at: Date): Promise<void> {
+export async function queueRecheck(db: Queryable, indexId: number, project: string, at: Date, serial: number | null): Promise<void> {
   await db.query('UPDATE package_version SET next_due_at = $3 WHERE index_id = $1 AND project = $2 AND next_due_at > $3', [indexId, project, at]);
+  if (serial === null) return;
+  await db.query(
+    'UPDATE package_project SET listed_serial = $3 WHERE index_id = $1 AND project = $2 AND (listed_serial IS NULL OR listed_serial < $3)',
+    [indexId, project, serial],
+  );
 }

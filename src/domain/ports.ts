@@ -234,6 +234,8 @@ export interface PageValidatorStore {
   pageValidators(indexId: number, project: string): Promise<Validators | null>;
   /** Null forgets them (the project is gone from its index). */
   savePageValidators(indexId: number, project: string, validators: Validators | null): Promise<void>;
+  /** The serial the root listing last gave the project (its page must be at least as new); null: none. */
+  promisedSerial(indexId: number, project: string): Promise<number | null>;
 }
 
 /** Where the serial sync (and a gap's backfill) stands in an index's serials (Warehouse's `_last-serial`). */
@@ -241,8 +243,11 @@ export interface SerialSyncStore {
   /** The listing serial the last completed sync started from; null: none (read every project). */
   listingSerial(indexId: number): Promise<number | null>;
   saveListingSerial(indexId: number, serial: number): Promise<void>;
-  /** The project changed on the index (its serial rose): its releases come due for a re-check now. */
-  queueRecheck(indexId: number, project: string, at: Date): Promise<void>;
+  /**
+   * The project changed on the index (its serial rose to `serial`): its releases come due for
+   * a re-check now, and the page that check reads must be at least that new.
+   */
+  queueRecheck(indexId: number, project: string, at: Date, serial: number | null): Promise<void>;
 }
 
 export interface PackageStore {

@@ -67,6 +67,11 @@ export interface ProjectPage {
   readonly project: string;
   readonly releases: readonly IndexRelease[];
   readonly validators: Validators;
+  /**
+   * The project's serial the page was made at (Warehouse's `X-PyPI-Last-Serial`); null when
+   * the index keeps none. Below the serial the root listing gave, the page is a stale cache.
+   */
+  readonly serial?: number | null;
 }
 
 /** One project of an index's root listing (PEP 503/691), with its serial where the index keeps one (Warehouse's `_last-serial`). */

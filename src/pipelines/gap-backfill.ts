@@ -30,6 +30,8 @@ export interface BackfillPlan {
   readonly projects: AsyncIterable<string>;
   /** How they were chosen (for the log line). */
   readonly basis: 'serials' | 'listing' | 'known projects';
+  /** The serial the listing gave a project (its page must be at least that new); null: none. */
+  serialOf(project: string): number | null;
   /** Call once every project's page is read and recorded. */
   done(): Promise<void>;
 }
@@ -41,14 +43,15 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   // watch-all and none for seen (which needs the listing's serial only). It is never held whole.
   const keep: ListingFilter = stored !== null ? (p) => p.lastSerial === null || p.lastSerial > stored : () => watchAll;
   const listing = await listingOrNull(ports, index, keep, observe.logger);
-  const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), done: async () => {} } as const;
+  const noSerial = () => null;
+  const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), serialOf: noSerial, done: async () => {} } as const;
   if (listing === null) return known;
   const done = async () => {
     if (listing.lastSerial !== null) await ports.serialSync?.saveListingSerial(index.id, listing.lastSerial);
   };
   const names = listing.projects.map((p) => p.project);
   if (stored === null || listing.lastSerial === null) {
-    return watchAll ? { basis: 'listing', projects: iterate(names), done } : { ...known, done };
+    return watchAll ? { basis: 'listing', projects: iterate(names), serialOf: noSerial, done } : { ...known, done };
   }
   if (listing.lastSerial < stored) {
     // Older than the listing the last backfill read: a stale cache, whose serials cannot say what changed.
@@ -59,7 +62,9 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
     );
     return known;
   }
-  return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), done };
+  // Only the changed projects are kept, so the map is as small as the change.
+  const serials = new Map(listing.projects.map((p) => [p.project, p.lastSerial]));
+  return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), serialOf: (project) => serials.get(project) ?? null, done };
 }
 
 async function listingOrNull(ports: BackfillPorts, index: PackageIndex, keep: ListingFilter, logger?: Logger): Promise<ProjectListing | null> {

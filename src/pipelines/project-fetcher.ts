@@ -8,6 +8,9 @@
  * and a 304 is `'not-modified'`. A stored validator must never hide a change: a 304 is
  * believed only while the store still holds validators for the project (it holds none
  * for a project with no release recorded); otherwise the page is asked for again, whole.
+ * A page whose serial is below the one the root listing promised (the store's
+ * `promisedSerial`) comes from a lagging cache: `INDEX_STALE_PAGE`, retried like a 5xx and
+ * never taken for what the index holds.
  */
 import { Observable, defer, of, throwError, type SchedulerLike } from 'rxjs';
 import { catchError } from 'rxjs/operators';
@@ -59,7 +62,7 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
   const read = async (target: ProjectRequest): Promise<CheckedPage> => {
     const stored = (await validators?.pageValidators(target.index.id, target.project)) ?? null;
     const page = await request(target, stored);
-    if (page !== null) return page;
+    if (page !== null) return notStale(target, page, await validators?.promisedSerial(target.index.id, target.project));
     const still = stored === null ? null : await validators?.pageValidators(target.index.id, target.project);
     if (still) return 'not-modified';
     const whole = await request(target, null);
@@ -78,4 +81,10 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
     fetch: (target) => of(target).pipe(retryEach(attempt, { ...options.retry, scheduler, random: options.random })),
     requests: () => requests,
   };
+}
+
+function notStale(target: ProjectRequest, page: ProjectPage, promised: number | null | undefined): ProjectPage {
+  if (page.serial === undefined || page.serial === null || promised === undefined || promised === null || page.serial >= promised) return page;
+  const url = target.index.simpleUrl;
+  throw new IndexError('INDEX_STALE_PAGE', `${url}: project ${target.project}: page at serial ${page.serial}, below the ${promised} of the root listing (a lagging cache)`, { url });
 }

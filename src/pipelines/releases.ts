@@ -264,7 +264,7 @@ function backfill(context: Context, index: PackageIndex, reason: BackfillReason)
       options.logger?.[reason.kind === 'gap' ? 'warn' : 'info']({ index: index.simpleUrl, ...where, basis: plan.basis }, `${what} (${plan.basis})`);
       let projects = 0;
       const recheck = (project: string): Observable<never> =>
-        plan.basis === 'serials' && serialSync ? defer(() => serialSync.queueRecheck(index.id, project, new Date(ports.scheduler.now()))).pipe(ignoreElements()) : EMPTY;
+        plan.basis === 'serials' && serialSync ? defer(() => serialSync.queueRecheck(index.id, project, new Date(ports.scheduler.now()), plan.serialOf(project))).pipe(ignoreElements()) : EMPTY;
       const pages = pullMap(plan.projects, (project: string) => (projects++, concat(releasesOfProject(context, index, project, 'all', true), recheck(project))), {
         concurrency: options.concurrency,
       });

@@ -11,7 +11,7 @@ import * as attention from '../db/attention.js';
 import * as checkpoints from '../db/checkpoints.js';
 import { listIndexes, loadListingSerial, saveListingSerial } from '../db/indexes.js';
 import { priorityOptions, type PriorityOptions } from '../db/priority.js';
-import { isKnownProject, loadPageValidators, savePageValidators } from '../db/projects.js';
+import { isKnownProject, loadPageValidators, loadPromisedSerial, savePageValidators } from '../db/projects.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
 import { deferCheck, loadProjectReleases, loadRelease, queueRecheck, recordReleases } from '../db/releases.js';
 import { countDue, dueScan, knownProjectsScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
@@ -137,7 +137,7 @@ export function createSerialSyncStore(pool: pg.Pool): SerialSyncStore {
   return {
     listingSerial: (indexId) => retriableDbErrors(loadListingSerial(pool, indexId)),
     saveListingSerial: (indexId, serial) => retriableDbErrors(saveListingSerial(pool, indexId, serial)),
-    queueRecheck: (indexId, project, at) => retriableDbErrors(queueRecheck(pool, indexId, project, at)),
+    queueRecheck: (indexId, project, at, serial) => retriableDbErrors(queueRecheck(pool, indexId, project, at, serial)),
   };
 }
 
@@ -145,5 +145,6 @@ export function createPageValidatorStore(pool: pg.Pool): PageValidatorStore {
   return {
     pageValidators: (indexId, project) => retriableDbErrors(loadPageValidators(pool, indexId, project)),
     savePageValidators: (indexId, project, validators) => retriableDbErrors(savePageValidators(pool, indexId, project, validators)),
+    promisedSerial: (indexId, project) => retriableDbErrors(loadPromisedSerial(pool, indexId, project)),
   };
 }

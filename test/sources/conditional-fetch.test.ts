@@ -31,6 +31,7 @@ function scriptedValidators(answers: (Validators | null)[]): PageValidatorStore 
     reads: 0,
     pageValidators: () => Promise.resolve(answers[Math.min(store.reads++, answers.length - 1)] ?? null),
     savePageValidators: () => Promise.resolve(),
+    promisedSerial: () => Promise.resolve(null),
   };
   return store;
 }

@@ -95,7 +95,7 @@ export class UndiciIndexClient implements IndexClient {
     const parsed = isJson(result.contentType, body)
       ? parsePep691(parseJsonBody(body, result.url, name), result.url, name)
       : parsePep503(body, result.url, name);
-    return this.page(index, parsed, result.validators);
+    return this.page(index, parsed, result);
   }
 
   fetchProjectList(index: PackageIndex, keep?: ListingFilter): Promise<ProjectListing> {
@@ -121,7 +121,7 @@ export class UndiciIndexClient implements IndexClient {
     const result = await this.get(index, url, 'json', 'application/json', validators);
     if (result.notModified) return null;
     const parsed = parseWarehouseJson(parseJsonBody(decodeUtf8(result.body), result.url, name), result.url, name);
-    return this.page(index, parsed, result.validators);
+    return this.page(index, parsed, result);
   }
 
   /** Warehouse JSON API, one release (`/pypi/<name>/<version>/json`); a 304 resolves to null. */
@@ -135,12 +135,13 @@ export class UndiciIndexClient implements IndexClient {
     const result = await this.get(index, url, 'json', 'application/json', validators);
     if (result.notModified) return null;
     const parsed = parseWarehouseJson(parseJsonBody(decodeUtf8(result.body), result.url, name), result.url, name, version);
-    return this.page(index, parsed, result.validators);
+    return this.page(index, parsed, result);
   }
 
-  private page(index: PackageIndex, parsed: ParsedPage, validators: Validators): ProjectPage {
+  private page(index: PackageIndex, parsed: ParsedPage, answer: { readonly validators: Validators; readonly lastSerial: string | null }): ProjectPage {
+    const serial = pageSerial(answer.lastSerial, parsed);
     this.countProblems(index, 'index', parsed.problems, parsed.project);
-    return { project: parsed.project, releases: parsed.releases, validators };
+    return { project: parsed.project, releases: parsed.releases, validators: answer.validators, serial };
   }
 
   close(): Promise<void> {
@@ -150,4 +151,12 @@ export class UndiciIndexClient implements IndexClient {
 
 export function createIndexClient(options: IndexClientOptions): UndiciIndexClient {
   return new UndiciIndexClient(options);
+}
+
+/** `X-PyPI-Last-Serial` as a serial; one that is not a non-negative integer is a problem of the page, and no serial. */
+function pageSerial(header: string | null, parsed: ParsedPage): number | null {
+  if (header === null) return null;
+  const serial = /^\d{1,15}$/.test(header.trim()) ? Number(header.trim()) : null;
+  if (serial === null) parsed.problems.push({ code: 'BAD_SERIAL', detail: `${parsed.project}: X-PyPI-Last-Serial ${JSON.stringify(header.slice(0, 80))} is not a serial` });
+  return serial;
 }

@@ -8,6 +8,8 @@ export const INDEX_ERROR_CODES = {
   INDEX_CONNECTION: true,
   /** The client was closed on shutdown with the request in flight: retried on the next start, not an index fault. */
   INDEX_CLOSED: true,
+  /** A project page below the serial the root listing gave it: a lagging cache, asked again later. */
+  INDEX_STALE_PAGE: true,
   INDEX_NOT_FOUND: false,
   INDEX_BAD_BODY: false,
   INDEX_TOO_LARGE: false,

@@ -55,6 +55,8 @@ export type HttpResult<B = Buffer> =
       readonly contentType: string;
       readonly body: B;
       readonly validators: Validators;
+      /** Warehouse's `X-PyPI-Last-Serial` as sent (unchecked), or null. */
+      readonly lastSerial: string | null;
     };
 
 /** What a 200 answer is, for the one who reads its body. */
@@ -239,6 +241,7 @@ export class HttpTransport {
           contentType,
           body,
           validators: { etag: header(h, 'etag') ?? null, lastModified: safeLastModified(header(h, 'last-modified'), header(h, 'date')) },
+          lastSerial: header(h, 'x-pypi-last-serial') ?? null,
         },
       };
     } catch (error) {

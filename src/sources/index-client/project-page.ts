@@ -15,7 +15,7 @@ import { IndexError } from './errors.js';
 
 /** A problem with one part of a page that is reported and counted, not thrown. */
 export interface PageProblem {
-  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION';
+  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION' | 'BAD_SERIAL';
   readonly detail: string;
   /** BAD_VERSION: the version quoted (quoteVersion) and why it is refused. */
   readonly version?: string;

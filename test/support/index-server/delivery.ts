@@ -47,7 +47,7 @@ export class Delivery {
         return this.send(res, route, ans.status, { ...headers, etag: etagOf(ans.contentType, broken) }, broken);
       }
       case 'body':
-        return this.send(res, route, ans.status, { ...headers, 'content-type': fault.contentType ?? ans.contentType }, fault.body);
+        return this.send(res, route, ans.status, { ...headers, 'content-type': fault.contentType ?? ans.contentType, ...fault.headers }, fault.body);
       case 'truncate': {
         this.counters.answered(route, ans.status);
         res.writeHead(ans.status, { 'content-length': body.length, ...headers });

@@ -19,8 +19,8 @@ export type Fault =
   | { readonly kind: 'malformed' }
   /** Send a body of `bytes` bytes, with or without a Content-Length saying so. */
   | { readonly kind: 'oversize'; readonly bytes: number; readonly declareLength?: boolean }
-  /** Send this exact body instead of the route's. */
-  | { readonly kind: 'body'; readonly body: string | Uint8Array; readonly contentType?: string };
+  /** Send this exact body instead of the route's, with these headers over the route's (e.g. an old serial: a lagging cache). */
+  | { readonly kind: 'body'; readonly body: string | Uint8Array; readonly contentType?: string; readonly headers?: Readonly<Record<string, string>> };
 
 export interface FaultRuleOptions {
   /** How many matching requests get the fault; default 1, or unlimited when `fraction` is set. */
