@@ -8,6 +8,8 @@
  * - otherwise: every known project and, for an index watching every project, every listed
  *   project, so the new projects of an outage longer than the packages feed's window are
  *   found too.
+ * Every name of the listing is kept as a digest (listed-names.ts), so the known projects it
+ * no longer holds (deleted on the index) come out of `gone()`, to be confirmed by their page.
  * An index watching only seen projects never reads a project it does not know. A listing
  * that cannot be read falls back to the known projects (one warn line). The listing's
  * serial is stored only once every page is read, so a crash reads the same set again.
@@ -17,6 +19,7 @@ import { errorCode } from '../domain/errors.js';
 import type { IndexClient, SerialSyncStore, PackageStore } from '../domain/ports.js';
 import type { ListingFilter, PackageIndex, ProjectListing } from '../domain/types.js';
 import type { Logger } from '../runtime/logger.js';
+import { listedNames, type ListedNames } from './listed-names.js';
 import type { Metrics } from '../runtime/metrics.js';
 
 export interface BackfillPorts {
@@ -30,8 +33,13 @@ export interface BackfillPlan {
   readonly projects: AsyncIterable<string>;
   /** How they were chosen (for the log line). */
   readonly basis: 'serials' | 'listing' | 'known projects';
-  /** The serial the listing gave a project (its page must be at least that new); null: none. */
-  serialOf(project: string): number | null;
+  /**
+   * After its page is read: a project whose serial rose comes due for a re-check now (a yank or
+   * a changed file is the update pipeline's to find), its page at least as new as the listing's.
+   */
+  readPage(project: string, at: Date): Promise<void>;
+  /** Brings the known projects the listing no longer holds (deleted on the index) due now; how many. */
+  queueGone(at: Date, logger?: Logger): Promise<number>;
   /** Call once every project's page is read and recorded. */
   done(): Promise<void>;
 }
@@ -41,17 +49,18 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   const watchAll = index.watchMode === 'all';
   // Kept of the listing: the projects above the stored serial; without one, every project for
   // watch-all and none for seen (which needs the listing's serial only). It is never held whole.
-  const keep: ListingFilter = stored !== null ? (p) => p.lastSerial === null || p.lastSerial > stored : () => watchAll;
-  const listing = await listingOrNull(ports, index, keep, observe.logger);
-  const noSerial = () => null;
-  const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), serialOf: noSerial, done: async () => {} } as const;
+  const changed: ListingFilter = stored !== null ? (p) => p.lastSerial === null || p.lastSerial > stored : () => watchAll;
+  const listed = listedNames();
+  const listing = await listingOrNull(ports, index, (p) => (listed.add(p.project), changed(p)), observe.logger);
+  const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), readPage: async () => {}, queueGone: async () => 0, done: async () => {} } as const;
   if (listing === null) return known;
+  const queueGone = (at: Date, logger?: Logger) => queueGoneFrom(ports, index, listed, at, logger);
   const done = async () => {
     if (listing.lastSerial !== null) await ports.serialSync?.saveListingSerial(index.id, listing.lastSerial);
   };
   const names = listing.projects.map((p) => p.project);
   if (stored === null || listing.lastSerial === null) {
-    return watchAll ? { basis: 'listing', projects: iterate(names), serialOf: noSerial, done } : { ...known, done };
+    return watchAll ? { ...known, basis: 'listing', projects: iterate(names), queueGone, done } : { ...known, queueGone, done };
   }
   if (listing.lastSerial < stored) {
     // Older than the listing the last backfill read: a stale cache, whose serials cannot say what changed.
@@ -64,7 +73,8 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   }
   // Only the changed projects are kept, so the map is as small as the change.
   const serials = new Map(listing.projects.map((p) => [p.project, p.lastSerial]));
-  return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), serialOf: (project) => serials.get(project) ?? null, done };
+  const readPage = async (project: string, at: Date) => ports.serialSync?.queueRecheck(index.id, project, at, serials.get(project) ?? null);
+  return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), readPage, queueGone, done };
 }
 
 async function listingOrNull(ports: BackfillPorts, index: PackageIndex, keep: ListingFilter, logger?: Logger): Promise<ProjectListing | null> {
@@ -74,6 +84,19 @@ async function listingOrNull(ports: BackfillPorts, index: PackageIndex, keep: Li
     logger?.warn({ index: index.simpleUrl, code: errorCode(error), err: error }, 'root listing unreadable: the backfill reads every known project');
     return null;
   }
+}
+
+/** A 404 of their page is what reports them `missing-package` (the update pipeline's), not their absence. */
+async function queueGoneFrom(ports: BackfillPorts, index: PackageIndex, listed: ListedNames, at: Date, logger?: Logger): Promise<number> {
+  if (!ports.serialSync) return 0;
+  const gone: string[] = [];
+  for await (const project of ports.store.knownProjects({ indexId: index.id })) {
+    if (listed.has(project)) continue;
+    gone.push(project);
+    await ports.serialSync.queueRecheck(index.id, project, at, null);
+  }
+  if (gone.length > 0) logger?.warn({ index: index.simpleUrl, projects: gone.length, first: gone.slice(0, 20) }, 'projects gone from the root listing: re-checked now');
+  return gone.length;
 }
 
 async function* iterate(names: readonly string[]): AsyncIterable<string> {

@@ -255,7 +255,6 @@ type BackfillReason = { readonly kind: 'gap'; readonly feed: FeedKind; readonly 
  */
 function backfill(context: Context, index: PackageIndex, reason: BackfillReason): Observable<ReleasesOutcome> {
   const { ports, options } = context;
-  const { serialSync } = ports;
   const observe = { ...(options.logger ? { logger: options.logger } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) };
   const where = reason.kind === 'gap' ? { feed: reason.feed, since: reason.since, until: reason.until } : {};
   return defer(() => planBackfill(ports, index, observe)).pipe(
@@ -263,12 +262,12 @@ function backfill(context: Context, index: PackageIndex, reason: BackfillReason)
       const what = reason.kind === 'gap' ? 'feed gap: backfilling' : 'serial sync: reading';
       options.logger?.[reason.kind === 'gap' ? 'warn' : 'info']({ index: index.simpleUrl, ...where, basis: plan.basis }, `${what} (${plan.basis})`);
       let projects = 0;
-      const recheck = (project: string): Observable<never> =>
-        plan.basis === 'serials' && serialSync ? defer(() => serialSync.queueRecheck(index.id, project, new Date(ports.scheduler.now()), plan.serialOf(project))).pipe(ignoreElements()) : EMPTY;
+      const recheck = (project: string): Observable<never> => defer(() => plan.readPage(project, new Date(ports.scheduler.now()))).pipe(ignoreElements());
       const pages = pullMap(plan.projects, (project: string) => (projects++, concat(releasesOfProject(context, index, project, 'all', true), recheck(project))), {
         concurrency: options.concurrency,
       });
       const done = defer(async () => {
+        await plan.queueGone(new Date(ports.scheduler.now()), options.logger);
         await plan.done();
         options.logger?.info({ index: index.simpleUrl, ...where, basis: plan.basis, projects }, reason.kind === 'gap' ? 'feed gap backfilled' : 'serial sync done');
         return { type: 'synced', indexUrl: index.simpleUrl, basis: plan.basis, projects } as const;

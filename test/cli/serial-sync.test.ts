@@ -94,6 +94,39 @@ describe('once sync', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   });
 });
 
+describe('once sync: a project deleted on the index', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it('is gone from the listing: the sync brings it due, and the re-check reports missing-package once', async () => {
+    const database = await createCliDatabase();
+    try {
+      const simple = `${index.url}/simple`;
+      for (const name of ['Doomed.Pkg', 'kept_pkg']) index.addRelease(name, '1.0');
+      expect((await runCli(['index', 'add', simple, '--warehouse'], database.env)).code).toBe(0);
+      await database.use((pool) => setIndexEnabled(pool, 'https://pypi.org/simple', false));
+      for (const name of ['doomed-pkg', 'kept-pkg']) expect((await runCli(['package', 'add', name, '--index', simple], database.env)).code).toBe(0);
+      await onceSync(database);
+      await database.use((pool) => pool.query(`UPDATE package_version SET next_due_at = now() + interval '7 days'`));
+
+      index.removeProject('Doomed.Pkg');
+      const sync = await runCli(['once', 'sync'], { ...database.env, LOG_LEVEL: 'info' });
+      expect(sync.code, sync.stderr).toBe(0);
+      const gone = sync.stderr.split('\n').filter((line) => line.includes('projects gone from the root listing')).map((line) => JSON.parse(line) as { projects: number; first: string[] });
+      expect(gone.map(({ projects, first }) => ({ projects, first }))).toEqual([{ projects: 1, first: ['doomed-pkg'] }]);
+      const due = await database.use(async (pool) => (await pool.query<{ project: string }>('SELECT project FROM package_version WHERE next_due_at <= now()')).rows.map((row) => row.project));
+      expect(due).toEqual(['doomed-pkg']);
+
+      expect((await runCli(['once', 'update'], database.env)).code).toBe(0);
+      const missing = async () => JSON.parse((await runCli(['events', '--kind', 'missing-package', '--json'], database.env)).stdout) as { project: string }[];
+      expect((await missing()).map((e) => e.project)).toEqual(['doomed-pkg']);
+      // The next sync finds it gone again, and the re-check reports nothing new.
+      expect((await runCli(['once', 'sync'], database.env)).code).toBe(0);
+      expect((await runCli(['once', 'update'], database.env)).code).toBe(0);
+      expect((await missing()).map((e) => e.project)).toEqual(['doomed-pkg']);
+    } finally {
+      await database.close();
+    }
+  });
+});
+
 describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   afterAll(killLeftovers);
 

@@ -53,7 +53,7 @@ describe('a lagging cache in front of the index', { timeout: CLI_TEST_TIMEOUT_MS
       expect(await eventsOf(database, 'lagging-cache-pkg')).toEqual(['package-released 1.0', 'package-released 1.1']);
       const old = stale();
       index.inject({ kind: 'body', body: old.body, contentType: PEP691, headers: { 'x-pypi-last-serial': old.serial, etag: '"cached"' } }, { times: 2, routes: ['simple-project'] });
-      let update = { code: -1, stderr: '' };
+      let update: { code: number | null; stderr: string } = { code: -1, stderr: '' };
       const asked = await pagesAsked(async () => (update = await runCli(['once', 'update'], { ...database.env, LOG_LEVEL: 'info' })))();
       expect(update.code, update.stderr).toBe(0);
       // Two stale answers, then the fresh page: both versions present, nothing to announce.
