@@ -140,7 +140,7 @@ export class UndiciIndexClient implements IndexClient {
 
   private page(index: PackageIndex, parsed: ParsedPage, validators: Validators): ProjectPage {
     this.countProblems(index, 'index', parsed.problems, parsed.project);
-    return { project: parsed.project, releases: parsed.releases, validators };
+    return { project: parsed.project, releases: parsed.releases, validators, ...(parsed.status ? { status: parsed.status } : {}) };
   }
 
   close(): Promise<void> {
