@@ -77,10 +77,10 @@ export async function checkProject(
   const { index, project, page, checkedAt } = input;
   const only = input.version === undefined ? null : releaseKey(input.version);
   const wanted = (version: string) => only === null || releaseKey(version) === only;
-  const known = (await store.loadProjectReleases(index.id, project)).filter((release) => wanted(release.version));
-
   const status = typeof page === 'object' ? page.status : undefined;
-  const statusEvents = await recordStatus(store, index, project, status, checkedAt);
+  // Independent: the status is read (and rarely written) beside the releases, not after them.
+  const [stored, statusEvents] = await Promise.all([store.loadProjectReleases(index.id, project), recordStatus(store, index, project, status, checkedAt)]);
+  const known = stored.filter((release) => wanted(release.version));
   const quarantined = status?.status === 'quarantined';
   const checks = known.map((stored) => {
     if (page === 'not-modified' || quarantined) return { stored, ...UNCHANGED };
