@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { EVENT_KINDS } from '../src/domain/event-record.js';
 import { createMetrics } from '../src/runtime/metrics.js';
 import { SETTINGS, flagOf, type SettingKey } from '../src/runtime/settings.js';
 
@@ -9,6 +10,10 @@ describe('README', () => {
   it.each(Object.keys(SETTINGS) as SettingKey[])('documents the setting %s with its env name and flag', (key) => {
     expect(readme).toContain(`\`${SETTINGS[key].env}\``);
     expect(readme).toContain(`\`${flagOf(key)}\``);
+  });
+
+  it('documents every event kind in the event table', () => {
+    expect(EVENT_KINDS.filter((kind) => !readme.includes(`| \`${kind}\` | \`index_url\\|project\\|`))).toEqual([]);
   });
 
   it('documents every metric of the catalogue', async () => {

@@ -4,6 +4,7 @@
  */
 import { listEvents, searchProjects, type EventView } from '../db/index.js';
 import type { ReleaseView } from '../db/project-catalog.js';
+import { quoteText } from '../domain/quote.js';
 import { parseSince } from '../http/query-schemas.js';
 import { indexNamed, projectDetail } from '../http/read-model.js';
 import { configuredPriority } from './adapters.js';
@@ -63,6 +64,10 @@ const releaseRow = (release: ReleaseView) => [
   release.digests.filter((digest) => digest.present).map((digest) => `${digest.filename}=${digest.sha256 ?? 'none'}`).join(' '),
 ];
 
+/** PEP 792: a project that is not active says so on the heading line, with the index's reason (quoted: text from outside). */
+const statusLine = (detail: { status: string; statusReason: string | null }): string =>
+  detail.status === 'active' ? '' : ` (${detail.status}${detail.statusReason ? `: ${quoteText(detail.statusReason)}` : ''})`;
+
 const packageShow: Command = {
   words: ['package', 'show'],
   args: '<name>',
@@ -77,7 +82,7 @@ const packageShow: Command = {
       database: (database) => projectDetail({ db: database.pool, priority: configuredPriority(context.config) }, project, index),
     });
     if (context.options.json === true) context.out.write(`${JSON.stringify(detail)}\n`);
-    else context.out.write(`${detail.project} on ${detail.indexUrl}\n${formatTable(['VERSION', 'STATE', 'LAST CHECKED', 'NEXT DUE', 'SHA256'], detail.releases.map(releaseRow))}`);
+    else context.out.write(`${detail.project} on ${detail.indexUrl}${statusLine(detail)}\n${formatTable(['VERSION', 'STATE', 'LAST CHECKED', 'NEXT DUE', 'SHA256'], detail.releases.map(releaseRow))}`);
     return 0;
   },
 };

@@ -6,6 +6,7 @@
  */
 import { compareParsed, tryParseVersion, type Version } from '../domain/pep440.js';
 import { canonicalizeName } from '../domain/pep503.js';
+import type { ProjectStatusName } from '../domain/types.js';
 import { latestEventKinds } from './events.js';
 import { priorityAt, type PriorityOptions } from './priority.js';
 import { toId, type Queryable } from './sql.js';
@@ -85,6 +86,9 @@ export interface DigestView {
   /** false once the index stopped listing the file. */
   readonly present: boolean;
   readonly lastSeenAt: string;
+  /** PEP 700, as the index last gave them (null: not given). */
+  readonly size: number | null;
+  readonly uploadTime: string | null;
 }
 
 export interface SolverRunView {
@@ -117,6 +121,10 @@ export interface ProjectDetail {
   readonly indexId: number;
   readonly indexUrl: string;
   readonly project: string;
+  /** PEP 792 status on the index (`active` unless a page said otherwise), its reason, when it last changed. */
+  readonly status: ProjectStatusName;
+  readonly statusReason: string | null;
+  readonly statusChangedAt: string | null;
   /** Newest version first (PEP 440). */
   readonly releases: ReleaseView[];
 }
@@ -160,8 +168,9 @@ export async function loadProjectDetail(
 ): Promise<ProjectDetail | null> {
   const { indexId, version } = target;
   const project = canonicalizeName(target.project);
-  const { rows: known } = await db.query<{ simple_url: string }>(
-    'SELECT i.simple_url FROM package_project p JOIN package_index i ON i.id = p.index_id WHERE p.index_id = $1 AND p.project = $2',
+  const { rows: known } = await db.query<{ simple_url: string; status: ProjectStatusName; status_reason: string | null; status_changed_at: Date | null }>(
+    `SELECT i.simple_url, p.status, p.status_reason, p.status_changed_at
+       FROM package_project p JOIN package_index i ON i.id = p.index_id WHERE p.index_id = $1 AND p.project = $2`,
     [indexId, project],
   );
   if (!known[0]) return null;
@@ -181,9 +190,9 @@ export async function loadProjectDetail(
   // (a parallel seq scan of 2M artifacts made a 2,000-release page take 600 ms).
   const ids = versions.rows.map((row) => row.id);
   const [artifacts, runs] = await Promise.all([
-    byRelease<{ package_version_id: string; filename: string; sha256: string | null; present: boolean; last_seen_at: Date }>(
+    byRelease<{ package_version_id: string; filename: string; sha256: string | null; present: boolean; last_seen_at: Date; size: string | null; upload_time: Date | null }>(
       db,
-      `SELECT a.package_version_id, a.filename, a.sha256, a.present, a.last_seen_at
+      `SELECT a.package_version_id, a.filename, a.sha256, a.present, a.last_seen_at, a.size, a.upload_time
          FROM artifact a WHERE a.package_version_id = ANY($1::bigint[]) ORDER BY a.filename`,
       [ids],
     ),
@@ -206,7 +215,7 @@ export async function loadProjectDetail(
       version: row.version,
       state: row.state === 'present' && latest.get(row.version) === 'hash-mismatch' ? 'hash-changed' : row.state,
       yankedReason: row.yanked_reason,
-      digests: (artifacts.get(id) ?? []).map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: lastSeenAt(a, row).toISOString() })),
+      digests: (artifacts.get(id) ?? []).map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: lastSeenAt(a, row).toISOString(), size: a.size === null ? null : Number(a.size), uploadTime: iso(a.upload_time) })),
       firstSeenAt: row.first_seen_at.toISOString(),
       releasedAt: iso(row.released_at),
       lastCheckedAt: iso(row.last_checked_at),
@@ -218,7 +227,8 @@ export async function loadProjectDetail(
       solverRuns: (runs.get(id) ?? []).map((r) => ({ solver: r.solver, state: r.state, jobName: r.job_name, attempts: r.attempts, scheduledAt: iso(r.scheduled_at), finishedAt: iso(r.finished_at) })),
     };
   });
-  return { indexId, indexUrl: known[0].simple_url, project, releases: newestFirst(releases) };
+  const { simple_url: indexUrl, status, status_reason: statusReason, status_changed_at: changedAt } = known[0];
+  return { indexId, indexUrl, project, status, statusReason, statusChangedAt: iso(changedAt), releases: newestFirst(releases) };
 }
 
 /**

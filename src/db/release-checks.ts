@@ -12,7 +12,7 @@ import type { AppliedCheck, ReleaseCheck } from '../domain/ports.js';
 import type { ReleaseChange, ReleaseState } from '../domain/types.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
 import { insertEvents } from './events.js';
-import { fileMap } from './releases.js';
+import { fileMap, syncArtifacts } from './artifacts.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
 import { assertNever } from '../domain/exhaustive.js';
 
@@ -252,48 +252,4 @@ export async function applyCheck(
 ): Promise<AppliedCheck> {
   const [applied] = await applyChecks(pool, [{ releaseId, check }], priority, serviceVersion);
   return applied!;
-}
-
-/**
- * Makes the present artifacts equal the index's files; true when anything changed. A file
- * gone from the page was last seen at the release's previous check.
- */
-async function syncArtifacts(
-  client: pg.PoolClient,
-  releaseId: number,
-  files: ReadonlyMap<string, string | null>,
-  { at, lastCheckedAt }: { readonly at: Date; readonly lastCheckedAt: Date | null },
-): Promise<boolean> {
-  const { rows } = await client.query<{ filename: string; sha256: string | null; present: boolean }>(
-    'SELECT filename, sha256, present FROM artifact WHERE package_version_id = $1',
-    [releaseId],
-  );
-  const stored = new Map(rows.map((row) => [row.filename, row]));
-  let changed = false;
-  for (const [filename, sha256] of files) {
-    const old = stored.get(filename);
-    // Only two digests that differ are a change: one learned where none was stored, or one
-    // the index stopped giving (the stored one is kept), is not.
-    const differs = sha256 !== null && old?.sha256 != null && old.sha256 !== sha256;
-    if (!old || !old.present || differs) changed = true;
-  }
-  const gone = rows.filter((row) => row.present && !files.has(row.filename)).map((row) => row.filename);
-  if (gone.length > 0) {
-    changed = true;
-    await client.query(
-      'UPDATE artifact SET present = false, last_seen_at = GREATEST(last_seen_at, $3) WHERE package_version_id = $1 AND filename = ANY($2::text[])',
-      [releaseId, gone, lastCheckedAt],
-    );
-  }
-  if (files.size > 0) {
-    await client.query(
-      `INSERT INTO artifact (package_version_id, filename, sha256, present, first_seen_at, last_seen_at)
-       SELECT $1, t.filename, t.sha256, true, $4, $4
-         FROM unnest($2::text[], $3::text[]) AS t(filename, sha256)
-       ON CONFLICT (package_version_id, filename) DO UPDATE
-         SET sha256 = COALESCE(EXCLUDED.sha256, artifact.sha256), present = true, last_seen_at = EXCLUDED.last_seen_at`,
-      [releaseId, [...files.keys()], [...files.values()], at],
-    );
-  }
-  return changed;
 }

@@ -3,16 +3,14 @@
  * in short transactions; the next due time is computed at write time (priority.ts).
  */
 import type pg from 'pg';
-import { BadInputError } from '../domain/errors.js';
 import { canonicalizeName } from '../domain/pep503.js';
 import type { RecordedRelease } from '../domain/ports.js';
 import type { IndexFile, IndexRelease, PackageEvent, ReleaseState, StoredArtifact, StoredRelease } from '../domain/types.js';
 import { requireVersion } from '../domain/version-check.js';
+import { artifactColumns, fileMap, type ArtifactFile } from './artifacts.js';
 import { insertEvents } from './events.js';
 import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js';
 import { toId, withTransaction, type Queryable } from './sql.js';
-
-const SHA256 = /^[0-9a-f]{64}$/;
 
 /** Columns of a StoredRelease (`v` package_version, `i` package_index), artifacts included. */
 export const RELEASE_SELECT = `
@@ -76,23 +74,6 @@ export async function loadProjectReleases(db: Queryable, indexId: number, projec
   return rows.map(toStoredRelease);
 }
 
-/** Lowercase sha256 or null; anything else is bad input. */
-function checkSha256(file: IndexFile): string | null {
-  if (file.sha256 === null) return null;
-  const sha = file.sha256.toLowerCase();
-  if (!SHA256.test(sha)) {
-    throw new BadInputError('BAD_SHA256', `not a sha256 for ${file.filename}: ${JSON.stringify(file.sha256.slice(0, 80))}`);
-  }
-  return sha;
-}
-
-/** Files by filename (the last of a repeated name wins), hashes checked. */
-export function fileMap(files: readonly IndexFile[]): Map<string, string | null> {
-  const map = new Map<string, string | null>();
-  for (const file of files) map.set(file.filename, checkSha256(file));
-  return map;
-}
-
 function earliestUpload(files: readonly IndexFile[]): Date | null {
   let earliest: number | null = null;
   for (const file of files) {
@@ -133,7 +114,7 @@ export async function recordReleases(
   const project = canonicalizeName(projectName);
   const seenAt = options.seenAt ?? new Date();
   const priority = options.priority ?? DEFAULT_PRIORITY;
-  const byVersion = new Map<string, { files: Map<string, string | null>; releasedAt: Date | null }>();
+  const byVersion = new Map<string, { files: Map<string, ArtifactFile>; releasedAt: Date | null }>();
   for (const release of releases) {
     // Versions are checked where they enter (and a bad one skipped there): one reaching here
     // came by a path that skipped the check, and is refused before anything is written.
@@ -182,23 +163,22 @@ export async function recordReleases(
       for (const row of known.rows) result.set(row.version, { id: toId(row.id), created: false });
     }
     const artifactIds: number[] = [];
-    const filenames: string[] = [];
-    const hashes: (string | null)[] = [];
+    const rows: { filename: string; file: ArtifactFile }[] = [];
     for (const [version, { id, created }] of result) {
       if (!created) continue;
-      for (const [filename, sha256] of byVersion.get(version)?.files ?? []) {
+      for (const [filename, file] of byVersion.get(version)?.files ?? []) {
         artifactIds.push(id);
-        filenames.push(filename);
-        hashes.push(sha256);
+        rows.push({ filename, file });
       }
     }
     if (artifactIds.length > 0) {
+      const columns = artifactColumns(rows);
       await client.query(
-        `INSERT INTO artifact (package_version_id, filename, sha256, present, first_seen_at, last_seen_at)
-         SELECT t.id, t.filename, t.sha256, true, $4, $4
-           FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(id, filename, sha256)
+        `INSERT INTO artifact (package_version_id, filename, sha256, size, upload_time, present, first_seen_at, last_seen_at)
+         SELECT t.id, t.filename, t.sha256, t.size, t.upload_time, true, $6, $6
+           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS t(id, filename, sha256, size, upload_time)
          ON CONFLICT (package_version_id, filename) DO NOTHING`,
-        [artifactIds, filenames, hashes, seenAt],
+        [artifactIds, columns.filenames, columns.hashes, columns.sizes, columns.uploadTimes, seenAt],
       );
     }
     const created = [...byVersion.keys()].filter((version) => result.get(version)?.created === true);

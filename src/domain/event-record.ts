@@ -6,6 +6,21 @@
  */
 import type { EventKind, PackageEvent } from './types.js';
 
+/** Every kind of event pkgstream publishes (README's event table lists each with its fields). */
+export const EVENT_KINDS = [
+  'package-released',
+  'release-trigger',
+  'missing-package',
+  'missing-version',
+  'hash-mismatch',
+  'package-yanked',
+  'package-unyanked',
+  'package-reappeared',
+  'project-status-changed',
+  'solver-scheduled',
+  'solver-finished',
+] as const;
+
 export const COMPONENT_NAME = 'pkgstream';
 export const MESSAGE_VERSION = 'v1';
 
@@ -16,7 +31,7 @@ export interface EventEnvelope {
   readonly version: string;
   readonly index_url: string;
   readonly package_name: string;
-  /** Absent on kinds about a whole project (`missing-package`). */
+  /** Absent on kinds about a whole project (`missing-package`, `project-status-changed`). */
   readonly package_version?: string;
   readonly created_at: string;
   readonly [field: string]: unknown;

@@ -7,3 +7,4 @@ export * from './filename.js';
 export * from './attention.js';
 export * from './retry-after.js';
 export * from './event-record.js';
+export * from './project-status.js';

@@ -82,6 +82,7 @@ import type {
   IndexFile,
   IndexRelease,
   ProjectRef,
+  ProjectStatus,
   ReleaseChange,
   ReleaseState,
   StoredRelease,
@@ -104,6 +105,14 @@ export interface RecordReleaseOptions {
    * the versions this call created only (so a release is announced once per recording).
    */
   readonly announce?: (version: string) => readonly PackageEvent[];
+}
+
+/** What recording a project's PEP 792 status did. */
+export interface ProjectStatusChange {
+  /** The status stored before; null when the project is not known on the index (nothing recorded). */
+  readonly previous: ProjectStatus | null;
+  /** True when the status itself changed: the change was announced with the write. */
+  readonly changed: boolean;
 }
 
 /** The result of comparing one stored release with its index. */
@@ -287,6 +296,20 @@ export interface PackageStore {
   ): Promise<AppliedCheck[]>;
   /** Moves a release's due time (a lease, or a back-off after a failure). */
   deferCheck(releaseId: number, until: Date): Promise<void>;
+  /**
+   * PEP 792: stores the status a project's page gives; a change of status is written with
+   * the events `announce` makes of the status it replaces, in one transaction (a new reason
+   * alone is stored, not announced). Absent from a store that keeps no project status (a
+   * pipeline test's fake): the status is then not recorded.
+   */
+  recordProjectStatus?(
+    index: PackageIndex,
+    project: string,
+    status: ProjectStatus,
+    options: { readonly at: Date; readonly announce: (previous: ProjectStatus) => readonly PackageEvent[] },
+  ): Promise<ProjectStatusChange>;
+  /** The stored status of a known project (null: unknown on that index). */
+  loadProjectStatus?(indexId: number, project: string): Promise<ProjectStatus | null>;
   getCheckpoint(indexId: number, feed: FeedKind): Promise<FeedCheckpoint | null>;
   saveCheckpoint(checkpoint: FeedCheckpoint): Promise<void>;
   recordAttention(failure: AttentionFailure): Promise<AttentionItem>;

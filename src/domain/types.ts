@@ -1,4 +1,5 @@
 /** The plain data that flows between sources, operators, sinks and pipelines. */
+import type { EVENT_KINDS } from './event-record.js';
 
 export type WatchMode = 'all' | 'seen';
 
@@ -51,7 +52,9 @@ export interface IndexFile {
   readonly sha256: string | null;
   readonly yanked: boolean;
   readonly yankedReason: string | null;
+  /** PEP 700 `upload-time`, ISO 8601 as the index gave it (checked where it enters); null when absent or unreadable. */
   readonly uploadTime: string | null;
+  /** PEP 700 `size` in bytes; null when absent or unreadable. */
   readonly size: number | null;
 }
 
@@ -59,6 +62,15 @@ export interface IndexRelease {
   /** Version string as the index publishes it. */
   readonly version: string;
   readonly files: readonly IndexFile[];
+}
+
+/** PEP 792 project status markers (src/domain/project-status.ts lists them). */
+export type ProjectStatusName = 'active' | 'archived' | 'quarantined' | 'deprecated';
+
+/** A project's PEP 792 status and its optional free-form reason. */
+export interface ProjectStatus {
+  readonly status: ProjectStatusName;
+  readonly reason: string | null;
 }
 
 /** Everything one project page (PEP 691/503, or Warehouse JSON) says about a project. */
@@ -72,6 +84,11 @@ export interface ProjectPage {
    * the index keeps none. Below the serial the root listing gave, the page is a stale cache.
    */
   readonly serial?: number | null;
+  /**
+   * The PEP 792 status a simple-API page gives (no marker: `active`); absent when the page
+   * cannot say (Warehouse's JSON API) or said something unreadable (a problem was reported).
+   */
+  readonly status?: ProjectStatus;
 }
 
 /** One project of an index's root listing (PEP 503/691), with its serial where the index keeps one (Warehouse's `_last-serial`). */
@@ -139,17 +156,8 @@ export type ReleaseChange =
   | { readonly kind: 'package-yanked'; readonly reason: string | null }
   | { readonly kind: 'package-unyanked' };
 
-export type EventKind =
-  | 'package-released'
-  | 'release-trigger'
-  | 'missing-package'
-  | 'missing-version'
-  | 'hash-mismatch'
-  | 'package-yanked'
-  | 'package-unyanked'
-  | 'package-reappeared'
-  | 'solver-scheduled'
-  | 'solver-finished';
+/** The kinds of event, one topic each (the catalogue: `EVENT_KINDS` in event-record.ts). */
+export type EventKind = (typeof EVENT_KINDS)[number];
 
 /** An event before it is put on the wire: the sink adds the envelope fields. */
 export interface PackageEvent {

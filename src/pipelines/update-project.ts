@@ -14,14 +14,21 @@
  *
  * Versions compare by PEP 440 key (`1.0` == `1.0.0`); a version that is not PEP 440 by its
  * trimmed, lower-cased string (as `diffRelease` does).
+ *
+ * PEP 792: the page's project status is recorded first, a change of it announced once
+ * (`project-status-changed`, in the transaction of the status write). A quarantined
+ * project's page lists no files (its index must not offer them): it says nothing about its
+ * releases, so they are checked unchanged, keeping their state, and no new version is
+ * recorded from it. Archived and deprecated projects are checked as usual.
  */
 import type { PackageStore, PageValidatorStore, RecordedRelease } from '../domain/ports.js';
-import type { IndexFile, PackageEvent, PackageIndex } from '../domain/types.js';
+import type { IndexFile, PackageEvent, PackageIndex, ProjectStatus } from '../domain/types.js';
 import { releaseKey } from '../domain/pep440.js';
 import { diffRelease, filesOf } from '../domain/release-diff.js';
 import { eventsForChanges } from './change-events.js';
 import { recordNewReleases, unknownReleases } from './new-releases.js';
 import type { CheckedPage, FetchedPage } from './project-fetcher.js';
+import { statusChangedEvent } from './status-event.js';
 
 /** Every file the page lists for versions equal (by PEP 440) to `version`; null when none is, or the project is missing. */
 export function filesOfVersion(page: FetchedPage, version: string): IndexFile[] | null {
@@ -54,6 +61,14 @@ export interface ProjectCheckResult {
 
 const UNCHANGED = { changes: [{ kind: 'unchanged' }], events: [], files: null } as const;
 
+/** Records the page's PEP 792 status (when it gives one and the store keeps them); the events written. */
+async function recordStatus(store: PackageStore, index: PackageIndex, project: string, status: ProjectStatus | undefined, at: Date): Promise<PackageEvent[]> {
+  if (status === undefined || !store.recordProjectStatus) return [];
+  const announce = (previous: ProjectStatus) => [statusChangedEvent(index, project, previous, status)];
+  const change = await store.recordProjectStatus(index, project, status, { at, announce });
+  return change.changed && change.previous ? announce(change.previous) : [];
+}
+
 export async function checkProject(
   ports: { readonly store: PackageStore; readonly validators?: PageValidatorStore | undefined },
   input: ProjectCheckInput,
@@ -62,14 +77,17 @@ export async function checkProject(
   const { index, project, page, checkedAt } = input;
   const only = input.version === undefined ? null : releaseKey(input.version);
   const wanted = (version: string) => only === null || releaseKey(version) === only;
-  const known = (await store.loadProjectReleases(index.id, project)).filter((release) => wanted(release.version));
-
+  const status = typeof page === 'object' ? page.status : undefined;
+  // Independent: the status is read (and rarely written) beside the releases, not after them.
+  const [stored, statusEvents] = await Promise.all([store.loadProjectReleases(index.id, project), recordStatus(store, index, project, status, checkedAt)]);
+  const known = stored.filter((release) => wanted(release.version));
+  const quarantined = status?.status === 'quarantined';
   const checks = known.map((stored) => {
-    if (page === 'not-modified') return { stored, ...UNCHANGED };
+    if (page === 'not-modified' || quarantined) return { stored, ...UNCHANGED };
     const changes = diffRelease(stored, page);
     return { stored, changes, events: eventsForChanges(stored, changes), files: filesOfVersion(page, stored.version) };
   });
-  const fresh = page === 'not-found' || page === 'not-modified' ? [] : unknownReleases(page, known.map((release) => release.version)).filter((release) => wanted(release.version));
+  const fresh = page === 'not-found' || page === 'not-modified' || quarantined ? [] : unknownReleases(page, known.map((release) => release.version)).filter((release) => wanted(release.version));
   const triggers = input.triggers ?? new Set<string>();
 
   const nextDueAt =
@@ -88,5 +106,5 @@ export async function checkProject(
   if (ports.validators && only === null && page !== 'not-modified') {
     await ports.validators.savePageValidators(index.id, project, page === 'not-found' ? null : page.validators);
   }
-  return { releases: known.length, changed, recorded: released.created, events: [...announced, ...released.events] };
+  return { releases: known.length, changed, recorded: released.created, events: [...statusEvents, ...announced, ...released.events] };
 }

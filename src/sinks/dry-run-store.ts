@@ -49,6 +49,16 @@ export function dryRunStore(store: PackageStore, logger: Logger, printed?: Event
     async deferCheck(releaseId, until) {
       would('defer check', { releaseId, until });
     },
+    // What would change is known from the stored status, read; without it, nothing is recorded.
+    recordProjectStatus: store.loadProjectStatus
+      ? async (index, project, status, { announce }) => {
+          const previous = (await store.loadProjectStatus?.(index.id, project)) ?? null;
+          const changed = previous !== null && previous.status !== status.status;
+          if (previous !== null && (changed || previous.reason !== status.reason)) would('record project status', { index: index.simpleUrl, project, ...status });
+          if (changed) await wouldAnnounce(announce(previous));
+          return { previous, changed };
+        }
+      : undefined,
     async saveCheckpoint(checkpoint) {
       would('save feed checkpoint', { indexId: checkpoint.indexId, feed: checkpoint.feed, newest: checkpoint.newestPublishedAt });
     },

@@ -12,6 +12,7 @@ import * as checkpoints from '../db/checkpoints.js';
 import { listIndexes, loadListingSerial, saveListingSerial } from '../db/indexes.js';
 import { priorityOptions, type PriorityOptions } from '../db/priority.js';
 import { isKnownProject, loadPageValidators, loadPromisedSerial, savePageValidators } from '../db/projects.js';
+import { loadProjectStatus, recordProjectStatus } from '../db/project-status.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
 import { deferCheck, loadProjectReleases, loadRelease, queueRecheck, recordReleases } from '../db/releases.js';
 import { countDue, dueScan, knownProjectsScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
@@ -117,6 +118,13 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     async deferCheck(releaseId, until) {
       await retriableDbErrors(deferCheck(pool, releaseId, until));
     },
+    async recordProjectStatus(index, project, status, { at, announce }) {
+      const change = await retriableDbErrors(recordProjectStatus(pool, { indexId: index.id, project }, status, { at, announce, serviceVersion }));
+      // Most checks change no status: the relay is woken only by one that wrote its event.
+      if (change.changed) options.onEventsWritten?.();
+      return change;
+    },
+    loadProjectStatus: (indexId, project) => retriableDbErrors(loadProjectStatus(pool, indexId, project)),
     getCheckpoint: (indexId, feed) => retriableDbErrors(checkpoints.getCheckpoint(pool, indexId, feed)),
     saveCheckpoint: (checkpoint) => retriableDbErrors(checkpoints.saveCheckpoint(pool, checkpoint)),
     recordAttention: (failure) =>

@@ -4,7 +4,8 @@
  * releases; the target's page is served bad once (concurrency 1, so it is the first page
  * asked). Each case asserts the error names the project and the field or file and why,
  * that it is counted (bad input, attention), that nothing of the bad part is written, and
- * that the good releases after it are recorded and announced.
+ * that the good releases after it are recorded and announced. A bad PEP 700 value (size,
+ * upload-time) is bad input for its file only: the file is kept, the value unknown.
  */
 import { describe, expect, it } from 'vitest';
 import { IndexError } from '../../src/sources/index-client/index.js';
@@ -49,9 +50,6 @@ const REFUSED: readonly RefusedCase[] = [
   { name: 'hashes null', fault: json(page({ files: [file({ hashes: null })] })), code: 'INDEX_BAD_BODY', reason: /field files\[0\]\.hashes must be an object, got null/ },
   { name: 'sha256 a number', fault: json(page({ files: [file({ hashes: { sha256: 12 } })] })), code: 'INDEX_BAD_BODY', reason: /field files\[0\]\.hashes\.sha256 must be a string, got number/ },
   { name: 'yanked a number', fault: json(page({ files: [file({ yanked: 1 })] })), code: 'INDEX_BAD_BODY', reason: /field files\[0\]\.yanked must be a boolean or a string, got number/ },
-  { name: 'size negative', fault: json(page({ files: [file({ size: -1 })] })), code: 'INDEX_BAD_BODY', reason: /field files\[0\]\.size must be a non-negative integer, got number/ },
-  { name: 'size a string', fault: json(page({ files: [file({ size: '1000' })] })), code: 'INDEX_BAD_BODY', reason: /field files\[0\]\.size must be a non-negative integer, got string/ },
-  { name: 'upload-time an object', fault: json(page({ files: [file({ 'upload-time': {} })] })), code: 'INDEX_BAD_BODY', reason: /field files\[0\]\.upload-time must be a string, got object/ },
   { name: 'versions a string', fault: json(page({ versions: '1.0' })), code: 'INDEX_BAD_BODY', reason: /field versions must be an array, got string/ },
   { name: 'versions with a number', fault: json(page({ versions: ['1.0', 2] })), code: 'INDEX_BAD_BODY', reason: /field versions\[1\] must be a string, got number/ },
   {
@@ -188,6 +186,25 @@ describe('project pages with bad parts', () => {
     const w = await runWith(json(page({ versions })));
     expect(await counted(w.metrics.badInput)).toBe(0);
     expect((await recordedReleases(w)).filter((r) => r.startsWith('target=='))).toEqual(['target==1.0']);
+    await expectGoodAfter(w);
+  });
+});
+
+describe('PEP 700 fields with bad values', () => {
+  const CASES = [
+    { name: 'size negative', over: { size: -1 }, code: 'BAD_SIZE', reason: /target target-1\.0\.tar\.gz: size -1 is not a non-negative integer/ },
+    { name: 'size a string', over: { size: '1000' }, code: 'BAD_SIZE', reason: /size \\"1000\\" is not a non-negative integer/ },
+    { name: 'upload-time an object', over: { 'upload-time': {} }, code: 'BAD_UPLOAD_TIME', reason: /target target-1\.0\.tar\.gz: upload-time \{\} is not an ISO 8601 UTC date-time/ },
+    { name: 'upload-time on 30 February', over: { 'upload-time': '2024-02-30T00:00:00Z' }, code: 'BAD_UPLOAD_TIME', reason: /upload-time \\"2024-02-30T00:00:00Z\\" is not/ },
+  ] as const;
+
+  it.each(CASES)('$name: named and counted, the release recorded with its digest and the value unknown', async (c) => {
+    const w = await runWith(json(page({ files: [file(c.over)] })));
+    expect(logLinesWith(w, 'unreadable part of an index answer', c.code, c.reason)).toHaveLength(1);
+    expect(await counted(w.metrics.badInput, { source: 'index', code: c.code })).toBe(1);
+    expect(await attentionFor(w)).toEqual([]);
+    expect(await recordedReleases(w)).toContain('target==1.0');
+    expect(await storedDigests(w, 'target', '1.0')).toEqual([SHA]);
     await expectGoodAfter(w);
   });
 });

@@ -62,7 +62,7 @@ describe('an index without feeds (python3 -m http.server, no hashes)', { timeout
       expect(index.requests).toContain('GET /simple/dotted-name-pkg/');
       const project = await shown(database, 'dotted.name-pkg');
       expect(project.releases.map((r) => r.version).sort()).toEqual(['1.0', '1.1']);
-      expect(project.releases.flatMap((r) => r.digests)).toContainEqual({ filename: 'dotted_name_pkg-1.0-py3-none-any.whl', sha256: null, present: true, lastSeenAt: expect.any(String) as unknown });
+      expect(project.releases.flatMap((r) => r.digests)).toContainEqual({ filename: 'dotted_name_pkg-1.0-py3-none-any.whl', sha256: null, present: true, lastSeenAt: expect.any(String) as unknown, size: null, uploadTime: null });
 
       index.addWheel('Dotted.Name_pkg', '1.2');
       const second = await runCli(['once', 'update', '--all'], { ...database.env, LOG_LEVEL: 'info' });

@@ -105,7 +105,6 @@ describe('parsePep691', () => {
     [{ files: [{ filename: 7, url: 'x', hashes: {} }] }, 'files[0].filename'],
     [{ files: [{ filename: 'demo-1.tar.gz', url: 'x', hashes: { sha256: 5 } }] }, 'files[0].hashes.sha256'],
     [{ files: [{ filename: 'demo-1.tar.gz', url: 'x', hashes: {}, yanked: 1 }] }, 'files[0].yanked'],
-    [{ files: [{ filename: 'demo-1.tar.gz', url: 'x', hashes: {}, size: -1 }] }, 'files[0].size'],
   ])('rejects %j naming %s', (over, field) => {
     const error = thrown(() => parsePep691(page(over), URL_, 'demo'));
     expect(error.code).toBe('INDEX_BAD_BODY');

@@ -183,17 +183,29 @@ describe('IndexClient: project pages', () => {
     expect(await counter(metrics.badInput, { source: 'index', code: 'BAD_SHA256' })).toBe(1);
   });
 
+  it('reads a page whose file has a bad PEP 700 size, the size unknown and counted', async () => {
+    server.addRelease('z', '1.0');
+    server.inject({
+      kind: 'body',
+      contentType: 'application/vnd.pypi.simple.v1+json',
+      body: JSON.stringify({ meta: { 'api-version': '1.1' }, name: 'z', files: [{ filename: 'z-1.0.tar.gz', url: 'x', hashes: {}, size: 'big' }] }),
+    });
+    const page = await client.fetchProject(index, 'z');
+    expect(page?.releases[0]?.files[0]).toMatchObject({ filename: 'z-1.0.tar.gz', size: null });
+    expect(await counter(metrics.badInput, { source: 'index', code: 'BAD_SIZE' })).toBe(1);
+  });
+
   it('rejects a page of the wrong shape with INDEX_BAD_BODY naming the project and the field', async () => {
     server.addRelease('w', '1.0');
     server.inject({
       kind: 'body',
       contentType: 'application/vnd.pypi.simple.v1+json',
-      body: JSON.stringify({ meta: { 'api-version': '1.1' }, name: 'w', files: [{ filename: 'w-1.0.tar.gz', url: 'x', hashes: {}, size: 'big' }] }),
+      body: JSON.stringify({ meta: { 'api-version': '1.1' }, name: 'w', files: [{ filename: 'w-1.0.tar.gz', url: 7, hashes: {} }] }),
     });
     const error = await rejection(client.fetchProject(index, 'w'));
     expect(error.code).toBe('INDEX_BAD_BODY');
     expect(error.message).toContain('project w');
-    expect(error.message).toContain('files[0].size');
+    expect(error.message).toContain('files[0].url');
 
     server.inject({ kind: 'malformed' });
     expect((await rejection(client.fetchProject(index, 'w'))).code).toBe('INDEX_BAD_BODY');

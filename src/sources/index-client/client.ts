@@ -141,7 +141,7 @@ export class UndiciIndexClient implements IndexClient {
   private page(index: PackageIndex, parsed: ParsedPage, answer: { readonly validators: Validators; readonly lastSerial: string | null }): ProjectPage {
     const serial = pageSerial(answer.lastSerial, parsed);
     this.countProblems(index, 'index', parsed.problems, parsed.project);
-    return { project: parsed.project, releases: parsed.releases, validators: answer.validators, serial };
+    return { project: parsed.project, releases: parsed.releases, validators: answer.validators, serial, ...(parsed.status ? { status: parsed.status } : {}) };
   }
 
   close(): Promise<void> {

@@ -4,18 +4,21 @@
  * filenames and, with PEP 700, from the `versions` list (a version with no files still
  * exists); spellings of one PEP 440 version group into one release. A version the one
  * version rule refuses (version-check.ts) is left out with its files: a BAD_VERSION problem,
- * once per page, and the project's other releases are read as usual.
+ * once per page, and the project's other releases are read as usual. A file's PEP 700
+ * `size` and `upload-time` and the project's PEP 792 status are read by page-fields.ts: a
+ * bad one is a problem of its own, the value unknown.
  */
 import { parseDistributionFilename } from '../../domain/filename.js';
 import { canonicalizeName } from '../../domain/pep503.js';
-import type { IndexFile, IndexRelease } from '../../domain/types.js';
+import type { IndexFile, IndexRelease, ProjectStatus } from '../../domain/types.js';
 import { releaseKey } from '../../domain/pep440.js';
 import { quoteVersion, versionProblem } from '../../domain/version-check.js';
 import { IndexError } from './errors.js';
+import { htmlProjectStatus, jsonProjectStatus, readSize, readUploadTime } from './page-fields.js';
 
 /** A problem with one part of a page that is reported and counted, not thrown. */
 export interface PageProblem {
-  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION' | 'BAD_SERIAL';
+  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION' | 'BAD_SERIAL' | 'BAD_SIZE' | 'BAD_UPLOAD_TIME' | 'BAD_PROJECT_STATUS';
   readonly detail: string;
   /** BAD_VERSION: the version quoted (quoteVersion) and why it is refused. */
   readonly version?: string;
@@ -26,6 +29,8 @@ export interface ParsedPage {
   readonly project: string;
   readonly releases: IndexRelease[];
   readonly problems: PageProblem[];
+  /** PEP 792, simple-API pages only; absent when unreadable (a problem says why). */
+  readonly status?: ProjectStatus;
 }
 
 const SHA256 = /^[0-9a-f]{64}$/i;
@@ -61,12 +66,6 @@ export class ShapeChecker {
 
   optionalString(value: unknown, field: string): string | null {
     return value === undefined || value === null ? null : this.string(value, field);
-  }
-
-  optionalSize(value: unknown, field: string): number | null {
-    if (value === undefined || value === null) return null;
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) this.fail(field, 'a non-negative integer', value);
-    return value;
   }
 }
 
@@ -163,12 +162,13 @@ export function parsePep691(data: unknown, url: string, requested: string): Pars
         sha256,
         yanked: yanked === true || typeof yanked === 'string',
         yankedReason: typeof yanked === 'string' && yanked !== '' ? yanked : null,
-        uploadTime: check.optionalString(entry['upload-time'], `${field}.upload-time`),
-        size: check.optionalSize(entry.size, `${field}.size`),
+        uploadTime: readUploadTime(entry['upload-time'], `${project} ${filename}`, problems),
+        size: readSize(entry.size, `${project} ${filename}`, problems),
       },
     });
   });
-  return { project, releases: groupReleases(project, versions, files, problems), problems };
+  const status = jsonProjectStatus(root['project-status'], project, problems);
+  return { project, releases: groupReleases(project, versions, files, problems), problems, ...(status ? { status } : {}) };
 }
 
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
@@ -183,7 +183,7 @@ export function decodeHtmlEntities(text: string): string {
   });
 }
 
-function attributes(tag: string): Map<string, string> {
+export function attributes(tag: string): Map<string, string> {
   const attrs = new Map<string, string>();
   const pattern = /([a-zA-Z_:][-a-zA-Z0-9_:.]*)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?/g;
   for (const m of tag.matchAll(pattern)) {
@@ -233,5 +233,6 @@ export function parsePep503(html: string, url: string, requested: string): Parse
       },
     });
   }
-  return { project, releases: groupReleases(project, [], files, problems), problems };
+  const status = htmlProjectStatus(html, project, attributes, problems);
+  return { project, releases: groupReleases(project, [], files, problems), problems, ...(status ? { status } : {}) };
 }

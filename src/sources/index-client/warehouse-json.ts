@@ -1,6 +1,7 @@
 /** Warehouse's JSON API (`/pypi/<name>/json`, `/pypi/<name>/<version>/json`) -> IndexRelease[]. */
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { IndexFile, IndexRelease } from '../../domain/types.js';
+import { readSize, readUploadTime } from './page-fields.js';
 import { ShapeChecker, checkSha256, withValidVersions, type ParsedPage, type PageProblem } from './project-page.js';
 
 function parseFile(check: ShapeChecker, value: unknown, field: string, project: string, problems: PageProblem[]): IndexFile {
@@ -15,8 +16,8 @@ function parseFile(check: ShapeChecker, value: unknown, field: string, project: 
     sha256,
     yanked: entry.yanked === true,
     yankedReason: entry.yanked === true && reason ? reason : null,
-    uploadTime: check.optionalString(entry.upload_time_iso_8601, `${field}.upload_time_iso_8601`),
-    size: check.optionalSize(entry.size, `${field}.size`),
+    uploadTime: readUploadTime(entry.upload_time_iso_8601, `${project} ${filename}`, problems),
+    size: readSize(entry.size, `${project} ${filename}`, problems),
   };
 }
 
