@@ -52,6 +52,8 @@ export interface AdapterOptions {
   readonly dryRunEvents?: EventSink;
   /** Wraps the network client under the rate limit (`run` watches index health there). */
   readonly observeIndex?: (client: IndexClient) => IndexClient;
+  /** Pipelines held to a fraction of the rate (`run`: the update pipeline, PKGSTREAM_VERIFY_SHARE). */
+  readonly rateShares?: Readonly<Record<string, number>>;
 }
 
 function eventSinkOf({ config, logger, metrics, eventsOut }: AdapterOptions): EventSink {
@@ -109,7 +111,7 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
       maxRetryAfterMs: config.maxBackoff * 1000,
       redirectOrigins: config.redirectOrigins.map((origin) => new URL(origin).origin),
     });
-    const index = politeIndexClient(options.observeIndex?.(network) ?? network, { rate: config.rateLimit, burst: config.rateBurst, metrics });
+    const index = politeIndexClient(options.observeIndex?.(network) ?? network, { rate: config.rateLimit, burst: config.rateBurst, metrics, ...(options.rateShares ? { shares: options.rateShares } : {}) });
     return {
       database,
       store: dryRun ? dryRunStore(realStore, logger, options.dryRunEvents) : realStore,

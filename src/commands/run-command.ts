@@ -17,6 +17,9 @@ import { openAdaptersWithRetry } from './database-start.js';
 import { monitorDependencies } from './dependency-monitor.js';
 import { PIPELINE_FACTORIES } from './pipeline-factories.js';
 import { serviceApi } from './service-actions.js';
+import type { Config } from '../runtime/config.js';
+import { budgetWarnings, verificationBudgets } from '../runtime/verification-budget.js';
+import { listIndexOverviews } from '../db/index-overview.js';
 import { joinReplicas } from '../runtime/membership.js';
 import { logWatched } from './watch-summary.js';
 
@@ -70,7 +73,9 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   // Listed from the start, so that the body says what is still to come.
   for (const name of config.pipelines) readiness.setPipeline(name, 'starting', 'waiting for start-up');
   readiness.setStartup('opening the database');
-  const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun, observeIndex: (client) => dependencies.watchIndex(client) }, signal, (reason) =>
+  // Beside the feeds and serial syncs, the update pipeline's re-checks (verification) get their share of the rate.
+  const rateShares = { update: config.verifyShare };
+  const opened = await openAdaptersWithRetry({ config, logger, metrics, dryRun: config.dryRun, observeIndex: (client) => dependencies.watchIndex(client), rateShares }, signal, (reason) =>
     readiness.setDependency('database', false, reason),
   );
   if (opened === null) return;
@@ -82,7 +87,7 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
 
   readiness.setStartup('checking the dependencies');
   await dependencies.start(await listIndexes(adapters.database.pool, { enabledOnly: true }));
-  await startAttentionGauge(adapters, metrics, logger, lifecycle);
+  await startAttentionGauge(adapters, config, metrics, logger, lifecycle);
   if (lifecycle.stopping) return;
 
   // Replicas on one server share the work; an embedded database has one process (its lock).
@@ -108,11 +113,19 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   logger.info({ database: adapters.database.url, pipelines: config.pipelines, dryRun: config.dryRun }, 'pkgstream running');
 }
 
-async function startAttentionGauge(adapters: Adapters, metrics: Metrics, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+/** The attention gauge, and the verification cycle each index host's projects take (PKGSTREAM_VERIFY_SHARE). */
+async function startAttentionGauge(adapters: Adapters, config: Config, metrics: Metrics, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+  const settings = { rate: config.rateLimit, share: config.verifyShare, recheckIntervalSeconds: config.recheckInterval };
+  const warn = budgetWarnings((budget) =>
+    logger.warn({ ...budget, ...settings }, 'verification cycle longer than PKGSTREAM_RECHECK_INTERVAL: raise PKGSTREAM_VERIFY_SHARE or PKGSTREAM_RATE_LIMIT, or the interval'),
+  );
   const refresh = async () => {
     const counts = await adapters.store.openAttentionCounts();
     metrics.attentionOpen.reset();
     for (const [pipeline, open] of Object.entries(counts)) metrics.attentionOpen.set({ pipeline }, open);
+    const budgets = verificationBudgets(await listIndexOverviews(adapters.database.pool), settings);
+    for (const budget of budgets) metrics.verificationCycle.set({ index: budget.index }, budget.cycleSeconds);
+    warn(budgets);
   };
   await refresh();
   const timer = setInterval(() => void refresh().catch((error: unknown) => logger.warn({ err: error }, 'attention count failed')), ATTENTION_REFRESH_MS);

@@ -88,6 +88,7 @@ export const SETTINGS = {
   concurrency: setting('PKGSTREAM_CONCURRENCY', '8', 'Items in flight per pipeline stage', intIn(1, 1_000)),
   scanPageSize: setting('PKGSTREAM_SCAN_PAGE_SIZE', '500', 'Rows read per database page', intIn(1, 100_000)),
   progressInterval: setting('PKGSTREAM_PROGRESS_INTERVAL', '10', 'Seconds between progress reports of an update pass (log line, rate and ETA gauges, a bar when stderr is a terminal), and between the lines of a waiting `once` saying what it waits for (at most 60)', positiveNumber(86_400)),
+  verifyShare: setting('PKGSTREAM_VERIFY_SHARE', '0.2', 'Fraction of PKGSTREAM_RATE_LIMIT the update pipeline\'s re-checks may use under `run` (verification); the rest stays free for the feeds and serial syncs', positiveNumber(1)),
   recheckInterval: setting('PKGSTREAM_RECHECK_INTERVAL', '86400', 'Seconds within which every known release is re-checked', positiveNumber(31_536_000)),
   releaseTriggers: setting('PKGSTREAM_RELEASE_TRIGGERS', '', 'Comma list of projects whose releases also go to <prefix>.release-trigger', list.pipe(z.array(z.string().refine(isValidProjectName, 'each must be a valid project name (PEP 508)')))),
   dryRun: setting('PKGSTREAM_DRY_RUN', 'false', 'Log every effect instead of having it', bool),

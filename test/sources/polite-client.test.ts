@@ -79,6 +79,20 @@ describe('politeIndexClient: one bucket per index host for every pipeline and ev
     await polite.close();
   });
 
+  it("a pipeline held to a share (the update pipeline's verification) gets that fraction; the others still get the rest", async () => {
+    const inner = new RecordingIndex();
+    const polite = politeIndexClient(inner, { rate: 40, burst: 1, shares: { update: 0.25 } });
+    const update = polite.forPipeline('update');
+    const releases = polite.forPipeline('releases');
+    await Promise.all([...Array.from({ length: 6 }, (_, i) => update.fetchProject(A, `u${i}`)), ...Array.from({ length: 6 }, (_, i) => releases.fetchFeed(A, 'updates'))]);
+    const times = (kind: string) => inner.arrivals.filter((r) => r.kind === kind).map((r) => r.at);
+    const [pages, feeds] = [times('project'), times('feed')];
+    // The update pipeline at 10/s: five intervals of 100 ms; the feeds at the host's 40/s in between.
+    expect(Math.max(...pages) - Math.min(...pages)).toBeGreaterThanOrEqual(5 * 100 - 5);
+    expect(Math.max(...feeds) - Math.min(...feeds)).toBeLessThan(5 * 100);
+    await polite.close();
+  });
+
   it("a 429's Retry-After pauses the host for every pipeline, not only the one that got it", async () => {
     const inner = new RecordingIndex();
     const polite = politeIndexClient(inner, { rate: 1000, burst: 1 });

@@ -7,7 +7,7 @@
  * the limit + burst at the index. A process makes one of these over its one index client; each
  * pipeline gets a view (`forPipeline`) that only labels its waits.
  */
-import { BehaviorSubject, distinctUntilChanged, map, Subject, Subscription, type SchedulerLike, asyncScheduler } from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, map, Subject, type SchedulerLike, asyncScheduler } from 'rxjs';
 import { errorCode } from '../../domain/errors.js';
 import type { IndexClient } from '../../domain/ports.js';
 import { indexHost } from '../../domain/index-host.js';
@@ -20,6 +20,12 @@ export interface PoliteIndexOptions {
   /** Requests per second per index host, and how many may go at once above it. */
   readonly rate: number;
   readonly burst: number;
+  /**
+   * Pipelines held to a fraction of the rate (e.g. `{ update: 0.2 }`: the verification
+   * re-checks), so the rest stays free for the others: their requests first take a token of
+   * a bucket of their own at that fraction, then one of the host's.
+   */
+  readonly shares?: Readonly<Record<string, number>>;
   readonly scheduler?: SchedulerLike;
   readonly metrics?: Pick<Metrics, 'rateLimiterWait'>;
 }
@@ -42,32 +48,33 @@ interface Ticket {
 }
 
 export function politeIndexClient(client: IndexClient, options: PoliteIndexOptions): PoliteIndexClient {
+  const scheduler = options.scheduler ?? asyncScheduler;
   const penalties = new Subject<RateLimitPenalty<string>>();
-  const tickets = new Subject<Ticket>();
   const replicas = new BehaviorSubject(1);
-  const limits = replicas.pipe(
-    distinctUntilChanged(),
-    map((n) => ({ rate: options.rate / n, burst: Math.max(1, options.burst / n) })),
-  );
+  /** One token bucket per host at `fraction` of the rate and burst, this replica's share of it. */
+  const lane = (fraction: number, paused?: Subject<RateLimitPenalty<string>>) => {
+    const tickets = new Subject<Ticket>();
+    const limits = replicas.pipe(
+      distinctUntilChanged(),
+      map((n) => ({ rate: (options.rate * fraction) / n, burst: Math.max(1, (options.burst * fraction) / n) })),
+    );
+    const bucket = { rate: options.rate * fraction, burst: Math.max(1, options.burst * fraction) };
+    const subscription = tickets
+      .pipe(rateLimit<Ticket, string>({ ...bucket, key: (ticket) => ticket.host, limits, scheduler, ...(paused ? { penalties: paused } : {}) }))
+      .subscribe((ticket) => ticket.grant());
+    const take = (host: string, pipeline: string) => new Promise<void>((grant) => tickets.next({ host, pipeline, grant }));
+    return { take, subscription };
+  };
+  const hostLane = lane(1, penalties);
+  const shared = new Map(Object.entries(options.shares ?? {}).map(([pipeline, fraction]) => [pipeline, lane(fraction)]));
   let requests = 0;
-  const buckets: Subscription = tickets
-    .pipe(
-      rateLimit<Ticket, string>({
-        rate: options.rate,
-        burst: options.burst,
-        key: (ticket) => ticket.host,
-        penalties,
-        limits,
-        scheduler: options.scheduler ?? asyncScheduler,
-      }),
-    )
-    .subscribe((ticket) => ticket.grant());
 
   const politely = async <T>(pipeline: string, index: PackageIndex, request: () => Promise<T>): Promise<T> => {
     const host = indexHost(index);
-    const asked = (options.scheduler ?? asyncScheduler).now();
-    await new Promise<void>((grant) => tickets.next({ host, pipeline, grant }));
-    const waitedMs = (options.scheduler ?? asyncScheduler).now() - asked;
+    const asked = scheduler.now();
+    await shared.get(pipeline)?.take(host, pipeline);
+    await hostLane.take(host, pipeline);
+    const waitedMs = scheduler.now() - asked;
     options.metrics?.rateLimiterWait.observe({ pipeline, index: host }, waitedMs / 1000);
     requests += 1;
     try {
@@ -90,7 +97,8 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
     shareAmong: (n) => replicas.next(Math.max(1, Math.floor(n))),
     requests: () => requests,
     async close() {
-      buckets.unsubscribe();
+      hostLane.subscription.unsubscribe();
+      for (const { subscription } of shared.values()) subscription.unsubscribe();
       await client.close();
     },
   };
