@@ -84,7 +84,7 @@ describe('politeIndexClient: one bucket per index host for every pipeline and ev
     const polite = politeIndexClient(inner, { rate: 40, burst: 1, shares: { update: 0.25 } });
     const update = polite.forPipeline('update');
     const releases = polite.forPipeline('releases');
-    await Promise.all([...Array.from({ length: 6 }, (_, i) => update.fetchProject(A, `u${i}`)), ...Array.from({ length: 6 }, (_, i) => releases.fetchFeed(A, 'updates'))]);
+    await Promise.all([...Array.from({ length: 6 }, (_, i) => update.fetchProject(A, `u${i}`)), ...Array.from({ length: 6 }, () => releases.fetchFeed(A, 'updates'))]);
     const times = (kind: string) => inner.arrivals.filter((r) => r.kind === kind).map((r) => r.at);
     const [pages, feeds] = [times('project'), times('feed')];
     // The update pipeline at 10/s: five intervals of 100 ms; the feeds at the host's 40/s in between.
