@@ -134,6 +134,8 @@ export function updatePorts({ adapters, claims }: PipelineContext): UpdatePorts 
   return {
     store: adapters.store,
     index: adapters.index.forPipeline('update'),
+    // The re-checks a serial sync queued are the index's news, not verification: outside its share.
+    changes: adapters.index.forPipeline('update-changes'),
     scheduler: asyncScheduler,
     ...(adapters.pageValidators ? { validators: adapters.pageValidators } : {}),
     ...(claims ? { claims } : {}),

@@ -151,7 +151,8 @@ async function writePlanned(db: Queryable, planned: readonly PlannedWrite[]): Pr
      ), checked AS (
        UPDATE package_version v
           SET state = t.state, yanked_reason = t.reason, last_checked_at = t.checked_at,
-              last_changed_at = t.changed_at, next_due_at = t.due, manual_priority = 0
+              last_changed_at = t.changed_at, next_due_at = t.due, manual_priority = 0,
+              recheck_queued_at = CASE WHEN v.recheck_queued_at <= t.checked_at THEN NULL ELSE v.recheck_queued_at END
          FROM t
         WHERE v.id = t.id AND v.xmin::text = t.row_version
        RETURNING v.id

@@ -13,14 +13,14 @@ import { DEFAULT_PRIORITY, nextDueAt, type PriorityOptions } from './priority.js
 import { toId, withTransaction, type Queryable } from './sql.js';
 
 /** Columns of a StoredRelease (`v` package_version, `i` package_index), artifacts included. */
-export const RELEASE_SELECT = `
-  SELECT v.id, v.index_id, i.simple_url, v.project, v.version, v.state, v.yanked_reason,
+export const RELEASE_COLUMNS = `
+         v.id, v.index_id, i.simple_url, v.project, v.version, v.state, v.yanked_reason,
          v.last_checked_at, v.next_due_at, v.next_due_at::text AS due_key,
          COALESCE((SELECT json_agg(json_build_object('filename', a.filename, 'sha256', a.sha256) ORDER BY a.filename)
                      FROM artifact a
-                    WHERE a.package_version_id = v.id AND a.present), '[]'::json) AS artifacts
-    FROM package_version v
-    JOIN package_index i ON i.id = v.index_id`;
+                    WHERE a.package_version_id = v.id AND a.present), '[]'::json) AS artifacts`;
+export const RELEASE_FROM = 'FROM package_version v JOIN package_index i ON i.id = v.index_id';
+export const RELEASE_SELECT = `SELECT ${RELEASE_COLUMNS} ${RELEASE_FROM}`;
 
 export interface ReleaseRow {
   id: string;
@@ -201,14 +201,14 @@ export async function recordReleases(
 
 /** Moves a release's due time (a lease while it is worked on, or a back-off). */
 export async function deferCheck(db: Queryable, releaseId: number, until: Date): Promise<boolean> {
-  const result = await db.query('UPDATE package_version SET next_due_at = $2 WHERE id = $1', [releaseId, until]);
+  const result = await db.query('UPDATE package_version SET next_due_at = $2, recheck_queued_at = NULL WHERE id = $1', [releaseId, until]);
   return (result.rowCount ?? 0) > 0;
 }
 
 
 /** Brings a project's releases due by `at` (never later than they were): the index says it changed. */
 export async function queueRecheck(db: Queryable, indexId: number, project: string, at: Date, serial: number | null): Promise<void> {
-  await db.query('UPDATE package_version SET next_due_at = $3 WHERE index_id = $1 AND project = $2 AND next_due_at > $3', [indexId, project, at]);
+  await db.query('UPDATE package_version SET next_due_at = LEAST(next_due_at, $3), recheck_queued_at = $3 WHERE index_id = $1 AND project = $2', [indexId, project, at]);
   if (serial === null) return;
   await db.query(
     'UPDATE package_project SET listed_serial = $3 WHERE index_id = $1 AND project = $2 AND (listed_serial IS NULL OR listed_serial < $3)',

@@ -7,7 +7,7 @@ import type { ProjectRef, StoredRelease } from '../domain/types.js';
 import { pagedScan, type Page, type PagedScanOptions, type ScanIterable } from './paged-scan.js';
 import { analyzeTables } from './maintenance.js';
 import { listKnownProjects, listUnrecordedProjects } from './projects.js';
-import { RELEASE_SELECT, toStoredRelease, type ReleaseRow } from './releases.js';
+import { RELEASE_COLUMNS, RELEASE_FROM, RELEASE_SELECT, toStoredRelease, type ReleaseRow } from './releases.js';
 import { readUnsolvedPage } from './solver-runs.js';
 import { toId, type Queryable } from './sql.js';
 
@@ -67,6 +67,30 @@ export async function readDuePage(
   const last = rows[rows.length - 1];
   const next = rows.length < options.limit || !last ? null : { dueKey: last.due_key, id: toId(last.id) };
   return { rows: rows.map(toStoredRelease), next };
+}
+
+/**
+ * The releases a serial sync queued for a re-check (queueRecheck), the most recently queued
+ * first, page by page: keyset on (recheck_queued_at, id) descending, the time as Postgres
+ * prints it (microseconds kept).
+ */
+export function queuedScan(db: Queryable, options: PagedScanOptions & { readonly pageSize: number }): ScanIterable<StoredRelease> {
+  checkPageSize(options.pageSize);
+  return pagedScan(async (after: { readonly queuedKey: string; readonly id: number } | null) => {
+    const params: unknown[] = [options.pageSize];
+    const where = ['i.enabled', 'v.recheck_queued_at IS NOT NULL'];
+    if (after) {
+      params.push(after.queuedKey, after.id);
+      where.push('(v.recheck_queued_at, v.id) < ($2::timestamptz, $3::bigint)');
+    }
+    const { rows } = await db.query<ReleaseRow & { queued_key: string }>(
+      `SELECT ${RELEASE_COLUMNS}, v.recheck_queued_at::text AS queued_key ${RELEASE_FROM} WHERE ${where.join(' AND ')}
+        ORDER BY v.recheck_queued_at DESC, v.id DESC LIMIT $1`,
+      params,
+    );
+    const last = rows[rows.length - 1];
+    return { rows: rows.map(toStoredRelease), next: rows.length < options.pageSize || !last ? null : { queuedKey: last.queued_key, id: toId(last.id) } };
+  }, options);
 }
 
 /** How many rows a due scan started now would hand out (its pass's `rows due`). */

@@ -286,6 +286,8 @@ export interface PackageStore {
   unrecordedProjects(options?: { readonly pageSize?: number }): AsyncIterable<ProjectRef>;
   /** Due releases (all releases with `all`), most due first, pulled one keyset page at a time. */
   scanDue(options: { readonly now: Date; readonly pageSize: number; readonly all?: boolean }): AsyncIterable<StoredRelease>;
+  /** The releases a serial sync queued for a re-check, most recently queued first (absent: none are kept). */
+  scanQueued?(options: { readonly pageSize: number }): AsyncIterable<StoredRelease>;
   /** How many rows `scanDue` with these options would hand out now (a pass's rows due). */
   countDue(options: { readonly now: Date; readonly all?: boolean }): Promise<number>;
   /** Records a check: state transitions, artifacts, last_checked_at and the next due time. */

@@ -76,6 +76,11 @@ export interface UpdatePorts {
   readonly scheduler: SchedulerLike;
   /** When given, page requests are conditional and a 304 is an unchanged check. */
   readonly validators?: PageValidatorStore;
+  /**
+   * Where the re-checks a serial sync queued (the index said the project changed) ask, when
+   * not `index`: outside the verification share of the rate (PKGSTREAM_VERIFY_SHARE).
+   */
+  readonly changes?: Pick<IndexClient, 'fetchProject'>;
   /** Replicas sharing the database: each project of a pass is checked by the one that claims it. */
   readonly claims?: ProjectClaims;
 }
@@ -180,7 +185,7 @@ export function updatePass(ports: UpdatePorts, options: UpdateOptions): Observab
   return defer(() => {
     const stop = { stopped: false };
     const stopWatch: Subscription | undefined = options.stop?.subscribe(() => (stop.stopped = true));
-    return runPass(ports, options, fetcherFor(ports, options), stop).pipe(finalize(() => stopWatch?.unsubscribe()));
+    return runPass(ports, options, fetchersFor(ports, options), stop).pipe(finalize(() => stopWatch?.unsubscribe()));
   });
 }
 
@@ -190,7 +195,7 @@ export function updatePipeline(ports: UpdatePorts, options: UpdatePipelineOption
   const { scheduler } = ports;
   const { metrics, logger } = options;
   return defer(() => {
-    const fetcher = fetcherFor(ports, options);
+    const fetcher = fetchersFor(ports, options);
     const stop = { stopped: false };
     const stopWatch: Subscription | undefined = options.stop?.subscribe(() => (stop.stopped = true));
     metrics?.pipelineUp.set({ pipeline: UPDATE_PIPELINE }, 1);
@@ -216,9 +221,18 @@ export function updatePipeline(ports: UpdatePorts, options: UpdatePipelineOption
   });
 }
 
-function fetcherFor(ports: UpdatePorts, options: UpdateOptions): ProjectFetcher<CheckedPage> {
+/** The verification re-checks' fetcher, and the one of the re-checks a serial sync queued. */
+interface PassFetchers {
+  readonly verify: ProjectFetcher<CheckedPage>;
+  readonly changes: ProjectFetcher<CheckedPage>;
+  requests(): number;
+}
+
+function fetchersFor(ports: UpdatePorts, options: UpdateOptions): PassFetchers {
   const fetcherOptions = { retry: options.retry, scheduler: ports.scheduler, ...(options.random ? { random: options.random } : {}) };
-  return createProjectFetcher(ports.index, fetcherOptions, ports.validators);
+  const verify = createProjectFetcher(ports.index, fetcherOptions, ports.validators);
+  const changes = ports.changes ? createProjectFetcher(ports.changes, fetcherOptions, ports.validators) : verify;
+  return { verify, changes, requests: () => verify.requests() + (changes === verify ? 0 : changes.requests()) };
 }
 
 /** How a project the pass has finished ended. */
@@ -227,6 +241,8 @@ type ProjectState = 'checked' | 'failed';
 /** A project in flight, with the ids of its rows seen so far (deferred if it fails). */
 interface Running {
   readonly rows: number[];
+  /** Queued by a serial sync: fetched outside the verification share. */
+  readonly queued: boolean;
 }
 
 /** Ends an async iterable early once `stopped()` holds, closing the source (its `finally` runs). */
@@ -260,7 +276,7 @@ function stoppable<T>(source: AsyncIterable<T>, stopped: () => boolean, onStop: 
 function runPass(
   ports: UpdatePorts,
   options: UpdateOptions,
-  fetcher: ProjectFetcher<CheckedPage>,
+  fetcher: PassFetchers,
   stop: { stopped: boolean },
 ): Observable<UpdateOutcome> {
   const { store, scheduler } = ports;
@@ -355,7 +371,7 @@ function runPass(
             return from(fail(row, 'index', error, 1, state.rows));
           }
           const request = { index, project: row.project };
-          return stage('fetch', request, (r) => fetcher.fetch(r), (outcome) => !outcome.ok).pipe(
+          return stage('fetch', request, (r) => (state.queued ? fetcher.changes : fetcher.verify).fetch(r), (outcome) => !outcome.ok).pipe(
             mergeMap((fetched): ObservableInput<UpdateOutcome> => {
               if (!fetched.ok) return fail(row, 'fetch', fetched.error, fetched.attempts, state.rows);
               return apply(index, row, fetched.value, fetched.attempts, state);
@@ -419,7 +435,7 @@ function runPass(
       );
     };
 
-    const handleRow = (row: StoredRelease): Observable<UpdateOutcome> => {
+    const handleRow = (row: StoredRelease, queued: boolean): Observable<UpdateOutcome> => {
       rows += 1;
       const key = `${row.indexId}|${row.project}`;
       const inFlight = running.get(key);
@@ -430,7 +446,7 @@ function runPass(
       const known = projects.get(key);
       if (known === 'checked') return of(skipped(row, 'project-checked'));
       if (known === 'failed') return from(deferRows([row.id]).then(() => skipped(row, 'project-failed')));
-      const state: Running = { rows: [row.id] };
+      const state: Running = { rows: [row.id], queued };
       running.set(key, state);
       projectCount += 1;
       return checkRow(row, key, state);
@@ -439,7 +455,7 @@ function runPass(
     /** A registered project of a feedless index without releases: its page read, its releases recorded. */
     const handleUnrecorded = (project: ProjectRef): Observable<UpdateOutcome> => {
       const key = `${project.indexId}|${project.project}`;
-      const state: Running = { rows: [] };
+      const state: Running = { rows: [], queued: false };
       running.set(key, state);
       projectCount += 1;
       return checkRow(project, key, state);
@@ -447,9 +463,12 @@ function runPass(
 
     const due = store.scanDue({ now: startedAt, pageSize: options.pageSize, ...(options.all ? { all: true } : {}) });
     const unrecorded = store.unrecordedProjects({ pageSize: options.pageSize });
+    // A queued row is due too; checked first, it is no longer due when the due scan reaches it.
+    const queued = options.all ? null : store.scanQueued?.({ pageSize: options.pageSize });
     const items = (async function* (): AsyncGenerator<DueItem> {
       for await (const project of unrecorded) yield { project };
-      for await (const release of due) yield { release };
+      if (queued) for await (const release of queued) yield { release, queued: true };
+      for await (const release of due) yield { release, queued: false };
     })();
     const claimed = claimedItems(ports, options, items, startedAt);
     const scan = stoppable(claimed ? claimed.items : unclaimed(items), () => stop.stopped, () => (stoppedEarly = true));
@@ -460,7 +479,7 @@ function runPass(
     };
     const handle = ({ item, claimed: mine }: Claimed<DueItem>): Observable<UpdateOutcome> => {
       if ('project' in item) return mine ? handleUnrecorded(item.project) : EMPTY;
-      return (mine ? handleRow(item.release) : of(skipped(item.release, 'project-claimed'))).pipe(finalize(rowDone));
+      return (mine ? handleRow(item.release, item.queued) : of(skipped(item.release, 'project-claimed'))).pipe(finalize(rowDone));
     };
     const checks = pullMap(scan, handle, {
       concurrency: options.concurrency,
@@ -500,7 +519,7 @@ function runPass(
 }
 
 /** What a pass works on: first the feedless indexes' projects without releases, then the due rows. */
-type DueItem = { readonly project: ProjectRef } | { readonly release: StoredRelease };
+type DueItem = { readonly project: ProjectRef } | { readonly release: StoredRelease; readonly queued: boolean };
 
 const refOfItem = (item: DueItem): ProjectRef => ('project' in item ? item.project : item.release);
 

@@ -15,7 +15,7 @@ import { isKnownProject, loadPageValidators, loadPromisedSerial, savePageValidat
 import { loadProjectStatus, recordProjectStatus } from '../db/project-status.js';
 import { applyCheck, applyChecks } from '../db/release-checks.js';
 import { deferCheck, loadProjectReleases, loadRelease, queueRecheck, recordReleases } from '../db/releases.js';
-import { countDue, dueScan, knownProjectsScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
+import { countDue, dueScan, knownProjectsScan, queuedScan, unrecordedProjectsScan, unsolvedScan } from '../db/scans.js';
 import { readUnsolvedPage, recordFinished, recordScheduled } from '../db/solver-runs.js';
 import { isConnectionError, type RetryOptions } from '../db/retry.js';
 
@@ -111,6 +111,7 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
     loadRelease: (indexId, project, version) => retriableDbErrors(loadRelease(pool, indexId, project, version)),
     loadProjectReleases: (indexId, project) => retriableDbErrors(loadProjectReleases(pool, indexId, project)),
     scanDue: (scan) => dueScan(pool, { ...retry, analyze, ...scan }),
+    scanQueued: (scan) => queuedScan(pool, { ...retry, ...scan }),
     countDue: (scan) => retriableDbErrors(countDue(pool, scan)),
     applyCheck: (release, check) => announcing((check.events?.length ?? 0) > 0, applyCheck(pool, releaseIdOf(release), check, priority, serviceVersion)),
     applyChecks: (checks) =>
