@@ -4,7 +4,9 @@
  * running only the update pipeline, all on one fresh Postgres schema per replica count,
  * against the synthetic index answering every page after L ms. The index's rate limit R is
  * the service's (the replicas share it); each replica has concurrency C, so one replica
- * does at most C / L requests per second. Per replica count n it reports
+ * does at most C / L requests per second. The defaults (R 200, C 5, L 50 ms) make one and
+ * two replicas bound by their concurrency and three by the shared limit. Per replica count
+ * n it reports
  * - seconds: from the index's first project request to the one that completed the set
  *   (every project requested at least once), and per_s: P over that time;
  * - ceiling_per_s: min(R, n × C / L), and fraction_of_ceiling: per_s over it;
@@ -97,6 +99,17 @@ async function untilAllChecked(pool: pg.Pool, projects: number, timeoutMs: numbe
   }
 }
 
+/** Seconds from the index's first request to each replica's joining (its log line's time); a late one worked less of the pass. */
+async function joinedAfter(running: readonly RunningCli[], firstRequest: number): Promise<(number | null)[]> {
+  const firstEpochMs = performance.timeOrigin + firstRequest;
+  return Promise.all(
+    running.map(async (replica) => {
+      const line = await replica.log((entry) => String(entry.msg).startsWith('joined the replicas'), 1000).catch(() => undefined);
+      return typeof line?.time === 'number' ? round((line.time - firstEpochMs) / 1000, 1) : null;
+    }),
+  );
+}
+
 async function runReplicas(replicas: number, options: BenchOptions): Promise<ReplicaRun & { readonly details: Record<string, unknown> }> {
   const projects = options.replicaProjects;
   const ceiling = Math.min(options.replicaLimit, (replicas * options.replicaConcurrency) / (options.latency / 1000));
@@ -136,6 +149,7 @@ async function runReplicas(replicas: number, options: BenchOptions): Promise<Rep
       ...run,
       details: {
         startup_s: round((first - spawnedAt) / 1000, 1),
+        joined_after_first_request_s: await joinedAfter(running, first),
         until_db_checked_s: round((checkedAt - spawnedAt) / 1000, 1),
         replicas_live_seen: metrics.map((text) => sample(text, 'pkgstream_replicas_live', {})),
       },

@@ -84,7 +84,7 @@ const SPEC = {
   'sync-projects': { type: 'string', default: '10000' },
   'replica-projects': { type: 'string', default: '20000' },
   'replica-limit': { type: 'string', default: '200' },
-  'replica-concurrency': { type: 'string', default: '4' },
+  'replica-concurrency': { type: 'string', default: '5' },
   replicas: { type: 'string', default: '3' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
