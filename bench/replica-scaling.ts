@@ -10,6 +10,8 @@
  * - seconds: from the index's first project request to the one that completed the set
  *   (every project requested at least once), and per_s: P over that time;
  * - ceiling_per_s: min(R, n × C / L), and fraction_of_ceiling: per_s over it;
+ * - fraction_of_linear: per_s over min(R, n × what one replica did): how much of n copies
+ *   of one replica n replicas achieve (a slot's round trip is more than L);
  * - max_window: the most project requests the index saw in any 1 s window, which a shared
  *   limit bounds by R + B (burst) whatever n is;
  * - duplicates: requests beyond the first of each project before the set was complete
@@ -37,6 +39,7 @@ export interface ReplicaRun {
   readonly per_s: number;
   readonly ceiling_per_s: number;
   readonly fraction_of_ceiling: number;
+  readonly fraction_of_linear: number;
   readonly max_window: number;
   readonly duplicates: number;
   readonly requests_by_replica: readonly number[];
@@ -110,7 +113,9 @@ async function joinedAfter(running: readonly RunningCli[], firstRequest: number)
   );
 }
 
-async function runReplicas(replicas: number, options: BenchOptions): Promise<ReplicaRun & { readonly details: Record<string, unknown> }> {
+type MeasuredRun = Omit<ReplicaRun, 'fraction_of_linear'>;
+
+async function runReplicas(replicas: number, options: BenchOptions): Promise<MeasuredRun & { readonly details: Record<string, unknown> }> {
   const projects = options.replicaProjects;
   const ceiling = Math.min(options.replicaLimit, (replicas * options.replicaConcurrency) / (options.latency / 1000));
   const timeoutMs = 120_000 + (3 * 1000 * projects) / ceiling;
@@ -134,7 +139,7 @@ async function runReplicas(replicas: number, options: BenchOptions): Promise<Rep
     const metrics = await Promise.all(running.map((replica) => replica.metrics()));
     const first = tally.arrivals()[0] ?? spawnedAt;
     const seconds = ((tally.completedAt() ?? first) - first) / 1000;
-    const run: ReplicaRun = {
+    const run: MeasuredRun = {
       replicas,
       seconds: round(seconds, 1),
       per_s: round(projects / seconds, 1),
@@ -171,7 +176,8 @@ export async function replicaScaling(options: BenchOptions): Promise<ReplicaScal
   const details: Record<string, unknown> = {};
   for (let replicas = 1; replicas <= options.replicas; replicas += 1) {
     const { details: extra, ...run } = await runReplicas(replicas, options);
-    runs.push(run);
+    const linear = Math.min(options.replicaLimit, replicas * (runs[0]?.per_s ?? run.per_s));
+    runs.push({ ...run, fraction_of_linear: round(run.per_s / linear, 3) });
     details[`replicas_${replicas}`] = extra;
   }
   return {
