@@ -83,6 +83,8 @@ function replicaEnv(url: string, options: BenchOptions): NodeJS.ProcessEnv {
     PKGSTREAM_HTTP_PORT: '0',
     PKGSTREAM_PIPELINES: 'update',
     PKGSTREAM_RATE_LIMIT: String(options.replicaLimit),
+    // Only the update pipeline runs: its re-checks may take the whole rate, not the default share.
+    PKGSTREAM_VERIFY_SHARE: '1',
     PKGSTREAM_RATE_BURST: String(options.burst),
     PKGSTREAM_CONCURRENCY: String(options.replicaConcurrency),
     PKGSTREAM_LEASE_TTL: '3',
