@@ -13,6 +13,7 @@ import { serialSync } from './serial-sync.js';
 import { dispatchCapacity } from './dispatch-capacity.js';
 import { operatorOverhead } from './operator-overhead.js';
 import { releaseLatency } from './release-latency.js';
+import { replicaScaling } from './replica-scaling.js';
 import { scanMemory } from './scan-memory.js';
 import { updateRate } from './update-rate.js';
 import { updateRequests } from './update-requests.js';
@@ -32,10 +33,11 @@ const RUNNERS: Record<CaseName, (options: BenchOptions) => Promise<Figures> | Fi
   api_latency: apiLatency,
   root_listing: rootListing,
   serial_sync: serialSync,
+  replica_scaling: replicaScaling,
 };
 
 /** Pure CPU first, on a fresh heap; the rest in the order of the output. */
-const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync'];
+const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync', 'replica_scaling'];
 
 async function main(): Promise<void> {
   let options: BenchOptions;

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync'] as const;
+export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync', 'replica_scaling'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -45,6 +45,11 @@ export interface BenchOptions {
   readonly listingChanged: number;
   /** serial_sync */
   readonly syncProjects: number;
+  /** replica_scaling (and --latency, --burst) */
+  readonly replicaProjects: number;
+  readonly replicaLimit: number;
+  readonly replicaConcurrency: number;
+  readonly replicas: number;
   readonly help: boolean;
 }
 
@@ -77,6 +82,10 @@ const SPEC = {
   'listing-projects': { type: 'string', default: '600000' },
   'listing-changed': { type: 'string', default: '1000' },
   'sync-projects': { type: 'string', default: '10000' },
+  'replica-projects': { type: 'string', default: '20000' },
+  'replica-limit': { type: 'string', default: '200' },
+  'replica-concurrency': { type: 'string', default: '5' },
+  replicas: { type: 'string', default: '3' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -101,6 +110,9 @@ last line of stdout. Progress goes to stderr.
   api_latency:      ${flags('api-releases', 'api-samples')}
   root_listing:     ${flags('listing-projects', 'listing-changed')}
   serial_sync:      ${flags('sync-projects')} (and --concurrency)
+  replica_scaling:  ${flags('replica-projects', 'replica-limit', 'replica-concurrency')}
+                    ${flags('replicas')} (1 .. N replicas) and --latency, --burst; needs
+                    Postgres and the built CLI (npm run build)
 
 The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
 its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
@@ -149,6 +161,10 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     listingProjects: positive('listing-projects', values['listing-projects']),
     listingChanged: positive('listing-changed', values['listing-changed']),
     syncProjects: positive('sync-projects', values['sync-projects']),
+    replicaProjects: positive('replica-projects', values['replica-projects']),
+    replicaLimit: positive('replica-limit', values['replica-limit'], false),
+    replicaConcurrency: positive('replica-concurrency', values['replica-concurrency']),
+    replicas: positive('replicas', values.replicas),
     help: values.help,
   };
   if (options.versions < options.projects) throw new Error('--versions must be at least --projects');

@@ -1,8 +1,9 @@
 /**
- * A cheap index for scan_memory: answers `/simple/<project>/` with a PEP 691 JSON page made
- * on the fly from the name (versions 1.0 .. 1.<k-1>, a wheel and an sdist each, the same
- * sha256 the seed writes), so it holds nothing per project and is never the bottleneck,
- * whatever the table's size. Counts the project pages it served.
+ * A cheap index for scan_memory and replica_scaling: answers `/simple/<project>/` with a
+ * PEP 691 JSON page made on the fly from the name (versions 1.0 .. 1.<k-1>, a wheel and an
+ * sdist each, the same sha256 the seed writes), so it holds nothing per project and is
+ * never the bottleneck, whatever the table's size. Counts the project pages it served; a
+ * page can be held back by a latency, and each request's arrival told to `onRequest`.
  */
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -31,7 +32,15 @@ export function pageOf(project: string, versionsPerProject: number): string {
   return JSON.stringify({ meta: { 'api-version': '1.1' }, name: project, versions, files });
 }
 
-export async function startSyntheticIndex(versionsPerProject: number): Promise<SyntheticIndex> {
+export interface SyntheticIndexOptions {
+  /** Milliseconds every project page is answered after (0: at once). */
+  readonly latencyMs?: number;
+  /** Called as each project request arrives, before its latency. */
+  readonly onRequest?: (project: string) => void;
+}
+
+export async function startSyntheticIndex(versionsPerProject: number, options: SyntheticIndexOptions = {}): Promise<SyntheticIndex> {
+  const latencyMs = options.latencyMs ?? 0;
   let requests = 0;
   const server = createServer((req, res) => {
     const match = /^\/simple\/([^/]+)\/$/.exec(req.url ?? '');
@@ -40,8 +49,12 @@ export async function startSyntheticIndex(versionsPerProject: number): Promise<S
       return;
     }
     requests += 1;
-    const body = pageOf(decodeURIComponent(match[1]), versionsPerProject);
-    res.writeHead(200, { 'content-type': 'application/vnd.pypi.simple.v1+json', 'content-length': Buffer.byteLength(body) }).end(body);
+    const project = decodeURIComponent(match[1]);
+    options.onRequest?.(project);
+    const body = pageOf(project, versionsPerProject);
+    const answer = () => res.writeHead(200, { 'content-type': 'application/vnd.pypi.simple.v1+json', 'content-length': Buffer.byteLength(body) }).end(body);
+    if (latencyMs > 0) setTimeout(answer, latencyMs);
+    else answer();
   });
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

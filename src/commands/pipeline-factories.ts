@@ -88,6 +88,9 @@ export const PIPELINE_FACTORIES: Record<PipelineName, PipelineFactory> = {
         })
       : undefined;
     const lead = { held: !context.leases };
+    // Without replicas (an embedded database) this process is the one dispatcher, as the
+    // feeds gauge says of its feeds: 0 would read as nobody dispatching.
+    if (lead.held) metrics.dispatchLeaseHeld.set(1);
     // Group membership is shown in /readyz, but joining (or a rebalance) is not a failure:
     // Kafka being reachable is the `kafka` dependency's check.
     context.readiness?.note('dispatch', () => {

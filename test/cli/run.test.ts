@@ -37,6 +37,8 @@ describe('pkgstream run', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       const text = await metrics.text();
       expect(text).toContain('pkgstream_jobs_capacity 10');
       for (const pipeline of ['releases', 'update', 'dispatch']) expect(text).toContain(`pkgstream_pipeline_up{pipeline="${pipeline}"} 1`);
+      // The one process of an embedded database dispatches without a lease, and says so.
+      if (!process.env.TEST_DATABASE_URL) expect(text).toMatch(/^pkgstream_dispatch_lease_held 1$/m);
       expect((await fetch(`${base}/livez`)).status).toBe(200);
       const ready = await fetch(`${base}/readyz`);
       expect(ready.status).toBe(200);

@@ -8,7 +8,7 @@ import { run, runsWith } from '../support/tools.js';
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } };
 }
 interface Probe {
   httpGet?: { path: string; port: number | string };
@@ -56,6 +56,9 @@ interface Manifest {
   data?: Record<string, string>;
   spec?: {
     replicas?: number;
+    strategy?: { type: string; rollingUpdate?: { maxUnavailable?: number | string; maxSurge?: number | string } };
+    maxUnavailable?: number | string;
+    minAvailable?: number | string;
     template?: PodTemplate;
     selector?: { matchLabels?: Record<string, string> } & Record<string, string>;
     jobTemplate?: { spec: { template: PodTemplate; activeDeadlineSeconds?: number } };
@@ -240,6 +243,27 @@ describe.skipIf(!runsWith('kubectl'))('kustomize', () => {
       expect(env.find((e) => e.name === 'THOTH_SOLVER_NAME')?.value).toBe('solver-fedora-38-py311');
     });
 
+    it('runs three replicas on one Postgres database, replaced and evicted one pod at a time', () => {
+      expect(deployment.spec?.replicas).toBe(3);
+      expect(deployment.spec?.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 1, maxSurge: 0 } });
+      // Every replica reads the one database (an embedded one would be a database per pod).
+      expect(container.env?.find((e) => e.name === 'DATABASE_URL')?.valueFrom?.secretKeyRef?.optional ?? false).toBe(false);
+      const budget = one(manifests, 'PodDisruptionBudget');
+      expect(budget.apiVersion).toBe('policy/v1');
+      expect(budget.spec?.maxUnavailable).toBe(1);
+      expect(budget.spec?.minAvailable).toBeUndefined();
+      const selector = Object.entries(budget.spec?.selector?.matchLabels ?? {});
+      expect(selector.length).toBeGreaterThan(0);
+      const podLabels = deployment.spec!.template!.metadata?.labels ?? {};
+      for (const [key, value] of selector) expect(podLabels[key], key).toBe(value);
+      // Not the update pass's pods of a CronJob: a budget covers one workload.
+      for (const cronJob of manifests.filter((m) => m.kind === 'CronJob')) {
+        const labels = cronJob.spec!.jobTemplate!.spec.template.metadata?.labels ?? {};
+        expect(selector.every(([key, value]) => labels[key] === value), `budget selects CronJob ${cronJob.metadata.name}`).toBe(false);
+      }
+    });
+
+    // Replicas heartbeat and take their leases in Postgres: no coordination.k8s.io rule.
     it('lets the service account only create, get, list, watch and delete batch Jobs in its namespace', () => {
       const role = one(manifests, 'Role');
       expect(role.rules).toHaveLength(1);
@@ -270,12 +294,11 @@ describe.skipIf(!runsWith('kubectl'))('kustomize', () => {
     });
   });
 
-  it('example overlay: its namespace, a pinned image, one replica and its own settings', () => {
+  it('example overlay: its namespace, a pinned image and its own settings', () => {
     const manifests = render('deploy/overlays/example');
     const deployment = one(manifests, 'Deployment', 'pkgstream');
     expect(one(manifests, 'Namespace').metadata.name).toBe(deployment.metadata.namespace);
     expect(deployment.metadata.namespace).not.toBe('pkgstream');
-    expect(deployment.spec?.replicas).toBe(1);
     const container = deployment.spec!.template!.spec.containers[0]!;
     expect(container.image).toMatch(/^[^:]+\/pkgstream:[\w.-]+$/);
     expect(settingOf(container, manifests, SETTINGS.kafkaBrokers.env)).toContain(',');

@@ -241,7 +241,7 @@ describe.skipIf(!runsWith('prometheus'))('a live Prometheus scraping pkgstream',
 
   it('every alert expression, its threshold comparisons made `bool`, returns at least one series', async () => {
     const expressions = allExpressions().filter((e) => e.source === 'alert');
-    expect(expressions.length).toBe(13);
+    expect(expressions.length).toBe(15);
     // Every alert is a threshold comparison: the transform changes each one.
     for (const e of expressions) expect(thresholdsAsBool(e.promql), e.where).not.toBe(e.promql);
     expect(await emptyOnes(expressions, thresholdsAsBool), context()).toEqual([]);

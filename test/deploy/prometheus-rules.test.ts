@@ -20,6 +20,8 @@ const ALERTS = [
   'PkgstreamKafkaConsumerLagGrowing',
   'PkgstreamFeedsNotPolled',
   'PkgstreamReplicasDisagree',
+  'PkgstreamDispatchLeaseUnheld',
+  'PkgstreamLeaseHeldTwice',
 ];
 
 interface RuleTests {
