@@ -18,6 +18,7 @@ import { activeJobs } from './admission.js';
 import { DEFAULT_USERS, type KubeUser } from './auth.js';
 import { sendStatus } from './http.js';
 import { startJobController, type JobControllerOptions } from './job-controller.js';
+import { tallyJobs } from './job-tally.js';
 import { failJob, startJob, succeedJob } from './job-status.js';
 import { kubeconfigYaml } from './kubeconfig.js';
 import { clone, type KubeObject, type StoredJob } from './objects.js';
@@ -104,6 +105,10 @@ export interface KubeApi {
   /** Sets (or with null removes) the active-Job quota of a namespace. */
   setQuota(namespace: string, maxActiveJobs: number | null): void;
   activeJobs(namespace: string): number;
+  /** The most Jobs of the namespace active (not Complete or Failed) at once since the server started. */
+  maxActiveJobs(namespace: string): number;
+  /** Successful creates per Job name of the namespace since the server started (a 409 is none). */
+  jobCreates(namespace: string): Map<string, number>;
 
   /** Requests served (including failed and injected-failure ones) by verb. */
   requestCount(verb?: Verb): number;
@@ -113,6 +118,7 @@ export interface KubeApi {
 
 export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeApi> {
   const store = createStore(options.historyLimit);
+  const tally = tallyJobs(store);
   const quota = new Map<string, number>(Object.entries(options.quota ?? {}));
   const failures: { remaining: number; failure: InjectedFailure }[] = [];
   const counts: Record<Verb, number> = { create: 0, get: 0, list: 0, watch: 0, update: 0, patch: 0, delete: 0, other: 0 };
@@ -223,6 +229,8 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       else quota.set(ns, maxActiveJobs);
     },
     activeJobs: (ns) => activeJobs(store, ns),
+    maxActiveJobs: (ns) => tally.maxActive(ns),
+    jobCreates: (ns) => tally.creates(ns),
     requestCount: (verb) => (verb === undefined ? Object.values(counts).reduce((a, b) => a + b, 0) : counts[verb]),
     requestCounts: () => ({ ...counts }),
     resetCounts() {
