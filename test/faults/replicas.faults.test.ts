@@ -140,6 +140,8 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as three replicas u
   it('share the work: nothing missed, nothing asked or created twice, the rate and the capacity global, a dead replica taken over', async () => {
     const [{ now: since }] = (await query<{ now: Date }>('SELECT now()')) as [{ now: Date }];
     const requests = timeRequests(index);
+    // Answers take a while, so that the killed replica dies with pages asked for and not yet answered.
+    index.setLatency(150, 100);
 
     const replicas = [0, 1, 2].map(() => startRunning(['run'], env));
     await Promise.all(replicas.map((replica) => replica.log(running)));
