@@ -26,7 +26,7 @@ import { canonical, generateSeed, startIndexServer, type IndexServer } from '../
 import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
 import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
 import { sampleSum } from '../support/metrics-text.js';
-import { maxInWindow } from '../support/time-windows.js';
+import { busiestWindow } from '../support/time-windows.js';
 import { tally, timeRequests, until, type TimedRequest } from './helpers.js';
 
 const PREFIX = 'rp';
@@ -196,7 +196,11 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as three replicas u
     const askedTwice = [...asks].filter(([, n]) => n > 1);
     // A claim the killed replica held may have been asked for by it and again by its taker; nothing else twice.
     const notRetries = askedTwice.filter(([project, n]) => !claimed.has(project) || n > 2);
-    const maxPerSecond = maxInWindow(requests.map((request) => request.at), 1000);
+    const busiest = busiestWindow(requests.map((request) => request.at), 1000);
+    const maxPerSecond = busiest.count;
+    // Where the busiest second was, next to when each replica joined (ms after the first request).
+    const firstAt = Math.min(...requests.map((request) => request.at));
+    const joins = [...replicas, restarted].flatMap((replica) => replica.logs().filter(joined).map((line) => Number(line.time) - firstAt));
     const creates = kube.jobCreates(NAMESPACE);
     const createdTwice = [...creates].filter(([, n]) => n > 1);
     const maxActive = kube.maxActiveJobs(NAMESPACE);
@@ -204,7 +208,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as three replicas u
       `[faults/replicas] ${published.length} releases published: missed ${JSON.stringify(missed)}; ` +
         `pass: ${checked} of ${SEEDED} projects re-checked (${checkedAtRestart} at the restart), ${asks.size} asked for in ${[...asks.values()].reduce((sum, n) => sum + n, 0)} requests, ` +
         `${askedTwice.length} twice, ${notRetries.length} of them not retries of the killed replica's ${claimed.size} claims${notRetries.length ? ` (${notRetries.slice(0, 5).map(([p, n]) => `${p} ${n}×`).join(', ')})` : ''}; ` +
-        `index: at most ${maxPerSecond} requests in 1 s of ${requests.length} (limit ${RATE} + burst ${BURST}); ` +
+        `index: at most ${maxPerSecond} requests in 1 s of ${requests.length} (limit ${RATE} + burst ${BURST}), from ${busiest.start - firstAt} ms (joins at ${joins.sort((x, y) => x - y).join(', ')} ms); ` +
         `Jobs: ${creates.size} created, ${createdTwice.length} twice, at most ${maxActive} active (capacity ${CAPACITY}); ` +
         `after the SIGKILL the feeds were taken over in ${feedTakeoverMs} ms, dispatch in ${dispatchTakeoverMs ?? 'never'} ms (${killedDispatched ? 'the killed replica led it' : 'a survivor led it'}), its claims ran out in ${claimsRunOutMs} ms (TTL ${LEASE_TTL_S} s + poll ${POLL_S} s)`,
     );
