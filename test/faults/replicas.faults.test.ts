@@ -198,7 +198,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as three replicas u
     const notRetries = askedTwice.filter(([project, n]) => !claimed.has(project) || n > 2);
     const busiest = busiestWindow(requests.map((request) => request.at), 1000);
     const maxPerSecond = busiest.count;
-    // Where the busiest second was, next to when each replica joined (ms after the first request).
+    // Where the busiest second was, next to when each replica joined and the kill (ms after the first request).
     const firstAt = Math.min(...requests.map((request) => request.at));
     const joins = [...replicas, restarted].flatMap((replica) => replica.logs().filter(joined).map((line) => Number(line.time) - firstAt));
     const creates = kube.jobCreates(NAMESPACE);
@@ -208,7 +208,7 @@ describe.runIf(process.env.TEST_DATABASE_URL)('pkgstream run as three replicas u
       `[faults/replicas] ${published.length} releases published: missed ${JSON.stringify(missed)}; ` +
         `pass: ${checked} of ${SEEDED} projects re-checked (${checkedAtRestart} at the restart), ${asks.size} asked for in ${[...asks.values()].reduce((sum, n) => sum + n, 0)} requests, ` +
         `${askedTwice.length} twice, ${notRetries.length} of them not retries of the killed replica's ${claimed.size} claims${notRetries.length ? ` (${notRetries.slice(0, 5).map(([p, n]) => `${p} ${n}×`).join(', ')})` : ''}; ` +
-        `index: at most ${maxPerSecond} requests in 1 s of ${requests.length} (limit ${RATE} + burst ${BURST}), from ${busiest.start - firstAt} ms (joins at ${joins.sort((x, y) => x - y).join(', ')} ms); ` +
+        `index: at most ${maxPerSecond} requests in 1 s of ${requests.length} (limit ${RATE} + burst ${BURST}), from ${busiest.start - firstAt} ms (joins at ${joins.sort((x, y) => x - y).join(', ')} ms, SIGKILL at ${killedAt - firstAt} ms); ` +
         `Jobs: ${creates.size} created, ${createdTwice.length} twice, at most ${maxActive} active (capacity ${CAPACITY}); ` +
         `after the SIGKILL the feeds were taken over in ${feedTakeoverMs} ms, dispatch in ${dispatchTakeoverMs ?? 'never'} ms (${killedDispatched ? 'the killed replica led it' : 'a survivor led it'}), its claims ran out in ${claimsRunOutMs} ms (TTL ${LEASE_TTL_S} s + poll ${POLL_S} s)`,
     );
