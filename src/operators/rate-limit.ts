@@ -12,7 +12,9 @@
  *   and refills at `rate` (no burst right after a penalty). Penalties only lengthen a pause.
  * - `limits` (e.g. the rate shared by the live replicas) replaces `rate` and `burst` for
  *   every bucket from then on: the tokens earned so far are counted at the old rate, a
- *   bucket holds no more than the new burst, and held items are rescheduled.
+ *   bucket holds no more than the new burst, and held items are rescheduled; a bucket made
+ *   after limits with `startEmpty` starts with no token (a replica joining others that
+ *   spent their burst must not add a fresh one of its own).
  * - `onWait(ms, key)` is called for every item as it leaves with the time it waited;
  *   `onInflight(n)` with the number of items held.
  * - Completes when the source has and every held item left; a source error errors at
@@ -44,6 +46,8 @@ export interface RateLimitOptions<T, K> {
 export interface RateLimits {
   readonly rate: number;
   readonly burst: number;
+  /** Buckets made from now on start with no token instead of a full burst. */
+  readonly startEmpty?: boolean;
 }
 
 interface Bucket<T> {
@@ -65,6 +69,7 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
   return (source) =>
     new Observable<T>((subscriber) => {
       let { burst } = options;
+      let startTokens = burst;
       let interval = 1000 / options.rate;
       const buckets = new Map<K, Bucket<T>>();
       let held = 0;
@@ -73,7 +78,7 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
       const bucketOf = (key: K): Bucket<T> => {
         let bucket = buckets.get(key);
         if (!bucket) {
-          bucket = { tokens: burst, updatedAt: scheduler.now(), queue: [], timer: null };
+          bucket = { tokens: startTokens, updatedAt: scheduler.now(), queue: [], timer: null };
           buckets.set(key, bucket);
         }
         return bucket;
@@ -130,6 +135,7 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
               const now = scheduler.now();
               for (const bucket of buckets.values()) refill(bucket, now);
               burst = next.burst;
+              startTokens = next.startEmpty ? 0 : burst;
               interval = 1000 / next.rate;
               for (const [key, bucket] of buckets) {
                 bucket.tokens = Math.min(burst, bucket.tokens);

@@ -108,6 +108,16 @@ describe('rateLimit', () => {
     });
   });
 
+  it('a bucket made after limits with startEmpty starts with no token (a replica joining others)', () => {
+    const scheduler = testScheduler();
+    scheduler.run(({ cold, hot, expectObservable }) => {
+      const limits = hot('l', { l: { rate: 10, burst: 2, startEmpty: true } });
+      const result = cold('(ab|)').pipe(rateLimit({ rate: 10, burst: 2, limits, scheduler }));
+      // No burst to spend: a waits for the first token, b for the next.
+      expectObservable(result).toBe('100ms a 99ms (b|)');
+    });
+  });
+
   it('a higher rate reschedules the items already held', () => {
     const scheduler = testScheduler();
     scheduler.run(({ cold, hot, expectObservable }) => {

@@ -56,7 +56,8 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
     const tickets = new Subject<Ticket>();
     const limits = replicas.pipe(
       distinctUntilChanged(),
-      map((n) => ({ rate: (options.rate * fraction) / n, burst: Math.max(1, (options.burst * fraction) / n) })),
+      // Among others (n > 1), a bucket made now starts empty: they may have spent their bursts already.
+      map((n) => ({ rate: (options.rate * fraction) / n, burst: Math.max(1, (options.burst * fraction) / n), startEmpty: n > 1 })),
     );
     const bucket = { rate: options.rate * fraction, burst: Math.max(1, options.burst * fraction) };
     const subscription = tickets
