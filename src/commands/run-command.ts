@@ -87,7 +87,7 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
 
   readiness.setStartup('checking the dependencies');
   await dependencies.start(await listIndexes(adapters.database.pool, { enabledOnly: true }));
-  await startAttentionGauge(adapters, config, metrics, logger, lifecycle);
+  await startStoreGauges(adapters, config, metrics, logger, lifecycle);
   if (lifecycle.stopping) return;
 
   // Replicas on one server share the work; an embedded database has one process (its lock).
@@ -113,8 +113,8 @@ async function startService(context: CommandContext, service: { lifecycle: Lifec
   logger.info({ database: adapters.database.url, pipelines: config.pipelines, dryRun: config.dryRun }, 'pkgstream running');
 }
 
-/** The attention gauge, and the verification cycle each index host's projects take (PKGSTREAM_VERIFY_SHARE). */
-async function startAttentionGauge(adapters: Adapters, config: Config, metrics: Metrics, logger: Logger, lifecycle: Lifecycle): Promise<void> {
+/** The gauges read from the store: open attention items, and the verification cycle of each index host (PKGSTREAM_VERIFY_SHARE). */
+async function startStoreGauges(adapters: Adapters, config: Config, metrics: Metrics, logger: Logger, lifecycle: Lifecycle): Promise<void> {
   const settings = { rate: config.rateLimit, share: config.verifyShare, recheckIntervalSeconds: config.recheckInterval };
   const warn = budgetWarnings((budget) =>
     logger.warn({ ...budget, ...settings }, 'verification cycle longer than PKGSTREAM_RECHECK_INTERVAL: raise PKGSTREAM_VERIFY_SHARE or PKGSTREAM_RATE_LIMIT, or the interval'),
@@ -128,6 +128,6 @@ async function startAttentionGauge(adapters: Adapters, config: Config, metrics: 
     warn(budgets);
   };
   await refresh();
-  const timer = setInterval(() => void refresh().catch((error: unknown) => logger.warn({ err: error }, 'attention count failed')), ATTENTION_REFRESH_MS);
-  lifecycle.onClose('attention gauge', async () => clearInterval(timer));
+  const timer = setInterval(() => void refresh().catch((error: unknown) => logger.warn({ err: error }, 'reading the store gauges (attention, verification cycle) failed')), ATTENTION_REFRESH_MS);
+  lifecycle.onClose('store gauges', async () => clearInterval(timer));
 }

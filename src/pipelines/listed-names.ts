@@ -11,7 +11,6 @@ export interface ListedNames {
   add(name: string): void;
   /** After the last `add`: whether `name` was added. */
   has(name: string): boolean;
-  readonly size: number;
 }
 
 const digest = (name: string): bigint => createHash('sha1').update(name).digest().readBigUInt64BE(0);
@@ -45,9 +44,6 @@ export function listedNames(): ListedNames {
         else high = middle - 1;
       }
       return false;
-    },
-    get size() {
-      return size;
     },
   };
 }

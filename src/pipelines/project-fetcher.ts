@@ -62,7 +62,8 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
   const read = async (target: ProjectRequest): Promise<CheckedPage> => {
     const stored = (await validators?.pageValidators(target.index.id, target.project)) ?? null;
     const page = await request(target, stored);
-    if (page !== null) return notStale(target, page, await validators?.promisedSerial(target.index.id, target.project));
+    // Only a page that carries a serial can be below a promise: no read for an index without serials.
+    if (page !== null) return page.serial == null ? page : notStale(target, page, page.serial, await validators?.promisedSerial(target.index.id, target.project));
     const still = stored === null ? null : await validators?.pageValidators(target.index.id, target.project);
     if (still) return 'not-modified';
     const whole = await request(target, null);
@@ -83,8 +84,8 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
   };
 }
 
-function notStale(target: ProjectRequest, page: ProjectPage, promised: number | null | undefined): ProjectPage {
-  if (page.serial === undefined || page.serial === null || promised === undefined || promised === null || page.serial >= promised) return page;
+function notStale(target: ProjectRequest, page: ProjectPage, serial: number, promised: number | null | undefined): ProjectPage {
+  if (promised === undefined || promised === null || serial >= promised) return page;
   const url = target.index.simpleUrl;
-  throw new IndexError('INDEX_STALE_PAGE', `${url}: project ${target.project}: page at serial ${page.serial}, below the ${promised} of the root listing (a lagging cache)`, { url });
+  throw new IndexError('INDEX_STALE_PAGE', `${url}: project ${target.project}: page at serial ${serial}, below the ${promised} of the root listing (a lagging cache)`, { url });
 }

@@ -54,14 +54,11 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
   /** One token bucket per host at `fraction` of the rate and burst, this replica's share of it. */
   const lane = (fraction: number, paused?: Subject<RateLimitPenalty<string>>) => {
     const tickets = new Subject<Ticket>();
-    const limits = replicas.pipe(
-      distinctUntilChanged(),
-      // Among others (n > 1), a bucket made now starts empty: they may have spent their bursts already.
-      map((n) => ({ rate: (options.rate * fraction) / n, burst: Math.max(1, (options.burst * fraction) / n), startEmpty: n > 1 })),
-    );
-    const bucket = { rate: options.rate * fraction, burst: Math.max(1, options.burst * fraction) };
+    // Among others (n > 1), a bucket made now starts empty: they may have spent their bursts already.
+    const shareOf = (n: number) => ({ rate: (options.rate * fraction) / n, burst: Math.max(1, (options.burst * fraction) / n), startEmpty: n > 1 });
+    const limits = replicas.pipe(distinctUntilChanged(), map(shareOf));
     const subscription = tickets
-      .pipe(rateLimit<Ticket, string>({ ...bucket, key: (ticket) => ticket.host, limits, scheduler, ...(paused ? { penalties: paused } : {}) }))
+      .pipe(rateLimit<Ticket, string>({ ...shareOf(1), key: (ticket) => ticket.host, limits, scheduler, ...(paused ? { penalties: paused } : {}) }))
       .subscribe((ticket) => ticket.grant());
     const take = (host: string, pipeline: string) => new Promise<void>((grant) => tickets.next({ host, pipeline, grant }));
     return { take, subscription };
