@@ -9,6 +9,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
 import type { Logger } from '../runtime/logger.js';
+import { holdClient } from './sql.js';
 
 /** Fixed first half of the advisory lock key ("pkgs" in ASCII); the second is the schema. */
 export const MIGRATION_LOCK_KEY = 0x706b6773;
@@ -46,6 +47,7 @@ export async function migrate(
   const migrations = options.migrations ?? (await loadMigrations());
   const client = await pool.connect();
   let broken = false;
+  const release = holdClient(client, () => (broken = true));
   try {
     await client.query('SELECT pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK_KEY]);
     try {
@@ -87,6 +89,6 @@ export async function migrate(
     broken = true;
     throw error;
   } finally {
-    client.release(broken);
+    release(broken);
   }
 }
