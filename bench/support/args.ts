@@ -81,7 +81,7 @@ const SPEC = {
   'api-samples': { type: 'string', default: '50' },
   'listing-projects': { type: 'string', default: '600000' },
   'listing-changed': { type: 'string', default: '1000' },
-  'sync-projects': { type: 'string', default: '10000' },
+  'sync-projects': { type: 'string', default: '100000' },
   'replica-projects': { type: 'string', default: '20000' },
   'replica-limit': { type: 'string', default: '200' },
   'replica-concurrency': { type: 'string', default: '5' },

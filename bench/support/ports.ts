@@ -10,20 +10,30 @@ import { createEventRelay, type EventRelay } from '../../src/sinks/event-relay.j
 export interface CountingSink extends EventSink {
   readonly events: () => number;
   readonly byKind: () => Record<string, number>;
+  /** Events that said what an earlier one said (the same kind and key: index, project, version). */
+  readonly repeats: () => number;
 }
 
 export function countingSink(): CountingSink {
   let events = 0;
+  let repeats = 0;
   const kinds: Record<string, number> = {};
+  const said = new Set<string>();
   return {
     publish(list: readonly OutboxEvent[]) {
       events += list.length;
-      for (const event of list) kinds[event.kind] = (kinds[event.kind] ?? 0) + 1;
+      for (const event of list) {
+        kinds[event.kind] = (kinds[event.kind] ?? 0) + 1;
+        const key = `${event.kind}|${event.key}`;
+        if (said.has(key)) repeats += 1;
+        said.add(key);
+      }
       return Promise.resolve();
     },
     close: () => Promise.resolve(),
     events: () => events,
     byKind: () => ({ ...kinds }),
+    repeats: () => repeats,
   };
 }
 

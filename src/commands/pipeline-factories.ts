@@ -47,6 +47,7 @@ export function releasesPorts({ adapters, leases }: PipelineContext, shared: boo
     index: adapters.index.forPipeline('releases'),
     scheduler: asyncScheduler,
     ...(adapters.serialSync ? { serialSync: adapters.serialSync } : {}),
+    ...(adapters.pageValidators ? { validators: adapters.pageValidators } : {}),
     ...(shared && leases ? { leases } : {}),
   };
 }

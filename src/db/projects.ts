@@ -83,14 +83,17 @@ export async function listUnrecordedProjects(
 
 export async function listKnownProjects(
   db: Queryable,
-  options: { readonly indexId?: number; readonly after?: string | null; readonly limit?: number } = {},
+  options: { readonly indexId?: number; readonly after?: string | null; readonly limit?: number; readonly unreported?: boolean } = {},
 ): Promise<string[]> {
   const limit = options.limit ?? 1000;
   const after = options.after ?? '';
+  const unreported = options.unreported
+    ? ` AND EXISTS (SELECT 1 FROM package_version v WHERE v.index_id = p.index_id AND v.project = p.project AND v.state <> 'missing')`
+    : '';
   const { rows } = await db.query<{ project: string }>(
     options.indexId === undefined
-      ? 'SELECT DISTINCT project FROM package_project WHERE project > $1 ORDER BY project LIMIT $2'
-      : 'SELECT project FROM package_project WHERE index_id = $3 AND project > $1 ORDER BY project LIMIT $2',
+      ? `SELECT DISTINCT project FROM package_project p WHERE project > $1${unreported} ORDER BY project LIMIT $2`
+      : `SELECT project FROM package_project p WHERE index_id = $3 AND project > $1${unreported} ORDER BY project LIMIT $2`,
     options.indexId === undefined ? [after, limit] : [after, limit, options.indexId],
   );
   return rows.map((row) => row.project);

@@ -159,6 +159,7 @@ export function unsolvedScan(db: Queryable, options: UnsolvedScanOptions): ScanI
 export interface KnownProjectsScanOptions extends PagedScanOptions {
   readonly pageSize?: number;
   readonly indexId?: number;
+  readonly unreported?: boolean;
 }
 
 export function knownProjectsScan(db: Queryable, options: KnownProjectsScanOptions = {}): ScanIterable<string> {
@@ -169,6 +170,7 @@ export function knownProjectsScan(db: Queryable, options: KnownProjectsScanOptio
       after,
       limit,
       ...(options.indexId === undefined ? {} : { indexId: options.indexId }),
+      ...(options.unreported ? { unreported: true } : {}),
     });
     const last = rows[rows.length - 1];
     return { rows, next: rows.length < limit || last === undefined ? null : last };

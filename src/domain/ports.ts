@@ -259,12 +259,19 @@ export interface SerialSyncStore {
   queueRecheck(indexId: number, project: string, at: Date, serial: number | null): Promise<void>;
 }
 
+export interface KnownProjectsQuery {
+  readonly indexId?: number;
+  readonly pageSize?: number;
+  /** Only the projects with a release not reported missing (so a deleted project is confirmed once, not every sync). */
+  readonly unreported?: boolean;
+}
+
 export interface PackageStore {
   listIndexes(options?: { readonly enabledOnly?: boolean }): Promise<PackageIndex[]>;
   /** Whether the project (canonical name) is known on that index, or on any index. */
   isKnownProject(project: string, indexId?: number): Promise<boolean>;
   /** Known project names in name order, pulled page by page. */
-  knownProjects(options?: { readonly indexId?: number; readonly pageSize?: number }): AsyncIterable<string>;
+  knownProjects(options?: KnownProjectsQuery): AsyncIterable<string>;
   /** Creates the release and its artifacts unless known; marks the project known. */
   recordRelease(
     index: PackageIndex,

@@ -32,19 +32,37 @@ export interface BackfillPlan {
   /** The projects to read again, canonical names. */
   readonly projects: AsyncIterable<string>;
   /** How they were chosen (for the log line). */
-  readonly basis: 'serials' | 'listing' | 'known projects';
+  readonly basis: 'serials' | 'listing' | 'new projects' | 'known projects';
+  /** Whether they come from the root listing: then a 404 of a page contradicts it (a lagging cache), not a deletion. */
+  readonly listed: boolean;
+  /** The serial the listing gave a changed project (its page must be at least as new); undefined: none. */
+  promisedSerial(project: string): number | undefined;
   /**
-   * After its page is read: a project whose serial rose comes due for a re-check now (a yank or
-   * a changed file is the update pipeline's to find), its page at least as new as the listing's.
+   * A changed project whose page could not be read (or checked): it comes due for a queued
+   * re-check now (the update pipeline's), which asks for a page at least as new as the listing's.
    */
-  readPage(project: string, at: Date): Promise<void>;
-  /** Brings the known projects the listing no longer holds (deleted on the index) due now; how many. */
-  queueGone(at: Date, logger?: Logger): Promise<number>;
+  readFailed(project: string, at: Date): Promise<void>;
+  /**
+   * The known projects the listing no longer holds (deleted on the index), to be checked
+   * after `projects`: their page's 404 reports them `missing-package`. Those already
+   * reported are left out, so a deletion costs one request, not one every sync.
+   */
+  gone(): AsyncIterable<string>;
   /** Call once every project's page is read and recorded. */
   done(): Promise<void>;
 }
 
-export async function planBackfill(ports: BackfillPorts, index: PackageIndex, observe: { logger?: Logger; metrics?: Metrics } = {}): Promise<BackfillPlan> {
+/**
+ * `purpose`: a feed gap may have missed anything, so without serials it reads every project;
+ * a scheduled sync of a listing without serials reads only the listed projects nobody knows
+ * (watch all), as the known ones are the update pipeline's to re-check.
+ */
+export async function planBackfill(
+  ports: BackfillPorts,
+  index: PackageIndex,
+  observe: { logger?: Logger; metrics?: Metrics } = {},
+  purpose: 'gap' | 'sync' = 'gap',
+): Promise<BackfillPlan> {
   const stored = (await ports.serialSync?.listingSerial(index.id)) ?? null;
   const watchAll = index.watchMode === 'all';
   // Kept of the listing: the projects above the stored serial; without one, every project for
@@ -52,15 +70,26 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   const changed: ListingFilter = stored !== null ? (p) => p.lastSerial === null || p.lastSerial > stored : () => watchAll;
   const listed = listedNames();
   const listing = await listingOrNull(ports, index, (p) => (listed.add(p.project), changed(p)), observe.logger);
-  const known = { basis: 'known projects', projects: ports.store.knownProjects({ indexId: index.id }), readPage: async () => {}, queueGone: async () => 0, done: async () => {} } as const;
+  const known = {
+    basis: 'known projects',
+    listed: false,
+    projects: ports.store.knownProjects({ indexId: index.id }),
+    promisedSerial: () => undefined,
+    readFailed: async () => {},
+    gone: () => iterate([]),
+    done: async () => {},
+  } as const;
   if (listing === null) return known;
-  const queueGone = (at: Date, logger?: Logger) => queueGoneFrom(ports, index, listed, at, logger);
+  const gone = () => goneFrom(ports, index, listed);
   const done = async () => {
     if (listing.lastSerial !== null) await ports.serialSync?.saveListingSerial(index.id, listing.lastSerial);
   };
   const names = listing.projects.map((p) => p.project);
+  if (listing.lastSerial === null && purpose === 'sync') {
+    return watchAll ? { ...known, basis: 'new projects', listed: true, projects: unknownOf(ports, index, names), gone, done } : { ...known, projects: iterate([]), gone, done };
+  }
   if (stored === null || listing.lastSerial === null) {
-    return watchAll ? { ...known, basis: 'listing', projects: iterate(names), queueGone, done } : { ...known, queueGone, done };
+    return watchAll ? { ...known, basis: 'listing', listed: true, projects: iterate(names), gone, done } : { ...known, gone, done };
   }
   if (listing.lastSerial < stored) {
     // Older than the listing the last backfill read: a stale cache, whose serials cannot say what changed.
@@ -73,8 +102,9 @@ export async function planBackfill(ports: BackfillPorts, index: PackageIndex, ob
   }
   // Only the changed projects are kept, so the map is as small as the change.
   const serials = new Map(listing.projects.map((p) => [p.project, p.lastSerial]));
-  const readPage = async (project: string, at: Date) => ports.serialSync?.queueRecheck(index.id, project, at, serials.get(project) ?? null);
-  return { basis: 'serials', projects: watchAll ? iterate(names) : knownOf(ports, index, names), readPage, queueGone, done };
+  const promisedSerial = (project: string) => serials.get(project) ?? undefined;
+  const readFailed = async (project: string, at: Date) => ports.serialSync?.queueRecheck(index.id, project, at, serials.get(project) ?? null);
+  return { basis: 'serials', listed: true, projects: watchAll ? iterate(names) : knownOf(ports, index, names), promisedSerial, readFailed, gone, done };
 }
 
 async function listingOrNull(ports: BackfillPorts, index: PackageIndex, keep: ListingFilter, logger?: Logger): Promise<ProjectListing | null> {
@@ -86,17 +116,14 @@ async function listingOrNull(ports: BackfillPorts, index: PackageIndex, keep: Li
   }
 }
 
-/** A 404 of their page is what reports them `missing-package` (the update pipeline's), not their absence. */
-async function queueGoneFrom(ports: BackfillPorts, index: PackageIndex, listed: ListedNames, at: Date, logger?: Logger): Promise<number> {
-  if (!ports.serialSync) return 0;
-  const gone: string[] = [];
-  for await (const project of ports.store.knownProjects({ indexId: index.id })) {
-    if (listed.has(project)) continue;
-    gone.push(project);
-    await ports.serialSync.queueRecheck(index.id, project, at, null);
-  }
-  if (gone.length > 0) logger?.warn({ index: index.simpleUrl, projects: gone.length, first: gone.slice(0, 20) }, 'projects gone from the root listing: re-checked now');
-  return gone.length;
+async function* goneFrom(ports: BackfillPorts, index: PackageIndex, listed: ListedNames): AsyncIterable<string> {
+  for await (const project of ports.store.knownProjects({ indexId: index.id, unreported: true })) if (!listed.has(project)) yield project;
+}
+
+async function* unknownOf(ports: BackfillPorts, index: PackageIndex, names: readonly string[]): AsyncIterable<string> {
+  const known = listedNames();
+  for await (const project of ports.store.knownProjects({ indexId: index.id })) known.add(project);
+  for (const name of names) if (!known.has(name)) yield name;
 }
 
 async function* iterate(names: readonly string[]): AsyncIterable<string> {

@@ -8,9 +8,11 @@
  * and a 304 is `'not-modified'`. A stored validator must never hide a change: a 304 is
  * believed only while the store still holds validators for the project (it holds none
  * for a project with no release recorded); otherwise the page is asked for again, whole.
- * A page whose serial is below the one the root listing promised (the store's
- * `promisedSerial`) comes from a lagging cache: `INDEX_STALE_PAGE`, retried like a 5xx and
- * never taken for what the index holds.
+ * A page whose serial is below the one the root listing promised (the request's
+ * `promisedSerial`, else the store's) comes from a lagging cache: `INDEX_STALE_PAGE`,
+ * retried like a 5xx and never taken for what the index holds. A request that carries its
+ * promise (the serial sync's: the listing says the page changed) is asked for whole, as a
+ * 304 to it could only come from such a cache.
  */
 import { Observable, defer, of, throwError, type SchedulerLike } from 'rxjs';
 import { catchError } from 'rxjs/operators';
@@ -35,6 +37,8 @@ export interface ProjectFetcherOptions {
 export interface ProjectRequest {
   readonly index: PackageIndex;
   readonly project: string;
+  /** The serial the root listing just gave the project: its page must be at least as new. */
+  readonly promisedSerial?: number;
 }
 
 export type FetchedPage = ProjectPage | 'not-found';
@@ -60,10 +64,11 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
     return client.fetchProject(target.index, target.project, sent ?? undefined);
   };
   const read = async (target: ProjectRequest): Promise<CheckedPage> => {
-    const stored = (await validators?.pageValidators(target.index.id, target.project)) ?? null;
+    const promised = target.promisedSerial;
+    const stored = promised === undefined ? ((await validators?.pageValidators(target.index.id, target.project)) ?? null) : null;
     const page = await request(target, stored);
     // Only a page that carries a serial can be below a promise: no read for an index without serials.
-    if (page !== null) return page.serial == null ? page : notStale(target, page, page.serial, await validators?.promisedSerial(target.index.id, target.project));
+    if (page !== null) return page.serial == null ? page : notStale(target, page, page.serial, promised ?? (await validators?.promisedSerial(target.index.id, target.project)));
     const still = stored === null ? null : await validators?.pageValidators(target.index.id, target.project);
     if (still) return 'not-modified';
     const whole = await request(target, null);

@@ -16,125 +16,66 @@
  * known project's page when it falls due (and a registered project without releases in
  * its next pass) and records the versions it did not know.
  */
-import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable, type SchedulerLike } from 'rxjs';
-import { catchError, concatMap, exhaustMap, filter, ignoreElements, mergeMap, retry, takeUntil, takeWhile, tap, timeout, toArray } from 'rxjs/operators';
+import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable } from 'rxjs';
+import { catchError, concatMap, exhaustMap, filter, ignoreElements, mergeMap, takeUntil, takeWhile, tap, toArray } from 'rxjs/operators';
 import { releaseKey } from '../domain/pep440.js';
 import { errorCode } from '../domain/errors.js';
-import { canonicalizeName } from '../domain/pep503.js';
-import type { IndexClient, Leases, SerialSyncStore, PackageStore } from '../domain/ports.js';
-import type { FeedItem, FeedKind, PackageEvent, PackageIndex } from '../domain/types.js';
+import type { FeedItem, FeedKind, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { whileLeased } from '../operators/while-leased.js';
-import { backoffDelay } from '../domain/backoff.js';
-import { hasRetriableFlag, type RetryOutcome } from '../operators/retry-backoff.js';
-import type { Logger } from '../runtime/logger.js';
-import type { Metrics } from '../runtime/metrics.js';
+import { hasRetriableFlag } from '../operators/retry-backoff.js';
 import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
 import { recordNewReleases, unknownReleases } from './new-releases.js';
-import { IndexError } from '../sources/index-client/errors.js';
 import { indexHost } from '../domain/index-host.js';
-import { createBackfillQueue, planBackfill, type BackfillPlan } from './gap-backfill.js';
-import { createProjectFetcher, type FetchedPage, type ProjectFetcher, type ProjectRequest, type RetryPolicy } from './project-fetcher.js';
-import { stageMeter } from './stage-meter.js';
+import { backfillProject } from './backfill-project.js';
+import { planBackfill } from './gap-backfill.js';
+import { createReleasesContext, fetchWithinDeadline, recordFailure, RELEASES_PIPELINE, retryStore, type ReleasesContext } from './releases-context.js';
+import type { ReleasesOptions, ReleasesOutcome, ReleasesPorts } from './releases-ports.js';
 
-export interface ReleasesPorts {
-  readonly store: PackageStore;
-  readonly index: IndexClient;
-  readonly scheduler: SchedulerLike;
-  /** Replicas sharing the database: an index's feeds are polled by the one holding its lease. Absent: this process alone. */
-  readonly leases?: Leases;
-  /** Where gap backfills stand in the index's serials; absent (a dry run): every backfill reads every project. */
-  readonly serialSync?: SerialSyncStore;
-}
+export type { ReleasesOptions, ReleasesOutcome, ReleasesPorts } from './releases-ports.js';
 
-export interface ReleasesOptions {
-  readonly pollIntervalMs: number;
-  /** Projects handled at once. */
-  readonly concurrency: number;
-  readonly retry: RetryPolicy;
-  /**
-   * Longest one poll waits for a project's page, its retries included: a page dripping or
-   * held back by a long Retry-After goes to attention past it, and the poll's checkpoint
-   * moves on with what is done (absent: no bound beyond the client's own timeouts).
-   */
-  readonly pageDeadlineMs?: number;
-  /** Projects whose releases also go out as `release-trigger`. */
-  readonly releaseTriggers?: readonly string[];
-  readonly random?: () => number;
-  readonly metrics?: Metrics;
-  readonly logger?: Logger;
-  /** When it emits, polling stops; the pipeline completes once the current poll's work is done. */
-  readonly stop$?: Observable<void>;
-  /** Poll each feed once (and backfill on a gap), then complete: `pkgstream once releases`. */
-  readonly onePoll?: boolean;
-  /**
-   * Between serial syncs of each watched index (a scheduled backfill: the listing, then the
-   * projects whose serial rose); absent: only a gap backfills.
-   */
-  readonly syncIntervalMs?: number;
-}
-
-export type ReleasesOutcome =
-  | { readonly type: 'released'; readonly indexUrl: string; readonly project: string; readonly events: readonly PackageEvent[]; readonly backfill: boolean }
-  | { readonly type: 'failed'; readonly indexUrl: string; readonly project: string; readonly code: string; readonly message: string }
-  | { readonly type: 'gap'; readonly indexUrl: string; readonly feed: FeedKind }
-  | { readonly type: 'synced'; readonly indexUrl: string; readonly basis: BackfillPlan['basis']; readonly projects: number }
-  | { readonly type: 'poll'; readonly indexUrl: string; readonly feed: FeedKind; readonly items: number; readonly status: 'items' | 'not-modified' | 'error' };
-
-const PIPELINE = 'releases' as const;
-
-interface Context {
-  readonly ports: ReleasesPorts;
-  readonly options: ReleasesOptions;
-  readonly fetcher: ProjectFetcher;
-  readonly triggers: ReadonlySet<string>;
-  readonly stage: ReturnType<typeof stageMeter<'releases'>>;
-  /** When each watched feed last completed a pass (0: not yet), by `indexId|feed`. */
-  readonly passes: Map<string, number>;
-  readonly backfills: ReturnType<typeof createBackfillQueue>;
-}
-
-function createContext(ports: ReleasesPorts, options: ReleasesOptions): Context {
-  return {
-    ports,
-    options,
-    fetcher: createProjectFetcher(ports.index, { retry: options.retry, random: options.random, scheduler: ports.scheduler }),
-    triggers: new Set((options.releaseTriggers ?? []).map(canonicalizeName)),
-    stage: stageMeter(PIPELINE, options.metrics, ports.scheduler),
-    passes: new Map(),
-    backfills: createBackfillQueue(),
-  };
-}
+const PIPELINE = RELEASES_PIPELINE;
 
 export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
-  const context = createContext(ports, options);
+  const context = createReleasesContext(ports, options);
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
       const watched = indexes.filter((index) => index.rssUrl !== null);
-      if (watched.length === 0) {
-        // Nothing to poll is not a failure: a long-running pipeline waits (for the stop),
-        // rather than completing, which its supervisor would take for a crash. Each poll
-        // interval is a completed pass over no feeds, so no stall alert fires on it.
-        options.logger?.info({ indexes: indexes.map((index) => index.simpleUrl) }, 'no enabled index has feeds: releases waits (the update pipeline finds the releases of indexes without feeds)');
-        if (options.onePoll) return EMPTY;
-        return timer(0, options.pollIntervalMs, ports.scheduler).pipe(
-          takeUntil(options.stop$ ?? NEVER),
-          tap(() => options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, ports.scheduler.now() / 1000)),
-          ignoreElements(),
-        );
-      }
-      options.logger?.info({ indexes: watched.map((index) => index.simpleUrl) }, 'watching feeds');
-      return merge(...watched.map((index) => watchFeeds(context, index)));
+      const synced = options.syncIntervalMs === undefined || options.onePoll ? [] : indexes.filter((index) => index.rssUrl === null);
+      if (watched.length > 0) options.logger?.info({ indexes: watched.map((index) => index.simpleUrl) }, 'watching feeds');
+      if (synced.length > 0) options.logger?.info({ indexes: synced.map((index) => index.simpleUrl) }, 'no feeds: syncing by the root listing every sync interval');
+      const watching = [...watched, ...synced].map((index) => watchIndex(context, index));
+      return watched.length > 0 ? merge(...watching) : merge(idle(context, indexes), ...watching);
     }),
   );
 }
 
-/** The index's feeds, polled by one replica at a time: the holder of its lease (the others stand by). */
-function watchFeeds(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+/**
+ * No feed to poll is not a failure: a long-running pipeline waits (for the stop), rather
+ * than completing, which its supervisor would take for a crash. Each poll interval is a
+ * completed pass over no feeds, so no stall alert fires on it.
+ */
+function idle(context: ReleasesContext, indexes: readonly PackageIndex[]): Observable<never> {
+  const { options, ports } = context;
+  options.logger?.info({ indexes: indexes.map((index) => index.simpleUrl) }, 'no enabled index has feeds: releases polls none (the update pipeline re-checks the projects of indexes without feeds)');
+  if (options.onePoll) return EMPTY;
+  return timer(0, options.pollIntervalMs, ports.scheduler).pipe(
+    takeUntil(options.stop$ ?? NEVER),
+    tap(() => options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, ports.scheduler.now() / 1000)),
+    ignoreElements(),
+  );
+}
+
+/**
+ * The index's feeds and syncs, run by one replica at a time: the holder of its lease (the
+ * others stand by). An index without feeds is synced from the start, one with feeds after
+ * its first interval (its feeds give the news until then).
+ */
+function watchIndex(context: ReleasesContext, index: PackageIndex): Observable<ReleasesOutcome> {
   const { ports, options } = context;
   // Each (re)start reads the checkpoint afresh: a replica taking over goes on where the last holder left off.
-  const watch = () =>
-    merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY, syncEvery(context, index));
+  const feeds = () => merge(watchFeed(context, index, 'updates'), index.watchMode === 'all' ? watchFeed(context, index, 'packages') : EMPTY);
+  const watch = () => merge(index.rssUrl === null ? EMPTY : feeds(), syncEvery(context, index, index.rssUrl === null ? 0 : options.syncIntervalMs));
   const { leases } = ports;
   const held = (yes: boolean) => options.metrics?.feedLeaseHeld.set({ index: indexHost(index) }, yes ? 1 : 0);
   if (!leases || options.onePoll) return defer(() => (held(true), watch()));
@@ -154,7 +95,7 @@ function watchFeeds(context: Context, index: PackageIndex): Observable<ReleasesO
   );
 }
 
-function watchFeed(context: Context, index: PackageIndex, feed: FeedKind): Observable<ReleasesOutcome> {
+function watchFeed(context: ReleasesContext, index: PackageIndex, feed: FeedKind): Observable<ReleasesOutcome> {
   const { ports, options } = context;
   context.passes.set(passKey(index, feed), 0);
   return defer(() => ports.store.getCheckpoint(index.id, feed)).pipe(
@@ -186,13 +127,13 @@ const passKey = (index: PackageIndex, feed: FeedKind) => `${index.id}|${feed}`;
  * A poll whose effects are all durable is its feed's completed pass; the pipeline's last
  * pass is its feeds' oldest one, so one feed's 304s never hide another feed that is stuck.
  */
-function passCompleted(context: Context, index: PackageIndex, feed: FeedKind): void {
+function passCompleted(context: ReleasesContext, index: PackageIndex, feed: FeedKind): void {
   context.passes.set(passKey(index, feed), context.ports.scheduler.now());
   const oldest = Math.min(...context.passes.values());
   if (oldest > 0) context.options.metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, oldest / 1000);
 }
 
-function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): Observable<ReleasesOutcome> {
+function onFeedEvent(context: ReleasesContext, index: PackageIndex, event: FeedEvent): Observable<ReleasesOutcome> {
   const indexUrl = index.simpleUrl;
   switch (event.type) {
     case 'not-modified':
@@ -225,7 +166,7 @@ function onFeedEvent(context: Context, index: PackageIndex, event: FeedEvent): O
 }
 
 /** The poll's items grouped by project: one page read per project per poll. */
-function releasesOfPoll(context: Context, index: PackageIndex, items: readonly FeedItem[]): Observable<ReleasesOutcome> {
+function releasesOfPoll(context: ReleasesContext, index: PackageIndex, items: readonly FeedItem[]): Observable<ReleasesOutcome> {
   // Per project: the announced versions by their PEP 440 key (the spelling kept for messages), or 'all'.
   const versionsByProject = new Map<string, Map<string, string> | 'all'>();
   for (const item of items) {
@@ -249,76 +190,58 @@ function releasesOfPoll(context: Context, index: PackageIndex, items: readonly F
 type BackfillReason = { readonly kind: 'gap'; readonly feed: FeedKind; readonly since: Date; readonly until: Date } | { readonly kind: 'sync' };
 
 /**
- * The projects that may have changed (gap-backfill.ts) read again, pulled as slots free up.
- * A project read because its serial rose also comes due for a re-check at once: a yank or a
- * changed file is the update pipeline's to find, and the serial says there is something.
+ * The projects that may have changed (gap-backfill.ts) read again, pulled as slots free up,
+ * each page checked whole (backfill-project.ts): one request a changed project.
  */
-function backfill(context: Context, index: PackageIndex, reason: BackfillReason): Observable<ReleasesOutcome> {
+function backfill(context: ReleasesContext, index: PackageIndex, reason: BackfillReason): Observable<ReleasesOutcome> {
   const { ports, options } = context;
   const observe = { ...(options.logger ? { logger: options.logger } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) };
   const where = reason.kind === 'gap' ? { feed: reason.feed, since: reason.since, until: reason.until } : {};
-  return defer(() => planBackfill(ports, index, observe)).pipe(
+  return defer(() => planBackfill(ports, index, observe, reason.kind)).pipe(
     mergeMap((plan) => {
       const what = reason.kind === 'gap' ? 'feed gap: backfilling' : 'serial sync: reading';
       options.logger?.[reason.kind === 'gap' ? 'warn' : 'info']({ index: index.simpleUrl, ...where, basis: plan.basis }, `${what} (${plan.basis})`);
       let projects = 0;
-      const recheck = (project: string): Observable<never> => defer(() => plan.readPage(project, new Date(ports.scheduler.now()))).pipe(ignoreElements());
-      const pages = pullMap(plan.projects, (project: string) => (projects++, concat(releasesOfProject(context, index, project, 'all', true), recheck(project))), {
-        concurrency: options.concurrency,
-      });
+      const gone: string[] = [];
+      const { concurrency } = options;
+      const pages = pullMap(plan.projects, (project: string) => (projects++, backfillProject(context, index, project, plan, plan.listed)), { concurrency });
+      const deleted = pullMap(plan.gone(), (project: string) => (gone.push(project), backfillProject(context, index, project, plan, false)), { concurrency });
       const done = defer(async () => {
-        await plan.queueGone(new Date(ports.scheduler.now()), options.logger);
         await plan.done();
-        options.logger?.info({ index: index.simpleUrl, ...where, basis: plan.basis, projects }, reason.kind === 'gap' ? 'feed gap backfilled' : 'serial sync done');
-        return { type: 'synced', indexUrl: index.simpleUrl, basis: plan.basis, projects } as const;
+        if (gone.length > 0) options.logger?.warn({ index: index.simpleUrl, projects: gone.length, first: gone.slice(0, 20) }, 'projects gone from the root listing: checked');
+        options.logger?.info({ index: index.simpleUrl, ...where, basis: plan.basis, projects, gone: gone.length }, reason.kind === 'gap' ? 'feed gap backfilled' : 'serial sync done');
+        return { type: 'synced', indexUrl: index.simpleUrl, basis: plan.basis, projects, gone: gone.length } as const;
       });
-      return concat(pages, done);
+      return concat(pages, deleted, done);
     }),
   );
 }
 
-/** A serial sync of the index every `syncIntervalMs` (one at a time with its gaps' backfills). */
-function syncEvery(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+/** A serial sync of the index every `syncIntervalMs`, the first after `firstMs` (one at a time with its gaps' backfills). */
+function syncEvery(context: ReleasesContext, index: PackageIndex, firstMs: number | undefined): Observable<ReleasesOutcome> {
   const { options, ports } = context;
-  if (options.syncIntervalMs === undefined || options.onePoll) return EMPTY;
-  return timer(options.syncIntervalMs, options.syncIntervalMs, ports.scheduler).pipe(
+  if (options.syncIntervalMs === undefined || firstMs === undefined || options.onePoll) return EMPTY;
+  return timer(firstMs, options.syncIntervalMs, ports.scheduler).pipe(
     takeUntil(options.stop$ ?? NEVER),
     exhaustMap(() => syncIndex(context, index)),
   );
 }
 
-function syncIndex(context: Context, index: PackageIndex): Observable<ReleasesOutcome> {
+function syncIndex(context: ReleasesContext, index: PackageIndex): Observable<ReleasesOutcome> {
   return context.backfills(index.id, () => backfill(context, index, { kind: 'sync' }));
 }
 
 /** `pkgstream once sync`: one serial sync of every enabled index (with feeds or not), then complete. */
 export function syncOnce(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
-  const context = createContext(ports, options);
+  const context = createReleasesContext(ports, options);
   return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => merge(...indexes.map((index) => syncIndex(context, index)))),
     takeUntil(options.stop$ ?? NEVER),
   );
 }
 
-/** The page, or past `pageDeadlineMs` (retries included) a timeout outcome that sends the project to attention. */
-function fetchWithinDeadline(context: Context, request: ProjectRequest): Observable<RetryOutcome<ProjectRequest, FetchedPage>> {
-  const deadline = context.options.pageDeadlineMs;
-  const fetched = context.fetcher.fetch(request);
-  if (deadline === undefined) return fetched;
-  return fetched.pipe(
-    timeout({
-      first: deadline,
-      scheduler: context.ports.scheduler,
-      with: () => {
-        const message = `project ${request.project}: no page within ${deadline / 1000} s (slow or rate-limited); the poll moves on`;
-        return of({ ok: false, item: request, error: new IndexError('INDEX_TIMEOUT', message, { url: request.index.simpleUrl }), attempts: 1 } as const);
-      },
-    }),
-  );
-}
-
 function releasesOfProject(
-  context: Context,
+  context: ReleasesContext,
   index: PackageIndex,
   project: string,
   versions: ReadonlyMap<string, string> | 'all',
@@ -326,15 +249,9 @@ function releasesOfProject(
 ): Observable<ReleasesOutcome> {
   const { ports, options } = context;
   const indexUrl = index.simpleUrl;
-  const failed = (code: string, message: string): Observable<ReleasesOutcome> =>
-    defer(async () => {
-      await ports.store.recordAttention({ pipeline: PIPELINE, itemKey: `${indexUrl}|${project}`, errorCode: code, errorMessage: message });
-      options.metrics?.attentionRecorded.inc({ pipeline: PIPELINE, code });
-      options.logger?.warn({ index: indexUrl, project, code, message }, 'release read failed: recorded for attention');
-      return { type: 'failed', indexUrl, project, code, message } as const;
-    });
+  const failed = (code: string, message: string) => recordFailure(context, index, project, code, message);
 
-  return context.stage('fetch', { index, project }, (request) => fetchWithinDeadline(context, request), (outcome) => !outcome.ok).pipe(
+  return context.stage('fetch', { index, project }, (request) => fetchWithinDeadline(context, context.fetcher, request), (outcome) => !outcome.ok).pipe(
     mergeMap((outcome) => {
       if (!outcome.ok) {
         const error = outcome.error;
@@ -354,16 +271,7 @@ function releasesOfProject(
         const listed = new Set([...page.releases, ...known].map((release) => releaseKey(release.version)));
         const absent = versions === 'all' ? [] : [...versions].filter(([key]) => !listed.has(key)).map(([, version]) => version);
         return { events, absent };
-      }).pipe(
-        // The store failing for a while: try again with backoff...
-        retry({
-          count: options.retry.maxAttempts - 1,
-          delay: (error: unknown, attempt: number) =>
-            hasRetriableFlag(error)
-              ? timer(backoffDelay(attempt, error, { ...options.retry, random: options.random ?? Math.random }), ports.scheduler)
-              : throwError(() => error),
-        }),
-      );
+      }).pipe(retryStore(context)); // the store failing for a while: tried again with backoff...
       return context.stage('record', null, () => record).pipe(
         mergeMap(({ events, absent }) =>
           concat(

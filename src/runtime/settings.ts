@@ -79,7 +79,7 @@ export const SETTINGS = {
   solverCapacity: setting('PKGSTREAM_SOLVER_CAPACITY', '10', 'Most solver Jobs active at once', intIn(1, 100_000)),
   httpPort: setting('PKGSTREAM_HTTP_PORT', '9464', 'Port of /metrics, /livez, /readyz, /api/v1 and the web UI (0 = any free port)', intIn(0, 65_535)),
   pollInterval: setting('PKGSTREAM_POLL_INTERVAL', '60', 'Seconds between feed polls', positiveNumber(86_400)),
-  syncInterval: setting('PKGSTREAM_SYNC_INTERVAL', '3600', 'Seconds between serial syncs of an index with feeds (its root listing, then the projects whose serial rose; PyPI\'s listing is tens of MB)', positiveNumber(7 * 86_400)),
+  syncInterval: setting('PKGSTREAM_SYNC_INTERVAL', '3600', 'Seconds between serial syncs of each enabled index (its root listing, then the projects whose serial rose; PyPI\'s listing is tens of MB)', positiveNumber(7 * 86_400)),
   rateLimit: setting('PKGSTREAM_RATE_LIMIT', '5', 'Requests per second per index', positiveNumber(10_000)),
   rateBurst: setting('PKGSTREAM_RATE_BURST', '5', 'Requests an index may get at once above the rate', intIn(1, 10_000)),
   maxBackoff: setting('PKGSTREAM_MAX_BACKOFF', '900', 'Longest wait in seconds a Retry-After or a backoff may impose on an index', positiveNumber(86_400)),

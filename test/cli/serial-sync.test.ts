@@ -2,8 +2,8 @@
  * `pkgstream once sync` as an operator runs it (the built CLI, the local Warehouse-shaped
  * index with serials): the first sync reads every known project (seen) or every listed one
  * (watch all, registering them); the next reads only the projects whose `_last-serial` rose
- * (a new version, a yank) and brings their releases due for a re-check; one over an
- * unchanged index reads the listing and no page at all.
+ * (a new version, a yank), each page checked whole (one request a change, no re-check left
+ * queued); one over an unchanged index reads the listing and no page at all.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setIndexEnabled } from '../../src/db/index.js';
@@ -45,7 +45,7 @@ async function counted(work: () => Promise<Synced[]>): Promise<{ synced: Synced[
 }
 
 describe('once sync', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
-  it('seen: first every known project, then only what changed (due for a re-check at once), then nothing', async () => {
+  it('seen: first every known project, then only what changed (each page checked whole: one request a change), then nothing', async () => {
     const database = await createCliDatabase();
     try {
       for (const name of ['Alpha.Pkg', 'bravo', 'charlie', 'unwatched']) index.addRelease(name, '1.0');
@@ -65,11 +65,17 @@ describe('once sync', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       await database.use((pool) => pool.query(`UPDATE package_version SET next_due_at = now() + interval '7 days'`));
       expect(await counted(() => onceSync(database))).toEqual({ synced: [{ basis: 'serials', projects: 2 }], listings: 1, pages: 2 });
       expect(await versions()).toEqual(['alpha-pkg==1.0', 'bravo==1.0', 'bravo==1.1', 'charlie==1.0']);
-      const due = await database.use(async (pool) =>
-        (await pool.query<{ project: string }>(`SELECT DISTINCT project FROM package_version WHERE next_due_at <= now() ORDER BY 1`)).rows.map((row) => row.project),
+      // One request a changed project: the sync checked each page whole, so the yank is reported
+      // by it (not by a re-check it queues), and nothing is left due or queued.
+      const events = async (kind: string) =>
+        (JSON.parse((await runCli(['events', '--kind', kind, '--json'], database.env)).stdout) as { project: string; version: string }[]).map((e) => `${e.project}==${e.version}`);
+      expect(await events('package-yanked')).toEqual(['charlie==1.0']);
+      expect((await events('package-released')).sort()).toEqual(['alpha-pkg==1.0', 'bravo==1.0', 'bravo==1.1', 'charlie==1.0']);
+      const waiting = await database.use(async (pool) =>
+        (await pool.query<{ project: string }>(`SELECT DISTINCT project FROM package_version WHERE next_due_at <= now() OR recheck_queued_at IS NOT NULL ORDER BY 1`)).rows.map((row) => row.project),
       );
-      // The yank is the update pipeline's to find: charlie is due now, alpha still in 7 days.
-      expect(due).toEqual(['bravo', 'charlie']);
+      expect(waiting).toEqual([]);
+      expect(await counted(async () => ((await runCli(['once', 'update'], database.env)).code === 0 ? [] : [{ basis: 'failed', projects: 0 }]))).toEqual({ synced: [], listings: 0, pages: 0 });
 
       expect(await counted(() => onceSync(database))).toEqual({ synced: [{ basis: 'serials', projects: 0 }], listings: 1, pages: 0 });
     } finally {
@@ -95,7 +101,7 @@ describe('once sync', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
 });
 
 describe('once sync: a project deleted on the index', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
-  it('is gone from the listing: the sync brings it due, and the re-check reports missing-package once', async () => {
+  it('is gone from the listing: the sync checks its page, reports missing-package once, and does not ask again', async () => {
     const database = await createCliDatabase();
     try {
       const simple = `${index.url}/simple`;
@@ -107,18 +113,19 @@ describe('once sync: a project deleted on the index', { timeout: CLI_TEST_TIMEOU
       await database.use((pool) => pool.query(`UPDATE package_version SET next_due_at = now() + interval '7 days'`));
 
       index.removeProject('Doomed.Pkg');
-      const sync = await runCli(['once', 'sync'], { ...database.env, LOG_LEVEL: 'info' });
+      let sync = { code: -1 as number | null, stderr: '' };
+      const pages = await counted(async () => ((sync = await runCli(['once', 'sync'], { ...database.env, LOG_LEVEL: 'info' })), []));
       expect(sync.code, sync.stderr).toBe(0);
+      expect(pages).toEqual({ synced: [], listings: 1, pages: 1 }); // the deleted project's 404, nothing else
       const gone = sync.stderr.split('\n').filter((line) => line.includes('projects gone from the root listing')).map((line) => JSON.parse(line) as { projects: number; first: string[] });
       expect(gone.map(({ projects, first }) => ({ projects, first }))).toEqual([{ projects: 1, first: ['doomed-pkg'] }]);
-      const due = await database.use(async (pool) => (await pool.query<{ project: string }>('SELECT project FROM package_version WHERE next_due_at <= now()')).rows.map((row) => row.project));
-      expect(due).toEqual(['doomed-pkg']);
-
-      expect((await runCli(['once', 'update'], database.env)).code).toBe(0);
       const missing = async () => JSON.parse((await runCli(['events', '--kind', 'missing-package', '--json'], database.env)).stdout) as { project: string }[];
       expect((await missing()).map((e) => e.project)).toEqual(['doomed-pkg']);
-      // The next sync finds it gone again, and the re-check reports nothing new.
-      expect((await runCli(['once', 'sync'], database.env)).code).toBe(0);
+      const states = await database.use(async (pool) => (await pool.query<{ v: string }>(`SELECT project || ' ' || state AS v FROM package_version ORDER BY 1`)).rows.map((r) => r.v));
+      expect(states).toEqual(['doomed-pkg missing', 'kept-pkg present']);
+
+      // The next sync knows it is reported: no request for it, nothing new.
+      expect(await counted(() => onceSync(database))).toEqual({ synced: [{ basis: 'serials', projects: 0 }], listings: 1, pages: 0 });
       expect((await runCli(['once', 'update'], database.env)).code).toBe(0);
       expect((await missing()).map((e) => e.project)).toEqual(['doomed-pkg']);
     } finally {
@@ -127,10 +134,18 @@ describe('once sync: a project deleted on the index', { timeout: CLI_TEST_TIMEOU
   });
 });
 
+/** The running service's events of one kind as `project==version`; the API answers 503 until it has started: none yet. */
+async function serviceEvents(base: string, kind: string): Promise<string[]> {
+  const response = await fetch(`${base}/api/v1/events?kind=${kind}&limit=500`);
+  if (response.status === 503) return [];
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { items: { project: string; version: string }[] }).items.map((e) => `${e.project}==${e.version}`);
+}
+
 describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   afterAll(killLeftovers);
 
-  it('a yank, which no feed announces, is reported within a sync and an update pass (not the 7-day re-check)', async () => {
+  it('a yank, which no feed announces, is reported within a sync (not the 7-day re-check)', async () => {
     const database = await createCliDatabase();
     try {
       const simple = `${index.url}/simple`;
@@ -147,13 +162,7 @@ describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TES
         PKGSTREAM_SYNC_INTERVAL: '2',
       });
       const base = await service.base();
-      // The API answers 503 until the service has started: nothing yet.
-      const events = async (kind: string) => {
-        const response = await fetch(`${base}/api/v1/events?kind=${kind}`);
-        if (response.status === 503) return [];
-        expect(response.status).toBe(200);
-        return ((await response.json()) as { items: { project: string; version: string }[] }).items.map((e) => `${e.project}==${e.version}`);
-      };
+      const events = (kind: string) => serviceEvents(base, kind);
       await until('both releases recorded', async () => (await events('package-released')).length === 2, 60_000);
       // The first sync reads the known projects and stores the listing's serial; the next ones read what rose.
       await service.log((line) => line.msg === 'serial sync done' && line.basis === 'known projects');
@@ -166,6 +175,43 @@ describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TES
       expect(await events('package-yanked')).toEqual(['echo==1.0']);
       expect((await service.terminate()).code).toBe(0);
       console.info(`[cli/sync] run: yank reported ${seconds.toFixed(1)} s after it was made (sync: ${JSON.stringify(synced)})`);
+    } finally {
+      await database.close();
+    }
+  });
+
+  it('an index without feeds is synced too: a new project of a watch-all index, and a yank, are found', async () => {
+    const database = await createCliDatabase();
+    try {
+      const simple = `${index.url}/simple`;
+      index.addRelease('golf', '1.0');
+      // No --warehouse: no feeds to poll, only the root listing and its serials.
+      expect((await runCli(['index', 'add', simple, '--watch', 'all'], database.env)).code).toBe(0);
+      await database.use((pool) => setIndexEnabled(pool, 'https://pypi.org/simple', false));
+      const service = startRunning(['run'], {
+        ...database.env,
+        LOG_LEVEL: 'info',
+        PKGSTREAM_HTTP_PORT: '0',
+        PKGSTREAM_PIPELINES: 'releases,update',
+        PKGSTREAM_POLL_INTERVAL: '1',
+        PKGSTREAM_SYNC_INTERVAL: '2',
+      });
+      const base = await service.base();
+      // The first sync runs at the start and registers every listed project.
+      await until('golf registered by the first sync', async () => (await serviceEvents(base, 'package-released')).includes('golf==1.0'), 60_000);
+      const changedAt = Date.now();
+      index.addRelease('Hotel.Pkg', '1.0');
+      index.yank('golf', '1.0', 'broken build');
+      await until(
+        'the new project and the yank reported',
+        async () => (await serviceEvents(base, 'package-released')).includes('hotel-pkg==1.0') && (await serviceEvents(base, 'package-yanked')).includes('golf==1.0'),
+        90_000,
+      );
+      const seconds = (Date.now() - changedAt) / 1000;
+      const synced = await service.log((line) => line.msg === 'serial sync done' && line.basis === 'serials' && typeof line.projects === 'number' && line.projects >= 1);
+      expect((await serviceEvents(base, 'package-yanked')).filter((e) => e === 'golf==1.0')).toHaveLength(1);
+      expect((await service.terminate()).code).toBe(0);
+      console.info(`[cli/sync] run, index without feeds: new project and yank reported ${seconds.toFixed(1)} s after they were made (sync: ${JSON.stringify(synced)})`);
     } finally {
       await database.close();
     }

@@ -1,11 +1,11 @@
 /**
  * A lagging cache in front of the index (a CDN, a mirror), as an operator meets it: the serial
- * sync learns from the root listing that a project changed (its `_last-serial` rose) and reads
- * its new release; the re-check that follows gets the project's old page from the cache
- * (older `X-PyPI-Last-Serial`, without the new version). Before, that page was taken as the
- * truth and the new release reported `missing-version`; now it is a stale page, asked again
- * with backoff (`INDEX_STALE_PAGE`), and after the retries an attention item, never an event.
- * The built CLI, the index peer, the database of the CLI tests.
+ * sync learns from the root listing that a project changed (its `_last-serial` rose) and asks
+ * for its page, but the cache answers with the project's old page (older `X-PyPI-Last-Serial`,
+ * without the new version). Taken as the truth, that page would hide the new release (and a
+ * re-check would report it `missing-version`); it is a stale page, asked again with backoff
+ * (`INDEX_STALE_PAGE`), and after the retries an attention item and a queued re-check, never
+ * an event. The built CLI, the index peer, the database of the CLI tests.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setIndexEnabled } from '../../src/db/index.js';
@@ -20,6 +20,7 @@ beforeAll(async () => {
 });
 afterAll(async () => index?.stop());
 
+/** A project synced at 1.0; then 1.1 is released, and `stale()` is the page a cache kept of 1.0. */
 async function setUp(project: string): Promise<{ database: CliDatabase; stale: () => { body: string; serial: string } }> {
   const database = await createCliDatabase();
   const simple = `${index.url}/simple`;
@@ -33,7 +34,6 @@ async function setUp(project: string): Promise<{ database: CliDatabase; stale: (
   const old = { body: await answer.text(), serial: answer.headers.get('x-pypi-last-serial') ?? '' };
   expect(old.serial).toMatch(/^\d+$/);
   index.addRelease(project, '1.1');
-  expect((await runCli(['once', 'sync'], database.env)).code).toBe(0);
   return { database, stale: () => old };
 }
 
@@ -47,39 +47,43 @@ const pagesAsked = (work: () => Promise<unknown>) => async () => {
 };
 
 describe('a lagging cache in front of the index', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
-  it('a page below the serial the listing promised is asked again; the fresh one is checked; no event', async () => {
+  it('a page below the serial the listing promised is asked again; the fresh one is checked; each release announced once', async () => {
     const { database, stale } = await setUp('lagging.cache_pkg');
     try {
-      expect(await eventsOf(database, 'lagging-cache-pkg')).toEqual(['package-released 1.0', 'package-released 1.1']);
+      expect(await eventsOf(database, 'lagging-cache-pkg')).toEqual(['package-released 1.0']);
       const old = stale();
       index.inject({ kind: 'body', body: old.body, contentType: PEP691, headers: { 'x-pypi-last-serial': old.serial, etag: '"cached"' } }, { times: 2, routes: ['simple-project'] });
-      let update: { code: number | null; stderr: string } = { code: -1, stderr: '' };
-      const asked = await pagesAsked(async () => (update = await runCli(['once', 'update'], { ...database.env, LOG_LEVEL: 'info' })))();
-      expect(update.code, update.stderr).toBe(0);
-      // Two stale answers, then the fresh page: both versions present, nothing to announce.
+      let sync: { code: number | null; stderr: string } = { code: -1, stderr: '' };
+      const asked = await pagesAsked(async () => (sync = await runCli(['once', 'sync'], { ...database.env, LOG_LEVEL: 'info' })))();
+      expect(sync.code, sync.stderr).toBe(0);
+      // Two stale answers, then the fresh page: 1.1 recorded, nothing reported missing.
       expect(asked).toBe(3);
       expect(await eventsOf(database, 'lagging-cache-pkg')).toEqual(['package-released 1.0', 'package-released 1.1']);
       const states = await database.use(async (pool) => (await pool.query<{ v: string }>(`SELECT version || ' ' || state AS v FROM package_version ORDER BY 1`)).rows.map((r) => r.v));
       expect(states).toEqual(['1.0 present', '1.1 present']);
-      console.info(`[cli/stale-cache] ${asked} page requests for one re-check behind a cache serving serial ${old.serial}: 2 stale (retried), 1 fresh; events ${JSON.stringify(await eventsOf(database, 'lagging-cache-pkg'))}`);
+      console.info(`[cli/stale-cache] ${asked} page requests for one sync behind a cache serving serial ${old.serial}: 2 stale (retried), 1 fresh; events ${JSON.stringify(await eventsOf(database, 'lagging-cache-pkg'))}`);
     } finally {
       await database.close();
     }
   });
 
-  it('a cache that stays stale through every retry leaves an attention item naming it, and no event', async () => {
+  it('a cache that stays stale through every retry leaves an attention item naming it and a queued re-check, and no event', async () => {
     const { database, stale } = await setUp('still.stale');
     try {
       const old = stale();
       index.inject({ kind: 'body', body: old.body, contentType: PEP691, headers: { 'x-pypi-last-serial': old.serial } }, { times: 100, routes: ['simple-project'] });
-      const update = await runCli(['once', 'update'], database.env);
+      const sync = await runCli(['once', 'sync'], database.env);
       index.clearFaults();
-      expect(update.code, update.stderr).toBe(0);
-      expect(await eventsOf(database, 'still-stale')).toEqual(['package-released 1.0', 'package-released 1.1']);
+      expect(sync.code, sync.stderr).toBe(0);
+      expect(await eventsOf(database, 'still-stale')).toEqual(['package-released 1.0']);
       const attention = await database.use(async (pool) => (await pool.query<{ error_code: string; error_message: string }>('SELECT error_code, error_message FROM attention WHERE resolved_at IS NULL')).rows);
       expect(attention).toHaveLength(1);
       expect(attention[0]?.error_code).toBe('INDEX_STALE_PAGE');
       expect(attention[0]?.error_message).toContain(`page at serial ${old.serial}, below the`);
+      // The queued re-check asks again once the cache has caught up: 1.1 is found then.
+      const asked = await pagesAsked(async () => expect((await runCli(['once', 'update'], database.env)).code).toBe(0))();
+      expect(asked).toBe(1);
+      expect(await eventsOf(database, 'still-stale')).toEqual(['package-released 1.0', 'package-released 1.1']);
     } finally {
       await database.close();
     }

@@ -5,7 +5,7 @@
  */
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { CheckpointItem, FeedCheckpoint, IndexClient, PackageStore, RecordedRelease, RecordReleaseOptions } from '../../src/domain/ports.js';
+import type { AppliedCheck, CheckpointItem, FeedCheckpoint, IndexClient, PackageStore, RecordedRelease, RecordReleaseOptions } from '../../src/domain/ports.js';
 import type { FeedItem, FeedResult, IndexRelease, PackageEvent, PackageIndex, ProjectListing, ProjectPage, StoredRelease } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { drive } from '../support/virtual-time.js';
@@ -74,18 +74,34 @@ class FakeStore implements Partial<PackageStore> {
   async *knownProjects(): AsyncGenerator<string> {
     yield* [...this.seen].sort();
   }
+  /** Stored as the fake index lists them: a check of a known release finds it unchanged. */
   loadProjectReleases = async (_indexId: number, project: string) =>
-    (this.releases.get(project) ?? []).map((version) => ({ version }) as StoredRelease);
+    (this.releases.get(project) ?? []).map(
+      (version, id): StoredRelease => ({
+        id,
+        indexId: INDEX.id,
+        indexUrl: INDEX.simpleUrl,
+        project,
+        version,
+        state: 'present',
+        yankedReason: null,
+        artifacts: [{ filename: `${project}-${version}.tar.gz`, sha256: 'a'.repeat(64) }],
+        lastCheckedAt: null,
+        nextDueAt: new Date(0),
+      }),
+    );
   recordReleases = async (_index: PackageIndex, project: string, releases: readonly IndexRelease[], options?: RecordReleaseOptions): Promise<RecordedRelease[]> => {
     this.seen.add(project);
     for (const release of releases) for (const event of options?.announce?.(release.version) ?? []) this.events.push({ at: this.scheduler.now(), event });
     this.releases.set(project, [...(this.releases.get(project) ?? []), ...releases.map((release) => release.version)]);
     return releases.map((release, id) => ({ id, version: release.version, created: true }));
   };
+  /** A backfill checks its pages whole: the known releases here never change. */
+  applyChecks = async (checks: readonly unknown[]): Promise<AppliedCheck[]> => checks.map(() => ({ state: 'present', changed: false, nextDueAt: new Date(this.scheduler.now()) }));
   getCheckpoint = async () => this.checkpoint;
   saveCheckpoint = async (checkpoint: FeedCheckpoint) => void (this.checkpoint = checkpoint);
-  recordAttention = async () => {
-    throw new Error('no attention expected');
+  recordAttention = async (failure: unknown) => {
+    throw new Error(`no attention expected: ${JSON.stringify(failure)}`);
   };
 }
 
