@@ -14,8 +14,7 @@ import { onceCommand } from './commands/once-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { packageCommands } from './commands/package-commands.js';
 import { runCommand } from './commands/run-command.js';
-import { DATA_DIR_LOCKED } from './db/data-dir-lock.js';
-import { errorCode } from './domain/errors.js';
+import { hasCode } from './domain/errors.js';
 import { ConfigError, loadConfig } from './runtime/config.js';
 import { createLogger } from './runtime/logger.js';
 import { redactText } from './runtime/redact.js';
@@ -122,7 +121,7 @@ async function main(argv: readonly string[], out: NodeJS.WritableStream = proces
       process.stderr.write(`pkgstream: ${error.message}\nUsage: ${usageOf(command)} [options]\n`);
       return 2;
     }
-    if (errorCode(error) === DATA_DIR_LOCKED) {
+    if (hasCode(error, 'DATA_DIR_LOCKED')) {
       // Another process holds the embedded data directory: one line naming it, no stack.
       process.stderr.write(`pkgstream: ${(error as Error).message}\n`);
       return 2;

@@ -2,6 +2,7 @@
  * The shape of one `pkgstream` command: its words, its own flags and what it does with
  * the parsed configuration. `cli.ts` finds the command, parses, and runs it.
  */
+import { PkgstreamError } from '../domain/errors.js';
 import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 
@@ -35,9 +36,9 @@ export interface Command {
 }
 
 /** A usage error: printed with the command's usage, exit code 2. */
-export class UsageError extends Error {
+export class UsageError extends PkgstreamError {
   constructor(message: string) {
-    super(message);
+    super('USAGE', message);
     this.name = 'UsageError';
   }
 }

@@ -9,6 +9,7 @@
 import { readKafkaSecurity } from '../kafka/security.js';
 import { connect } from 'node:net';
 import { probeDatabase } from '../db/probe.js';
+import { hasCode, PkgstreamError } from '../domain/errors.js';
 import { indexHost } from '../domain/index-host.js';
 import type { IndexClient } from '../domain/ports.js';
 import type { PackageIndex } from '../domain/types.js';
@@ -17,13 +18,14 @@ import type { Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import type { Readiness } from '../runtime/readiness.js';
 import { createKubeProbe } from '../sinks/kube-probe.js';
+import type { IndexErrorCode } from '../sources/index-client/errors.js';
 import { describeDatabase } from './database-start.js';
 import { loadKubeConfig } from './kube-config.js';
 
 const CHECK_EVERY_MS = 10_000;
 const CHECK_TIMEOUT_MS = 5_000;
 /** Index client error codes that say the host is not serving (any other error is an answer). */
-const INDEX_DOWN_CODES = new Set(['INDEX_CONNECTION', 'INDEX_TIMEOUT', 'INDEX_HTTP_5XX']);
+const INDEX_DOWN_CODES: readonly IndexErrorCode[] = ['INDEX_CONNECTION', 'INDEX_TIMEOUT', 'INDEX_HTTP_5XX'];
 
 interface Check {
   readonly name: string;
@@ -49,7 +51,7 @@ export function reasonOf(error: unknown): string {
 
 function withTimeout(work: Promise<void>, ms: number, what: string): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)));
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new PkgstreamError('DEPENDENCY_TIMEOUT', `${what}: no answer in ${ms} ms`)), ms)));
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
 
@@ -96,7 +98,7 @@ export function monitorDependencies(options: { config: Config; readiness: Readin
       name: 'database',
       run: () =>
         probeDatabase(databaseUrl, CHECK_TIMEOUT_MS).catch((error: unknown) => {
-          throw new Error(`${database}: ${reasonOf(error)}`, { cause: error });
+          throw new PkgstreamError('DB_UNAVAILABLE', `${database}: ${reasonOf(error)}`, { cause: error });
         }),
     });
   }
@@ -132,8 +134,7 @@ export function monitorDependencies(options: { config: Config; readiness: Readin
             return value;
           },
           (error: unknown) => {
-            const code = (error as { code?: unknown } | null)?.code;
-            report(indexDependency(index), !(typeof code === 'string' && INDEX_DOWN_CODES.has(code)), reasonOf(error));
+            report(indexDependency(index), !hasCode(error, ...INDEX_DOWN_CODES), reasonOf(error));
             throw error;
           },
         );

@@ -77,6 +77,7 @@ export function runOncePass(start: (stop$: Observable<void>) => Observable<unkno
         ended = true;
         clearTimers();
         signal.removeEventListener('abort', onAbort);
+        // programming error: only a bug throws a non-Error; it is wrapped to be reported like one.
         reject(error instanceof Error ? error : new Error(String(error)));
       },
       complete: () => end(signal.aborted ? { kind: 'stopped', outcomes, drained: true } : { kind: 'complete', outcomes }),

@@ -3,9 +3,9 @@
  * the work; or, while a running service holds the embedded data directory (its lock, see
  * db/data-dir-lock.ts), that service's /api/v1, since a second process on the PGlite files
  * would lose its writes. A command the API does not cover just opens the database, which
- * refuses with DATA_DIR_LOCKED naming the holder.
+ * refuses with `DATA_DIR_LOCKED` naming the holder.
  */
-import { DATA_DIR_LOCKED, migrate, openDatabase, readDataDirLock, type DataDirLockInfo, type Database } from '../db/index.js';
+import { migrate, openDatabase, readDataDirLock, type DataDirLockInfo, type Database } from '../db/index.js';
 import { PkgstreamError } from '../domain/errors.js';
 import { ApiError } from '../http/api-error.js';
 import { UsageError, type CommandContext } from './command.js';
@@ -49,7 +49,7 @@ export async function viaServiceOr<T>(context: CommandContext, service: (client:
     return await service(createServiceClient(holder.httpUrl, context.config.adminToken));
   } catch (error) {
     if (error instanceof ServiceError && (error.status === 401 || error.status === 403) && holder !== null) {
-      throw new PkgstreamError(DATA_DIR_LOCKED, `the data directory ${context.config.dataDir} is in use by pkgstream pid ${holder.pid}, whose API refused: ${error.message}`);
+      throw new PkgstreamError('DATA_DIR_LOCKED', `the data directory ${context.config.dataDir} is in use by pkgstream pid ${holder.pid}, whose API refused: ${error.message}`);
     }
     if ((error instanceof ApiError || error instanceof ServiceError) && error.status < 500) throw new UsageError(error.message);
     throw error;

@@ -61,6 +61,7 @@ export async function recordAttention(db: Queryable, failure: AttentionFailure):
     ],
   );
   const row = rows[0];
+  // programming error: INSERT ... RETURNING returns the row.
   if (!row) throw new Error('recordAttention: no row returned');
   return toItem(row);
 }

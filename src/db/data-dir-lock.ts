@@ -24,8 +24,6 @@ export interface DataDirLock {
   release(): void;
 }
 
-export const DATA_DIR_LOCKED = 'DATA_DIR_LOCKED';
-
 const lockPath = (dataDir: string) => join(resolve(dataDir), 'pkgstream.lock');
 
 /** Locks this process holds (path → release): a second open in the same process is refused too. */
@@ -54,7 +52,7 @@ function readInfo(path: string): DataDirLockInfo | null {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     // Someone else's (another user's) lock is never taken over.
-    throw new PkgstreamError(DATA_DIR_LOCKED, `the data directory lock ${path} cannot be read: ${(error as Error).message}`);
+    throw new PkgstreamError('DATA_DIR_LOCKED', `the data directory lock ${path} cannot be read: ${(error as Error).message}`);
   }
   try {
     const info = JSON.parse(text) as DataDirLockInfo;
@@ -113,7 +111,7 @@ function lockedMessage(dataDir: string, holder: DataDirLockInfo | null): string 
 /** Throws DATA_DIR_LOCKED when a live process holds `dataDir` (a check before the real take). */
 export function refuseIfLocked(dataDir: string): void {
   const holder = readDataDirLock(dataDir);
-  if (holder !== null) throw new PkgstreamError(DATA_DIR_LOCKED, lockedMessage(dataDir, holder));
+  if (holder !== null) throw new PkgstreamError('DATA_DIR_LOCKED', lockedMessage(dataDir, holder));
 }
 
 /** Takes the lock of `dataDir` (which exists), or throws DATA_DIR_LOCKED naming the holder. */
@@ -123,7 +121,7 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
   for (let attempt = 0; !tryCreate(path, info); attempt += 1) {
     const current = readInfo(path);
     if ((current !== null && holderAlive(current, path)) || attempt >= 3) {
-      throw new PkgstreamError(DATA_DIR_LOCKED, lockedMessage(dataDir, current));
+      throw new PkgstreamError('DATA_DIR_LOCKED', lockedMessage(dataDir, current));
     }
     removeStale(path, current);
   }

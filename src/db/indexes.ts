@@ -82,6 +82,7 @@ export async function addIndex(db: Queryable, input: AddIndexInput): Promise<Pac
     [simpleUrl, urls.jsonApiUrl, urls.rssUrl, input.verifyTls ?? true, input.enabled ?? true, watchMode],
   );
   const row = rows[0];
+  // programming error: the upsert returns the row.
   if (!row) throw new Error('addIndex: no row returned');
   return { ...toIndex(row), created: row.created };
 }

@@ -8,6 +8,7 @@
  */
 import { readdir, readFile } from 'node:fs/promises';
 import type pg from 'pg';
+import { PkgstreamError } from '../domain/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { holdClient } from './sql.js';
 
@@ -32,6 +33,7 @@ export async function loadMigrations(dir: URL = MIGRATIONS_DIR): Promise<Migrati
   const migrations: Migration[] = [];
   for (const file of names) {
     const number = FILE_NAME.exec(file)?.[1] ?? '';
+    // programming error: the migrations shipped are numbered once each.
     if (seen.has(number)) throw new Error(`two migrations numbered ${number} in ${dir.pathname}`);
     seen.add(number);
     migrations.push({ name: file.slice(0, -'.sql'.length), sql: await readFile(new URL(file, dir), 'utf8') });
@@ -69,7 +71,7 @@ export async function migrate(
           await client.query('COMMIT');
         } catch (error) {
           await client.query('ROLLBACK').catch(() => undefined);
-          throw new Error(`migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
+          throw new PkgstreamError('DB_MIGRATION_FAILED', `migration ${migration.name} failed: ${(error as Error).message}`, { cause: error });
         }
         applied.push(migration.name);
         logger?.info({ migration: migration.name, ms: Date.now() - started }, 'migration applied');

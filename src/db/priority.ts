@@ -11,6 +11,7 @@
  * (possibly negative) manual priority. The boost favours recently released and recently
  * changed releases, decaying linearly over `recentWindowMs`.
  */
+import { PkgstreamError } from '../domain/errors.js';
 
 export interface PriorityOptions {
   /** Koschei threshold: the priority at which a row is due. */
@@ -63,11 +64,11 @@ export function priorityForRecheckInterval(recheckIntervalMs: number): PriorityO
 export function priorityOptions(overrides: Partial<PriorityOptions> = {}): PriorityOptions {
   const options = { ...DEFAULT_PRIORITY, ...overrides };
   if (!(options.baseIntervalMs > 0 && options.recheckIntervalMs > options.baseIntervalMs)) {
-    throw new RangeError('priority: need 0 < baseIntervalMs < recheckIntervalMs');
+    throw new PkgstreamError('OPTION_RANGE', 'priority: need 0 < baseIntervalMs < recheckIntervalMs');
   }
-  if (!(options.threshold > 0)) throw new RangeError('priority: threshold must be > 0');
+  if (!(options.threshold > 0)) throw new PkgstreamError('OPTION_RANGE', 'priority: threshold must be > 0');
   if (options.minIntervalMs < 0 || options.minIntervalMs > options.recheckIntervalMs) {
-    throw new RangeError('priority: need 0 <= minIntervalMs <= recheckIntervalMs');
+    throw new PkgstreamError('OPTION_RANGE', 'priority: need 0 <= minIntervalMs <= recheckIntervalMs');
   }
   return options;
 }

@@ -22,6 +22,7 @@ export async function addProject(
   const project = parseProjectName(input.project);
   let indexId = input.indexId;
   if (indexId === undefined) {
+    // programming error: every caller gives one of the two (the type cannot say so).
     if (input.indexUrl === undefined) throw new TypeError('addProject: indexUrl or indexId is required');
     let index;
     try {

@@ -196,6 +196,7 @@ export async function applyChecks(
 ): Promise<AppliedCheck[]> {
   if (checks.length === 0) return [];
   const ids = checks.map(({ releaseId }) => releaseId);
+  // programming error: a caller gives each release once (one check per release and pass).
   if (new Set(ids).size !== ids.length) throw new Error('applyChecks: each release at most once per call');
   // Bad hashes are refused before anything is written.
   const files = checks.map(({ check }) => (check.files === null ? null : fileMap(check.files)));

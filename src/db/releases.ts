@@ -193,6 +193,7 @@ export async function recordReleases(
     if (seen.has(release.version)) continue;
     seen.add(release.version);
     const entry = ids.get(release.version);
+    // programming error: the upsert returns a row for every release.
     if (!entry) throw new Error(`recordReleases: no row for ${project} ${release.version}`);
     out.push({ id: entry.id, version: release.version, created: entry.created });
   }

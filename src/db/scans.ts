@@ -2,6 +2,7 @@
  * Keyset-paged reads of the tables the pipelines walk, and pulled scans over them
  * (paged-scan.ts): due releases, unsolved (release, solver) pairs, known projects.
  */
+import { PkgstreamError } from '../domain/errors.js';
 import type { UnsolvedCursor, UnsolvedItem } from '../domain/ports.js';
 import type { ProjectRef, StoredRelease } from '../domain/types.js';
 import { pagedScan, type Page, type PagedScanOptions, type ScanIterable } from './paged-scan.js';
@@ -189,5 +190,5 @@ export function unrecordedProjectsScan(db: Queryable, options: PagedScanOptions 
 }
 
 function checkPageSize(pageSize: number): void {
-  if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`page size must be a positive integer, not ${pageSize}`);
+  if (!Number.isInteger(pageSize) || pageSize < 1) throw new PkgstreamError('OPTION_RANGE', `page size must be a positive integer, not ${pageSize}`);
 }

@@ -4,6 +4,7 @@
  * library replaces src/kafka and nothing else.
  */
 import { Kafka, logLevel, type LogEntry, type SASLOptions } from 'kafkajs';
+import { PkgstreamError } from '../domain/errors.js';
 import type { Logger } from '../runtime/logger.js';
 import { registerCompressionCodecs } from './codecs.js';
 import type { SASL_MECHANISMS } from './sasl-mechanisms.js';
@@ -40,7 +41,7 @@ export function describeConnectError(error: unknown, options: KafkaClientOptions
   const name = (error as { name?: unknown } | null)?.name;
   if (name !== 'KafkaJSSASLAuthenticationError' || !options.sasl) return error;
   const { mechanism, username } = options.sasl;
-  return new Error(`Kafka broker ${brokerList(options.brokers).join(',')}: SASL ${mechanism.toUpperCase()} authentication failed for user ${username}`);
+  return new PkgstreamError('KAFKA_AUTH_FAILED', `Kafka broker ${brokerList(options.brokers).join(',')}: SASL ${mechanism.toUpperCase()} authentication failed for user ${username}`);
 }
 
 

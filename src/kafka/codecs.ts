@@ -9,6 +9,7 @@ import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrame } from 'lz4-napi';
 import { compress as snappyCompress, uncompressSync as snappyUncompress } from 'snappy';
 import { decompress as zstdDecompress } from 'fzstd';
+import { PkgstreamError } from '../domain/errors.js';
 
 // CommonJS exports that Node's named-export detection misses.
 const { CompressionCodecs, CompressionTypes } = kafkajs;
@@ -46,7 +47,7 @@ export async function decompress(codec: number, data: Buffer): Promise<Buffer> {
     case CompressionTypes.ZSTD:
       return Buffer.from(zstdDecompress(data));
     default:
-      throw new Error(`unknown compression codec ${codec}`);
+      throw new PkgstreamError('KAFKA_UNKNOWN_CODEC', `unknown compression codec ${codec}`);
   }
 }
 
@@ -65,6 +66,7 @@ export function registerCompressionCodecs(): void {
     decompress: (data: Buffer) => decompressFrame(data),
   });
   codecs[CompressionTypes.ZSTD] = () => ({
+    // programming error: pkgstream produces without compression; zstd is registered to read it.
     compress: () => Promise.reject(new Error('zstd compression is not supported by pkgstream (decompression is)')),
     decompress: (data: Buffer) => Promise.resolve(Buffer.from(zstdDecompress(data))),
   });

@@ -26,6 +26,7 @@ import {
   type OperatorFunction,
   tap,
 } from 'rxjs';
+import { PkgstreamError } from '../domain/errors.js';
 import { requireInteger } from './option-range.js';
 
 export interface PauseGateOptions {
@@ -52,7 +53,7 @@ export function createPauseGate(options: PauseGateOptions): PauseGate {
   const { highWater, lowWater, onInflight } = options;
   requireInteger('pause gate', 'highWater', highWater);
   requireInteger('pause gate', 'lowWater', lowWater, 0);
-  if (lowWater >= highWater) throw new RangeError(`pause gate: lowWater must be below highWater, got ${lowWater}, ${highWater}`);
+  if (lowWater >= highWater) throw new PkgstreamError('OPTION_RANGE', `pause gate: lowWater must be below highWater, got ${lowWater}, ${highWater}`);
   let count = 0;
   const paused = new BehaviorSubject(false);
 

@@ -5,7 +5,7 @@
  * `solver-scheduled` event. Re-runs of failed Jobs join after the dedupe.
  */
 import { filter, finalize, map, merge, mergeMap, of, takeLast, tap, type Observable } from 'rxjs';
-import { errorCode } from '../domain/errors.js';
+import { hasCode } from '../domain/errors.js';
 import type { JobsWatchEvent } from '../domain/ports.js';
 import type { JobStatus } from '../domain/types.js';
 import { dedupe } from '../operators/dedupe.js';
@@ -62,7 +62,7 @@ export function scheduleJobs(context: DispatchContext, active: Observable<number
         concurrency: options.concurrency,
         maxAttempts: options.scheduleMaxAttempts ?? 10,
         // A full quota or a 429 is backpressure, not a failing item: it never uses up attempts.
-        isRefusal: (error) => ['JOB_QUOTA', 'JOB_RATE_LIMITED'].includes(errorCode(error)),
+        isRefusal: (error) => hasCode(error, 'JOB_QUOTA', 'JOB_RATE_LIMITED'),
         random: options.random ?? Math.random,
         scheduler,
         onInflight: (n) => gauge('schedule', n),

@@ -8,7 +8,7 @@
  *   items wait for their outcome (memory stays bounded).
  */
 import { catchError, concat, defer, EMPTY, finalize, ignoreElements, map, merge, mergeMap, of, type Observable } from 'rxjs';
-import { errorCode, PkgstreamError } from '../domain/errors.js';
+import { hasCode, PkgstreamError } from '../domain/errors.js';
 import type { UnsolvedItem } from '../domain/ports.js';
 import type { StoredRelease } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
@@ -44,14 +44,14 @@ function storedRelease(context: DispatchContext, message: ReleasedMessage): Obse
         map((stored) => {
           // Releases are announced before their row is written (at-least-once): give the
           // row a few backoff rounds to appear before leaving the release to the scan.
-          if (!stored) throw new PkgstreamError('RELEASE_NOT_STORED', 'released message names no stored release yet', { retriable: true });
+          if (!stored) throw new PkgstreamError('RELEASE_NOT_STORED', 'released message names no stored release yet');
           return stored;
         }),
       ),
     )
     .pipe(
       catchError((error: unknown) => {
-        if (errorCode(error) !== 'RELEASE_NOT_STORED' && errorCode(error) !== 'DISPATCH_STOPPED') {
+        if (!hasCode(error, 'RELEASE_NOT_STORED', 'DISPATCH_STOPPED')) {
           context.log?.error({ ...where, err: error }, 'looking up a released package failed; the unsolved scan will catch it');
         }
         return of(null);

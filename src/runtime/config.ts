@@ -4,6 +4,7 @@
  * each, naming the variable, the value and what is allowed.
  */
 import { z } from 'zod';
+import { PkgstreamError } from '../domain/errors.js';
 import { readKafkaSecurity } from '../kafka/security.js';
 import { redactText } from './redact.js';
 import { SETTINGS, flagOf, type SettingKey } from './settings.js';
@@ -20,10 +21,10 @@ export type Config = Readonly<
   }
 >;
 
-export class ConfigError extends Error {
+export class ConfigError extends PkgstreamError {
   readonly problems: readonly string[];
   constructor(problems: readonly string[]) {
-    super(`invalid configuration:\n${problems.join('\n')}`);
+    super('CONFIG_INVALID', `invalid configuration:\n${problems.join('\n')}`);
     this.name = 'ConfigError';
     this.problems = problems;
   }

@@ -27,7 +27,7 @@ export function createStdoutEventSink(stream: Writable = process.stdout, options
       const lines = events.map((event) => `${JSON.stringify(formatEvent(event, topicPrefix))}\n`).join('');
       const written = new Promise<void>((resolve, reject) => {
         stream.write(lines, (error) => {
-          if (error) reject(new PkgstreamError('STDOUT_WRITE_FAILED', `writing events failed: ${error.message}`, { retriable: true, cause: error }));
+          if (error) reject(new PkgstreamError('STDOUT_WRITE_FAILED', `writing events failed: ${error.message}`, { cause: error }));
           else resolve();
         });
       });

@@ -3,7 +3,7 @@
  * trying again can help, and how long the server asked us to wait.
  */
 import { ApiException } from '@kubernetes/client-node';
-import { PkgstreamError, parseRetryAfter } from '../domain/index.js';
+import { PkgstreamError, parseRetryAfter, type ErrorCodeIn } from '../domain/index.js';
 
 /** The fields of a `meta/v1` Status body that decide what to do. */
 export interface KubeStatus {
@@ -87,22 +87,21 @@ export function toJobError(error: unknown, what: string): PkgstreamError {
   const retryAfterMs = retryAfterMsOf(error);
   const detail = status?.message ?? (error instanceof Error ? error.message.split('\n')[0] : String(error));
   if (status === null) {
-    return new PkgstreamError('JOB_API_UNREACHABLE', `${what}: Kubernetes API unreachable: ${detail}`, { retriable: true, cause: error });
+    return new PkgstreamError('JOB_API_UNREACHABLE', `${what}: Kubernetes API unreachable: ${detail}`, { cause: error });
   }
   const { code } = status;
-  const make = (errorCode: string, retriable: boolean) =>
+  const make = (errorCode: ErrorCodeIn<'kube'>) =>
     new PkgstreamError(errorCode, `${what}: HTTP ${code}${status.reason ? ` ${status.reason}` : ''}: ${detail}`, {
-      retriable,
       ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       cause: error,
     });
-  if (code === 403) return /exceeded quota/i.test(status.message ?? '') ? make('JOB_QUOTA', true) : make('JOB_FORBIDDEN', false);
-  if (code === 429) return make('JOB_RATE_LIMITED', true);
-  if (code >= 500) return make('JOB_API_5XX', true);
-  if (code === 422) return make('JOB_INVALID', false);
-  if (code === 409) return make('JOB_CONFLICT', true);
-  if (code === 401) return make('JOB_UNAUTHORIZED', false);
-  if (code === 404) return make('JOB_NOT_FOUND', false);
-  if (code === 410) return make('JOB_GONE', true);
-  return make('JOB_REJECTED', false);
+  if (code === 403) return /exceeded quota/i.test(status.message ?? '') ? make('JOB_QUOTA') : make('JOB_FORBIDDEN');
+  if (code === 429) return make('JOB_RATE_LIMITED');
+  if (code >= 500) return make('JOB_API_5XX');
+  if (code === 422) return make('JOB_INVALID');
+  if (code === 409) return make('JOB_CONFLICT');
+  if (code === 401) return make('JOB_UNAUTHORIZED');
+  if (code === 404) return make('JOB_NOT_FOUND');
+  if (code === 410) return make('JOB_GONE');
+  return make('JOB_REJECTED');
 }

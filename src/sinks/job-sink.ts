@@ -5,7 +5,7 @@
  */
 import { BatchV1Api, type KubeConfig, type V1Job } from '@kubernetes/client-node';
 import { EMPTY, NEVER, Subject, concat, of, takeUntil, type Observable, type SchedulerLike } from 'rxjs';
-import { PkgstreamError, type JobOutcome, type JobScheduler, type JobsWatchEvent, type SolverJobRequest } from '../domain/index.js';
+import { hasCode, PkgstreamError, type JobOutcome, type JobScheduler, type JobsWatchEvent, type SolverJobRequest } from '../domain/index.js';
 import type { Logger, Metrics } from '../runtime/index.js';
 import { buildSolverJob, type SolverJobOptions } from './job-builder.js';
 import { isAlreadyExists, toJobError } from './job-errors.js';
@@ -55,7 +55,7 @@ export function createKubeJobScheduler(options: KubeJobSchedulerOptions): KubeJo
     const kind = request.template ?? 'solver';
     const template = templates[kind];
     if (!template) {
-      throw new PkgstreamError('JOB_NO_TEMPLATE', `no ${kind} Job template is configured`, { retriable: false });
+      throw new PkgstreamError('JOB_NO_TEMPLATE', `no ${kind} Job template is configured`);
     }
     return buildSolverJob(template, request, { ...options, namespace });
   };
@@ -67,7 +67,7 @@ export function createKubeJobScheduler(options: KubeJobSchedulerOptions): KubeJo
     buildJob,
 
     async schedule(request: SolverJobRequest): Promise<{ readonly jobName: string; readonly outcome: JobOutcome }> {
-      if (closed) throw new PkgstreamError('JOB_SCHEDULER_CLOSED', 'the Job scheduler is closed', { retriable: false });
+      if (closed) throw new PkgstreamError('JOB_SCHEDULER_CLOSED', 'the Job scheduler is closed');
       let job: V1Job;
       try {
         job = buildJob(request);
@@ -91,7 +91,7 @@ export function createKubeJobScheduler(options: KubeJobSchedulerOptions): KubeJo
           return { jobName, outcome: 'exists' };
         }
         const mapped = toJobError(error, `create Job ${jobName}`);
-        const refused = mapped.code === 'JOB_QUOTA' || mapped.code === 'JOB_RATE_LIMITED';
+        const refused = hasCode(mapped, 'JOB_QUOTA', 'JOB_RATE_LIMITED');
         count(request, refused ? 'refused' : 'error');
         log.warn({ ...context, code: mapped.code, retriable: mapped.retriable, retryAfterMs: mapped.retryAfterMs, err: mapped.message }, 'solver Job not created');
         throw mapped;

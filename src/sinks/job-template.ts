@@ -31,7 +31,7 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 function templateError(source: string, message: string, cause?: unknown): PkgstreamError {
-  return new PkgstreamError('JOB_TEMPLATE', `Job template ${source}: ${message}`, { retriable: false, cause });
+  return new PkgstreamError('JOB_TEMPLATE', `Job template ${source}: ${message}`, { cause });
 }
 
 function collectPlaceholders(value: unknown, found: Set<string>): void {

@@ -8,7 +8,7 @@
 import { BatchV1Api, Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Observable, asyncScheduler, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { backoffDelay, type BackoffPolicy } from '../domain/backoff.js';
-import type { JobsWatchEvent } from '../domain/index.js';
+import { PkgstreamError, type JobsWatchEvent } from '../domain/index.js';
 import type { Logger, Metrics } from '../runtime/index.js';
 import { toJobError } from './job-errors.js';
 import { LABEL_SOLVER, SOLVER_JOB_SELECTOR } from './job-naming.js';
@@ -173,7 +173,7 @@ async function follow(f: Follower): Promise<void> {
       failures = 0;
       f.log.debug({ resourceVersion, events: end.events }, 'solver Jobs watch closed; resuming');
     } else {
-      await backoff(new Error('watch closed at once'), 'watch solver Jobs');
+      await backoff(new PkgstreamError('JOB_WATCH_FAILED', 'watch closed at once'), 'watch solver Jobs');
     }
     // A watch that delivered events was healthy: the next failure starts from the first delay.
     if (end.kind === 'closed' && end.events > 0) failures = 0;

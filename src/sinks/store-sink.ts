@@ -50,14 +50,11 @@ export async function retriableDbErrors<T>(work: Promise<T>): Promise<T> {
     return await work;
   } catch (error) {
     if (isConnectionError(error)) {
-      throw new PkgstreamError('DB_UNAVAILABLE', `database connection lost: ${(error as Error).message}`, {
-        retriable: true,
-        cause: error,
-      });
+      throw new PkgstreamError('DB_UNAVAILABLE', `database connection lost: ${(error as Error).message}`, { cause: error });
     }
     const code = (error as { code?: unknown } | null)?.code;
     if (typeof code === 'string' && CONFLICT_CODES.has(code)) {
-      throw new PkgstreamError('DB_CONFLICT', `database conflict: ${(error as Error).message}`, { retriable: true, cause: error });
+      throw new PkgstreamError('DB_CONFLICT', `database conflict: ${(error as Error).message}`, { cause: error });
     }
     throw error;
   }
@@ -95,6 +92,7 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
           ...(releasedAt ? { releasedAt } : {}),
         }),
       );
+      // programming error: recordReleases answers for every release it is given.
       if (!recorded) throw new Error('recordRelease: nothing recorded');
       return recorded;
     },

@@ -6,6 +6,7 @@
  */
 import type { Watch } from '@kubernetes/client-node';
 import type { SchedulerLike, Subscription } from 'rxjs';
+import { PkgstreamError } from '../domain/errors.js';
 import type { Logger } from '../runtime/index.js';
 import { isGone } from './job-errors.js';
 import { isRecord, metadataOf } from './job-status.js';
@@ -56,7 +57,7 @@ export function watchConnection(options: WatchConnectionOptions): WatchConnectio
     idle?.unsubscribe();
     idle = scheduler.schedule(() => {
       log.warn({ idleTimeoutMs }, 'solver Jobs watch silent for too long; reconnecting');
-      finish({ kind: 'failed', error: new Error(`watch idle for ${idleTimeoutMs} ms`) });
+      finish({ kind: 'failed', error: new PkgstreamError('JOB_WATCH_FAILED', `watch idle for ${idleTimeoutMs} ms`) });
     }, idleTimeoutMs);
   };
   const onEvent = (type: string, object: unknown) => {
@@ -65,7 +66,7 @@ export function watchConnection(options: WatchConnectionOptions): WatchConnectio
     if (type === 'ERROR') {
       const status = isRecord(object) ? object : {};
       if (status.code === 410) gone = true;
-      else errorEvent = new Error(`watch ERROR event: ${String(status.code)} ${String(status.reason)} ${String(status.message)}`);
+      else errorEvent = new PkgstreamError('JOB_WATCH_FAILED', `watch ERROR event: ${String(status.code)} ${String(status.reason)} ${String(status.message)}`);
       controller?.abort();
       return;
     }

@@ -20,6 +20,7 @@
  */
 import { asyncScheduler, concat, defer, from, ignoreElements, Observable, of, timer, type SchedulerLike } from 'rxjs';
 import { catchError, exhaustMap, mergeMap } from 'rxjs/operators';
+import type { ErrorCodeIn } from '../domain/errors.js';
 import type { FeedCheckpoint, IndexClient } from '../domain/ports.js';
 import type { FeedItem, FeedKind, FeedResult, PackageIndex, Validators } from '../domain/types.js';
 import type { Logger } from '../runtime/logger.js';
@@ -192,7 +193,7 @@ export function evaluateFeed(checkpoint: FeedPosition, items: readonly FeedItem[
 function screen(result: Extract<FeedResult, { notModified: false }>, memory: FeedItemMemory, options: FeedSourceOptions, now: number) {
   const { metrics, logger, feed } = options;
   const label = { index: options.indexLabel ?? options.index.simpleUrl, feed };
-  const report = (code: string, detail: string, message: string) => {
+  const report = (code: ErrorCodeIn<'input'>, detail: string, message: string) => {
     metrics?.badInput.inc({ source: 'feed', code });
     metrics?.feedItems.inc({ ...label, outcome: 'bad' });
     logger?.warn({ index: options.index.simpleUrl, feed, code, detail }, message);

@@ -16,7 +16,7 @@
  */
 import { BehaviorSubject, Observable } from 'rxjs';
 import type { ZodType } from 'zod';
-import { PkgstreamError } from '../domain/index.js';
+import { PkgstreamError, type ErrorCodeIn } from '../domain/index.js';
 import type { Logger, Metrics } from '../runtime/index.js';
 import {
   createDeadLetterProducer,
@@ -84,7 +84,7 @@ export type KafkaSource<T> = Observable<KafkaSourceMessage<T>> & {
   isHealthy(): boolean;
 };
 
-type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: string; readonly reason: string };
+type Verdict<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly code: ErrorCodeIn<'kafka'>; readonly reason: string };
 
 const DEFAULT_MAX_VALUE_BYTES = 1024 * 1024;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -92,7 +92,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 export function kafkaSource<T>(options: KafkaSourceOptions<T>): KafkaSource<T> {
   const { logger, metrics, highWater, lowWater } = options;
   if (!(Number.isInteger(highWater) && highWater >= 1 && Number.isInteger(lowWater) && lowWater >= 0 && lowWater < highWater)) {
-    throw new PkgstreamError('BAD_CONFIG', `kafka source needs 0 <= lowWater < highWater, got ${lowWater} and ${highWater}`);
+    throw new PkgstreamError('OPTION_RANGE', `kafka source needs 0 <= lowWater < highWater, got ${lowWater} and ${highWater}`);
   }
   const pipeline = options.pipeline ?? options.groupId;
   const maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
@@ -270,10 +270,7 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): KafkaSource<T> {
           setStatus({ state: 'crashed', lastError });
           if (!event.restarting && !stopped) {
             subscriber.error(
-              new PkgstreamError('KAFKA_CONSUMER_CRASHED', `kafka consumer crashed: ${lastError}`, {
-                retriable: true,
-                cause: event.error,
-              }),
+              new PkgstreamError('KAFKA_CONSUMER_CRASHED', `kafka consumer crashed: ${lastError}`, { cause: event.error }),
             );
           }
           break;
@@ -295,7 +292,7 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): KafkaSource<T> {
       const lastError = error instanceof Error ? error.message : String(error);
       log.error({ err: error }, 'kafka consumer failed to start');
       setStatus({ state: 'crashed', lastError });
-      subscriber.error(new PkgstreamError('KAFKA_CONSUMER_FAILED', `kafka consumer failed to start: ${lastError}`, { retriable: true, cause: error }));
+      subscriber.error(new PkgstreamError('KAFKA_CONSUMER_FAILED', `kafka consumer failed to start: ${lastError}`, { cause: error }));
     });
 
     return () => {

@@ -5,8 +5,8 @@ import { backoffDelay } from '../../src/domain/backoff.js';
 import { retryEach, type RetryOutcome } from '../../src/operators/retry-backoff.js';
 import { testScheduler, trackingScheduler } from './helpers.js';
 
-const flaky = new PkgstreamError('INDEX_5XX', 'bad gateway', { retriable: true });
-const fatal = new PkgstreamError('BAD_INPUT', 'nope');
+const flaky = new PkgstreamError('INDEX_HTTP_5XX', 'bad gateway');
+const fatal = new PkgstreamError('INDEX_BAD_BODY', 'nope');
 const base = { baseDelayMs: 100, maxDelayMs: 1000, random: () => 0.5 };
 
 describe('retryEach', () => {
@@ -76,7 +76,7 @@ describe('retryEach', () => {
   it('honours retryAfterMs when it is longer than the backoff', () => {
     const scheduler = testScheduler();
     scheduler.run(({ cold, expectObservable }) => {
-      const limited = new PkgstreamError('INDEX_429', 'slow down', { retriable: true, retryAfterMs: 2000 });
+      const limited = new PkgstreamError('INDEX_RATE_LIMITED', 'slow down', { retryAfterMs: 2000 });
       const attempts = [cold<number>('#', undefined, limited), cold('(v|)', { v: 7 })];
       const result = cold('(a|)').pipe(retryEach((_x: string, n) => attempts[n - 1]!, { ...base, maxAttempts: 2, scheduler }));
       expectObservable(result).toBe('2000ms (o|)', { o: { ok: true, item: 'a', value: 7, attempts: 2 } });

@@ -189,7 +189,7 @@ describe('solverDispatch', () => {
 
   it('a refused call (quota, 429) pauses dispatch for its Retry-After, then retries the item first', () => {
     const scheduler = testScheduler();
-    const quota = new PkgstreamError('KUBE_QUOTA', 'exceeded quota', { retriable: true, retryAfterMs: 50 });
+    const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota', { retryAfterMs: 50 });
     const checkAfterRun = scheduler.run(({ cold, expectObservable }) => {
       const cluster = fakeCluster(scheduler, {
         responseMs: 1,
@@ -211,7 +211,7 @@ describe('solverDispatch', () => {
   it('a pause that ends between two reads of the clock still ends (issue 11.19: dispatch stalled for good)', () => {
     const inner = new VirtualTimeScheduler();
     const clock = wholeMillisecondClock(inner);
-    const http500 = new PkgstreamError('JOB_API_5XX', 'HTTP 500', { retriable: true });
+    const http500 = new PkgstreamError('JOB_API_5XX', 'HTTP 500');
     let calls = 0;
     const outcomes: DispatchOutcome<string, string>[] = [];
     of('a')
@@ -236,7 +236,7 @@ describe('solverDispatch', () => {
 
   it('a refusal (isRefusal: a full quota) uses up no attempts, and its pause ends when a Job finishes', () => {
     const scheduler = testScheduler();
-    const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota', { retriable: true });
+    const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota');
     scheduler.run(({ cold }) => {
       const cluster = fakeCluster(scheduler, {
         responseMs: 1,
@@ -274,8 +274,8 @@ describe('solverDispatch', () => {
 
   it('backs off exponentially with jitter on repeated refusals and fails after maxAttempts', () => {
     const scheduler = testScheduler();
-    const busy = new PkgstreamError('KUBE_429', 'too many requests', { retriable: true });
-    const fatal = new PkgstreamError('KUBE_INVALID', 'bad template');
+    const busy = new PkgstreamError('JOB_RATE_LIMITED', 'too many requests');
+    const fatal = new PkgstreamError('JOB_INVALID', 'bad template');
     const checkAfterRun = scheduler.run(({ cold }) => {
       const cluster = fakeCluster(scheduler, {
         responseMs: 1,

@@ -204,7 +204,7 @@ describe('dispatchPipeline (marbles)', () => {
 
   it('a create call refused by the quota: every call waits out the backoff, then the Job is created', () => {
     const scheduler = testScheduler();
-    const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota: solver-jobs', { retriable: true });
+    const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota: solver-jobs');
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const refused = cold<CreateAnswer>('-#', {}, quota);
       const accepted = cold('-(r|)', { r: created(ALPHA) });
@@ -256,7 +256,7 @@ describe('dispatchPipeline (marbles)', () => {
     scheduler.run(({ cold, hot, expectObservable, expectSubscriptions }) => {
       const call = cold('--(r|)', { r: created(ALPHA) });
       const watch = oneJobWatch(hot, 'z--o', ALPHA);
-      const refusedWrite = () => throwError(() => new PkgstreamError('DB_SERIALIZATION', 'could not serialize access', { retriable: true }));
+      const refusedWrite = () => throwError(() => new PkgstreamError('DB_CONFLICT', 'could not serialize access'));
       ports = fakePorts({ releases: [ALPHA], calls: new Map([[jobNameOf(ALPHA), [call]]]), watch, recordScheduled: refusedWrite });
       const messages = hot('-m', { m: message(ALPHA, acks) });
       const outcomes = dispatchPipeline({ ...ports, released: messages, scheduler }, OPTIONS);

@@ -550,7 +550,7 @@ describe('dispatchPipeline', () => {
   });
 
   it('waits out a quota refusal (retriable, retryAfterMs) and then schedules', async () => {
-    const quota = new PkgstreamError('JOB_QUOTA_EXCEEDED', 'exceeded quota', { retriable: true, retryAfterMs: 5_000 });
+    const quota = new PkgstreamError('JOB_QUOTA', 'exceeded quota', { retryAfterMs: 5_000 });
     const t = setup({ refuse: new Map([['solver-solver-a-scipy-1.14', { error: quota, times: 1 }]]) });
     t.store.add('scipy', '1.14');
     t.start();
@@ -565,7 +565,7 @@ describe('dispatchPipeline', () => {
   });
 
   it('sends a create call that fails for good to attention, and goes on', async () => {
-    const invalid = new PkgstreamError('JOB_INVALID', 'template rejected', { retriable: false });
+    const invalid = new PkgstreamError('JOB_INVALID', 'template rejected');
     const t = setup({ refuse: new Map([['solver-solver-a-bad-1.0', { error: invalid, times: 99 }]]) });
     t.store.add('bad', '1.0');
     t.store.add('good', '1.0');
@@ -742,12 +742,12 @@ describe('dispatchOnce', () => {
     const store = new FakeStore(clock);
     store.scanUnsolved = async function* () {
       yield* [];
-      throw new PkgstreamError('DB_DOWN', 'connection refused');
+      throw new PkgstreamError('DB_UNAVAILABLE', 'connection refused');
     };
     const jobs = new FakeCluster(clock);
     const errors: unknown[] = [];
     dispatchOnce({ store, jobs, scheduler: clock }, BASE).subscribe({ error: (e: unknown) => errors.push(e) });
     await clock.advanceTo(10);
-    expect(errors).toEqual([expect.objectContaining({ code: 'DB_DOWN' })]);
+    expect(errors).toEqual([expect.objectContaining({ code: 'DB_UNAVAILABLE' })]);
   });
 });

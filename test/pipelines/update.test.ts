@@ -276,7 +276,7 @@ class FakeIndex implements IndexClient {
       this.answer?.(host, project, attempt) ??
       (releases
         ? { project, releases, validators: {} }
-        : new PkgstreamError('INDEX_NOT_FOUND', `${project} not found`, { retriable: false }));
+        : new PkgstreamError('INDEX_NOT_FOUND', `${project} not found`));
     return new Promise((resolve, reject) => {
       const reply = (): void => (answer instanceof Error ? reject(answer) : resolve(answer));
       if (this.latencyMs > 0) this.scheduler.schedule(reply, this.latencyMs);
@@ -459,8 +459,8 @@ describe('updatePass', () => {
     ]);
     for (const project of ['aaa', 'zzz']) index.set(A, project, [release('1.0', [wheel(project, '1.0')])]);
     index.answer = (_host, project) => {
-      if (project === 'bad') return new PkgstreamError('INDEX_HTTP_5XX', 'bad gateway', { retriable: true });
-      if (project === 'forbidden') return new PkgstreamError('INDEX_HTTP_STATUS', 'forbidden', { retriable: false });
+      if (project === 'bad') return new PkgstreamError('INDEX_HTTP_5XX', 'bad gateway');
+      if (project === 'forbidden') return new PkgstreamError('INDEX_HTTP_STATUS', 'forbidden');
       return undefined;
     };
 
@@ -496,7 +496,7 @@ describe('updatePass', () => {
       [1, 2, 3].map((minor) => ({ project: 'bad', version: `1.${minor}`, due: minor })),
       10,
     );
-    index.answer = () => new PkgstreamError('INDEX_TIMEOUT', 'timeout', { retriable: true });
+    index.answer = () => new PkgstreamError('INDEX_TIMEOUT', 'timeout');
     const outcomes = await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 4, retry: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 100 } }));
     expect(index.times('bad')).toEqual([0, 60]); // answer after 10, retry after 0.5 * 100
     expect(ofType(outcomes, 'skipped').map((o) => o.reason)).toEqual(['project-checked', 'project-checked']);
@@ -519,7 +519,7 @@ describe('updatePass', () => {
       if (with429) {
         index.answer = (_host, project, attempt) =>
           project === 'a1' && attempt === 1
-            ? new PkgstreamError('INDEX_RATE_LIMITED', 'too many requests', { retriable: true, retryAfterMs: 5000 })
+            ? new PkgstreamError('INDEX_RATE_LIMITED', 'too many requests', { retryAfterMs: 5000 })
             : undefined;
       }
       const outcomes = await drive(scheduler, updatePass(rateLimited(ports, 10, 1), { ...OPTIONS, concurrency: 5 }));
@@ -653,7 +653,7 @@ describe('updatePass', () => {
     ]);
     index.set(A, 'broken', [release('1.0', [wheel('broken', '1.0')])]);
     index.set(A, 'fine', [release('1.0', [wheel('fine', '1.0')])]);
-    store.applyFails = (row) => (row.project === 'broken' ? new PkgstreamError('DB_UNAVAILABLE', 'connection lost', { retriable: true }) : null);
+    store.applyFails = (row) => (row.project === 'broken' ? new PkgstreamError('DB_UNAVAILABLE', 'connection lost') : null);
 
     const outcomes = await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 1 }));
     expect(ofType(outcomes, 'failed')).toMatchObject([{ project: 'broken', stage: 'apply', errorCode: 'DB_UNAVAILABLE', attempts: 3 }]);
@@ -717,7 +717,7 @@ describe('updatePass', () => {
     const dueSeen: (number | undefined)[] = [];
     index.answer = (_host, project) => {
       void metrics.scanRowsDue.get().then((m) => dueSeen.push(m.values[0]?.value));
-      return project === 'bad' ? new PkgstreamError('INDEX_HTTP_STATUS', 'gone', { retriable: false }) : undefined;
+      return project === 'bad' ? new PkgstreamError('INDEX_HTTP_STATUS', 'gone') : undefined;
     };
     scheduler.frame = 1000; // pass ends at 1 s of virtual time
     await drive(scheduler, updatePass(ports, { ...OPTIONS, concurrency: 1, metrics }));

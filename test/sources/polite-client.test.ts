@@ -20,7 +20,7 @@ class RecordingIndex implements IndexClient {
     if (this.rateLimitNext > 0) {
       const retryAfterMs = this.rateLimitNext;
       this.rateLimitNext = 0;
-      throw new PkgstreamError('INDEX_RATE_LIMITED', 'too many requests', { retriable: true, retryAfterMs });
+      throw new PkgstreamError('INDEX_RATE_LIMITED', 'too many requests', { retryAfterMs });
     }
   }
   fetchFeed(index: PackageIndex, _feed: FeedKind) {

@@ -7,7 +7,7 @@ import type { IndexClient } from '../../domain/ports.js';
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { FeedKind, FeedResult, ListingFilter, PackageIndex, ProjectListing, ProjectPage, Validators } from '../../domain/types.js';
 import type { Logger } from '../../runtime/logger.js';
-import { IndexError } from './errors.js';
+import { IndexError, type IndexErrorCode } from './errors.js';
 import { HttpTransport, type HttpOptions, type IndexRoute } from './http.js';
 import { readListing } from './project-list.js';
 import { isJson, parseJsonBody, parsePep503, parsePep691, type ParsedPage } from './project-page.js';
@@ -15,7 +15,7 @@ import { MAX_FEED_ITEMS, decodeUtf8, parseFeed } from './rss.js';
 import { parseWarehouseJson } from './warehouse-json.js';
 
 /** Answers refused whole because of what the index sent (not a fault of the way there). */
-const BAD_ANSWER_CODES: ReadonlySet<string> = new Set(['INDEX_BAD_BODY', 'INDEX_TOO_LARGE', 'INDEX_BAD_HEADERS', 'INDEX_REDIRECT_REFUSED']);
+const BAD_ANSWER_CODES: ReadonlySet<IndexErrorCode> = new Set<IndexErrorCode>(['INDEX_BAD_BODY', 'INDEX_TOO_LARGE', 'INDEX_BAD_HEADERS', 'INDEX_REDIRECT_REFUSED']);
 
 export const SIMPLE_ACCEPT = 'application/vnd.pypi.simple.v1+json, text/html;q=0.1';
 

@@ -1,29 +1,7 @@
-/** The index client's typed errors: stable codes, `retriable` decided by the code. */
-import { PkgstreamError } from '../../domain/errors.js';
+/** The index client's typed errors: stable codes of the catalogue's `index` area, `retriable` decided by the code. */
+import { PkgstreamError, type ErrorCodeIn } from '../../domain/errors.js';
 
-export const INDEX_ERROR_CODES = {
-  INDEX_TIMEOUT: true,
-  INDEX_HTTP_5XX: true,
-  INDEX_RATE_LIMITED: true,
-  INDEX_CONNECTION: true,
-  /** The client was closed on shutdown with the request in flight: retried on the next start, not an index fault. */
-  INDEX_CLOSED: true,
-  /** A project page below the serial the root listing gave it: a lagging cache, asked again later. */
-  INDEX_STALE_PAGE: true,
-  INDEX_NOT_FOUND: false,
-  INDEX_BAD_BODY: false,
-  INDEX_TOO_LARGE: false,
-  /** Response headers over undici's size limit. */
-  INDEX_BAD_HEADERS: false,
-  /** A redirect to another origin (not allowed) or from https to http. */
-  INDEX_REDIRECT_REFUSED: false,
-  /** Any other unexpected status (400, 401, 403, 410, ...). */
-  INDEX_HTTP_STATUS: false,
-  /** The index has no such endpoint configured (no RSS, no JSON API). */
-  INDEX_UNSUPPORTED: false,
-} as const;
-
-export type IndexErrorCode = keyof typeof INDEX_ERROR_CODES;
+export type IndexErrorCode = ErrorCodeIn<'index'>;
 
 export class IndexError extends PkgstreamError {
   declare readonly code: IndexErrorCode;
@@ -38,7 +16,6 @@ export class IndexError extends PkgstreamError {
     options: { url: string; status?: number; retryAfterMs?: number; cause?: unknown },
   ) {
     super(code, message, {
-      retriable: INDEX_ERROR_CODES[code],
       ...(options.retryAfterMs === undefined ? {} : { retryAfterMs: options.retryAfterMs }),
       ...(options.cause === undefined ? {} : { cause: options.cause }),
     });

@@ -8,7 +8,7 @@
  * pipeline gets a view (`forPipeline`) that only labels its waits.
  */
 import { BehaviorSubject, distinctUntilChanged, map, Subject, type SchedulerLike, asyncScheduler } from 'rxjs';
-import { errorCode } from '../../domain/errors.js';
+import { hasCode } from '../../domain/errors.js';
 import type { IndexClient } from '../../domain/ports.js';
 import { indexHost } from '../../domain/index-host.js';
 import type { PackageIndex } from '../../domain/types.js';
@@ -79,7 +79,7 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
       return await request();
     } catch (error) {
       const retryAfterMs = retryAfterOf(error);
-      if (errorCode(error) === 'INDEX_RATE_LIMITED' && retryAfterMs !== undefined) penalties.next({ key: host, ms: retryAfterMs });
+      if (hasCode(error, 'INDEX_RATE_LIMITED') && retryAfterMs !== undefined) penalties.next({ key: host, ms: retryAfterMs });
       throw error;
     }
   };

@@ -8,6 +8,7 @@
  * `size` and `upload-time` and the project's PEP 792 status are read by page-fields.ts: a
  * bad one is a problem of its own, the value unknown.
  */
+import type { ErrorCodeIn } from '../../domain/errors.js';
 import { parseDistributionFilename } from '../../domain/filename.js';
 import { canonicalizeName } from '../../domain/pep503.js';
 import type { IndexFile, IndexRelease, ProjectStatus } from '../../domain/types.js';
@@ -18,7 +19,7 @@ import { htmlProjectStatus, jsonProjectStatus, readSize, readUploadTime } from '
 
 /** A problem with one part of a page that is reported and counted, not thrown. */
 export interface PageProblem {
-  readonly code: 'BAD_SHA256' | 'BAD_FILENAME' | 'BAD_VERSION' | 'BAD_SERIAL' | 'BAD_SIZE' | 'BAD_UPLOAD_TIME' | 'BAD_PROJECT_STATUS';
+  readonly code: ErrorCodeIn<'input'>;
   readonly detail: string;
   /** BAD_VERSION: the version quoted (quoteVersion) and why it is refused. */
   readonly version?: string;
