@@ -77,7 +77,7 @@ describe('recheck delay after a check', () => {
   });
 
   it('rejects inconsistent options', () => {
-    expect(() => priorityOptions({ recheckIntervalMs: HOUR })).toThrow(RangeError);
-    expect(() => priorityOptions({ threshold: 0 })).toThrow(RangeError);
+    expect(() => priorityOptions({ recheckIntervalMs: HOUR })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
+    expect(() => priorityOptions({ threshold: 0 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
   });
 });

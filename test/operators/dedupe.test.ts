@@ -132,6 +132,6 @@ describe('dedupe', () => {
   });
 
   it('rejects a bad max', () => {
-    expect(() => dedupe({ key: id, max: 0 })).toThrow(RangeError);
+    expect(() => dedupe({ key: id, max: 0 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
   });
 });

@@ -64,7 +64,7 @@ describe('createPauseGate', () => {
   });
 
   it('rejects bad marks', () => {
-    expect(() => createPauseGate({ highWater: 2, lowWater: 2 })).toThrow(RangeError);
-    expect(() => createPauseGate({ highWater: 0, lowWater: 0 })).toThrow(RangeError);
+    expect(() => createPauseGate({ highWater: 2, lowWater: 2 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
+    expect(() => createPauseGate({ highWater: 0, lowWater: 0 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
   });
 });

@@ -111,7 +111,7 @@ describe('pullMap (marble, sync iterator)', () => {
   });
 
   it('rejects a bad concurrency', () => {
-    expect(() => pullMap([], () => of(1), { concurrency: 0 })).toThrow(RangeError);
+    expect(() => pullMap([], () => of(1), { concurrency: 0 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
   });
 });
 

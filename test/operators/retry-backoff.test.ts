@@ -145,6 +145,6 @@ describe('retryEach', () => {
   });
 
   it('rejects a bad maxAttempts', () => {
-    expect(() => retryEach(() => [1], { ...base, maxAttempts: 0 })).toThrow(RangeError);
+    expect(() => retryEach(() => [1], { ...base, maxAttempts: 0 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
   });
 });

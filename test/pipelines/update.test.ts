@@ -762,8 +762,8 @@ describe('updatePass', () => {
 
   it('rejects bad options', () => {
     const { ports } = setup([]);
-    expect(() => updatePass(ports, { ...OPTIONS, concurrency: 0 })).toThrow(RangeError);
-    expect(() => updatePass(ports, { ...OPTIONS, pageSize: 1.5 })).toThrow(RangeError);
+    expect(() => updatePass(ports, { ...OPTIONS, concurrency: 0 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
+    expect(() => updatePass(ports, { ...OPTIONS, pageSize: 1.5 })).toThrow(expect.objectContaining({ code: 'OPTION_RANGE' }));
   });
 });
 
