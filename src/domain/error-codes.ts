@@ -63,7 +63,7 @@ export const ERROR_CODES = [
   { code: 'KAFKA_UNKNOWN_CODEC', area: 'kafka', retriable: false, meaning: 'A fetched batch is compressed with a codec pkgstream does not know' },
   { code: 'KAFKA_EMPTY_VALUE', area: 'kafka', retriable: false, meaning: 'A consumed message has no value: sent to the dead-letter topic' },
   { code: 'KAFKA_VALUE_TOO_LARGE', area: 'kafka', retriable: false, meaning: 'A consumed message is over the value size cap: sent to the dead-letter topic' },
-  { code: 'KAFKA_BAD_JSON', area: 'kafka', retriable: false, meaning: 'A consumed message is not UTF-8 JSON: sent to the dead-letter topic' },
+  { code: 'KAFKA_BAD_JSON', area: 'kafka', retriable: false, meaning: 'A consumed message is not JSON: sent to the dead-letter topic' },
   { code: 'KAFKA_BAD_SCHEMA', area: 'kafka', retriable: false, meaning: "A consumed message does not match its event's schema: sent to the dead-letter topic" },
 
   // Kubernetes (solver Jobs).

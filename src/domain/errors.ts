@@ -44,8 +44,8 @@ export class BadInputError extends PkgstreamError {
  * The code to log, count and record for attention: a PkgstreamError's catalogued code, else
  * a foreign error's own `code` passed through (a Postgres SQLSTATE like `40001`, a Node errno
  * like `ECONNRESET`, undici's `UND_ERR_*`), else `UNKNOWN`. Logs, metrics labels and the
- * attention table rely on the pass-through; whether to retry is decided by the error's
- * `retriable`, never by this string.
+ * attention table rely on the pass-through. The retry operator decides by the error's
+ * `retriable`, not by this string.
  */
 export function errorCode(error: unknown): string {
   if (error instanceof PkgstreamError) return error.code;
