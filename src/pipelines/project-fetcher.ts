@@ -16,7 +16,7 @@
  */
 import { Observable, defer, of, throwError, type SchedulerLike } from 'rxjs';
 import { catchError } from 'rxjs/operators';
-import { errorCode } from '../domain/errors.js';
+import { hasCode } from '../domain/errors.js';
 import type { IndexClient, PageValidatorStore } from '../domain/ports.js';
 import type { PackageIndex, ProjectPage, Validators } from '../domain/types.js';
 import { IndexError } from '../sources/index-client/errors.js';
@@ -80,7 +80,7 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
   };
   const attempt = (target: ProjectRequest): Observable<CheckedPage> =>
     defer(() => read(target)).pipe(
-      catchError((error: unknown) => (errorCode(error) === 'INDEX_NOT_FOUND' ? of('not-found' as const) : throwError(() => error))),
+      catchError((error: unknown) => (hasCode(error, 'INDEX_NOT_FOUND') ? of('not-found' as const) : throwError(() => error))),
     );
 
   return {
