@@ -109,6 +109,40 @@ describe('politeIndexClient: one bucket per index host for every pipeline and ev
     await polite.close();
   });
 
+  it('a request granted its token goes out then: connections stuck for a while never release a pile of granted requests at once', async () => {
+    // A transport of 2 connections (as undici's Pool queues past its `connections`): the first two
+    // requests hang 1.5 s, the rest answer in 5 ms; arrival is when a connection takes a request.
+    const inner = new RecordingIndex();
+    const free: (() => void)[] = [];
+    let busy = 0;
+    let slow = 2;
+    const connection = () => (busy < 2 ? (busy++, Promise.resolve()) : new Promise<void>((resolve) => free.push(resolve)));
+    const done = () => {
+      const next = free.shift();
+      if (next) next();
+      else busy--;
+    };
+    const transport: IndexClient = {
+      ...inner,
+      fetchProject: async (index, project) => {
+        await connection();
+        const page = await inner.fetchProject(index, project);
+        await new Promise((resolve) => setTimeout(resolve, slow-- > 0 ? 1500 : 5));
+        done();
+        return page;
+      },
+      close: () => inner.close(),
+    };
+    const polite = politeIndexClient(transport, { rate: 20, burst: 2, connections: 2 });
+    const update = polite.forPipeline('update');
+    await Promise.all(Array.from({ length: 40 }, (_, i) => update.fetchProject(A, `p${i}`)));
+    const at = inner.arrivals.map((r) => r.at);
+    expect(at).toHaveLength(40);
+    // Before: 30 tokens were granted while both connections hung, and left within 100 ms of their release.
+    expect(maxInWindow(at, 1000)).toBeLessThanOrEqual(20 + 2);
+    await polite.close();
+  });
+
   it('labels each wait with the pipeline that waited', async () => {
     const inner = new RecordingIndex();
     const metrics = createMetrics(undefined, { defaultMetrics: false });

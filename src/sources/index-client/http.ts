@@ -101,6 +101,9 @@ function safeLastModified(lastModified: string | undefined, date: string | undef
   return Number.isFinite(modifiedAt) && Number.isFinite(answeredAt) && answeredAt - modifiedAt >= 1000 ? lastModified : null;
 }
 
+/** Connections per index origin (the polite client lets as many requests be in flight per host). */
+export const DEFAULT_CONNECTIONS = 8;
+
 export class HttpTransport {
   private readonly pools = new Map<string, Pool>();
   private readonly userAgent: string;
@@ -117,7 +120,7 @@ export class HttpTransport {
     let pool = this.pools.get(key);
     if (!pool) {
       pool = new Pool(origin, {
-        connections: this.options.connections ?? 8,
+        connections: this.options.connections ?? DEFAULT_CONNECTIONS,
         keepAliveTimeout: this.options.keepAliveTimeoutMs ?? 30_000,
         headersTimeout: this.options.headersTimeoutMs ?? 30_000,
         bodyTimeout: this.options.bodyTimeoutMs ?? 30_000,

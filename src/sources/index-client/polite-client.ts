@@ -2,7 +2,8 @@
  * The one polite face of every index host: each request of every pipeline and every kind
  * (feeds, project pages) takes a token from its host's single bucket (PKGSTREAM_RATE_LIMIT
  * per second, PKGSTREAM_RATE_BURST at once) before it goes, and a 429's Retry-After pauses
- * that host for everyone. Replicas on one database share the limit: `shareAmong(n)` gives
+ * that host for everyone. A request holds one of the host's connections (host-slots.ts)
+ * before its token, so it goes out when granted. Replicas on one database share the limit: `shareAmong(n)` gives
  * each bucket rate / n and burst / n (at least one), so n replicas together stay within
  * the limit + burst at the index. A process makes one of these over its one index client; each
  * pipeline gets a view (`forPipeline`) that only labels its waits.
@@ -15,6 +16,8 @@ import type { PackageIndex } from '../../domain/types.js';
 import { rateLimit, type RateLimitPenalty } from '../../operators/rate-limit.js';
 import { retryAfterOf } from '../../domain/backoff.js';
 import type { Metrics } from '../../runtime/metrics.js';
+import { hostSlots } from './host-slots.js';
+import { DEFAULT_CONNECTIONS } from './http.js';
 
 export interface PoliteIndexOptions {
   /** Requests per second per index host, and how many may go at once above it. */
@@ -26,6 +29,8 @@ export interface PoliteIndexOptions {
    * a bucket of their own at that fraction, then one of the host's.
    */
   readonly shares?: Readonly<Record<string, number>>;
+  /** Requests in flight per host at most: the transport's connections per origin (default the same 8). */
+  readonly connections?: number;
   readonly scheduler?: SchedulerLike;
   readonly metrics?: Pick<Metrics, 'rateLimiterWait'>;
 }
@@ -65,22 +70,27 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
   };
   const hostLane = lane(1, penalties);
   const shared = new Map(Object.entries(options.shares ?? {}).map(([pipeline, fraction]) => [pipeline, lane(fraction)]));
+  const slots = hostSlots(options.connections ?? DEFAULT_CONNECTIONS);
   let requests = 0;
 
+  // The pipeline's share first (holding no connection while it waits), then a connection, then the host's token: sent at once.
   const politely = async <T>(pipeline: string, index: PackageIndex, request: () => Promise<T>): Promise<T> => {
     const host = indexHost(index);
     const asked = scheduler.now();
     await shared.get(pipeline)?.take(host, pipeline);
-    await hostLane.take(host, pipeline);
-    const waitedMs = scheduler.now() - asked;
-    options.metrics?.rateLimiterWait.observe({ pipeline, index: host }, waitedMs / 1000);
-    requests += 1;
+    const release = await slots.take(host);
     try {
+      await hostLane.take(host, pipeline);
+      const waitedMs = scheduler.now() - asked;
+      options.metrics?.rateLimiterWait.observe({ pipeline, index: host }, waitedMs / 1000);
+      requests += 1;
       return await request();
     } catch (error) {
       const retryAfterMs = retryAfterOf(error);
       if (hasCode(error, 'INDEX_RATE_LIMITED') && retryAfterMs !== undefined) penalties.next({ key: host, ms: retryAfterMs });
       throw error;
+    } finally {
+      release();
     }
   };
 
