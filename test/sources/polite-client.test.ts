@@ -123,7 +123,8 @@ describe('politeIndexClient: one bucket per index host for every pipeline and ev
       else busy--;
     };
     const transport: IndexClient = {
-      ...inner,
+      fetchFeed: (index, feed) => inner.fetchFeed(index, feed),
+      fetchProjectList: (index) => inner.fetchProjectList(index),
       fetchProject: async (index, project) => {
         await connection();
         const page = await inner.fetchProject(index, project);
