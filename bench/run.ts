@@ -14,6 +14,8 @@ import { dispatchCapacity } from './dispatch-capacity.js';
 import { operatorOverhead } from './operator-overhead.js';
 import { releaseLatency } from './release-latency.js';
 import { replicaScaling } from './replica-scaling.js';
+import { combinedRate } from './combined-rate.js';
+import { pypiDay } from './pypi-day.js';
 import { scanMemory } from './scan-memory.js';
 import { updateRate } from './update-rate.js';
 import { updateRequests } from './update-requests.js';
@@ -34,10 +36,12 @@ const RUNNERS: Record<CaseName, (options: BenchOptions) => Promise<Figures> | Fi
   root_listing: rootListing,
   serial_sync: serialSync,
   replica_scaling: replicaScaling,
+  combined_rate: combinedRate,
+  pypi_day: pypiDay,
 };
 
 /** Pure CPU first, on a fresh heap; the rest in the order of the output. */
-const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync', 'replica_scaling'];
+const ORDER: readonly CaseName[] = ['operator_overhead', 'update_requests', 'update_rate', 'scan_memory', 'release_latency', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync', 'replica_scaling', 'combined_rate', 'pypi_day'];
 
 async function main(): Promise<void> {
   let options: BenchOptions;

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 
-export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync', 'replica_scaling'] as const;
+export const CASES = ['update_requests', 'update_rate', 'scan_memory', 'release_latency', 'operator_overhead', 'dispatch_capacity', 'api_latency', 'root_listing', 'serial_sync', 'replica_scaling', 'combined_rate', 'pypi_day'] as const;
 export type CaseName = (typeof CASES)[number];
 
 export interface BenchOptions {
@@ -50,6 +50,17 @@ export interface BenchOptions {
   readonly replicaLimit: number;
   readonly replicaConcurrency: number;
   readonly replicas: number;
+  /** combined_rate (and --burst) */
+  readonly combinedProjects: number;
+  readonly combinedLimit: number;
+  readonly combinedFeedRate: number;
+  readonly combinedSeconds: number;
+  readonly combinedShares: readonly number[];
+  /** pypi_day */
+  readonly dayProjects: number;
+  readonly dayChanges: number;
+  readonly dayLimit: number;
+  readonly dayCompression: number;
   readonly help: boolean;
 }
 
@@ -86,6 +97,15 @@ const SPEC = {
   'replica-limit': { type: 'string', default: '200' },
   'replica-concurrency': { type: 'string', default: '5' },
   replicas: { type: 'string', default: '3' },
+  'combined-projects': { type: 'string', default: '5000' },
+  'combined-limit': { type: 'string', default: '50' },
+  'combined-feed-rate': { type: 'string', default: '60' },
+  'combined-seconds': { type: 'string', default: '30' },
+  'combined-shares': { type: 'string', default: '0.2,1' },
+  'day-projects': { type: 'string', default: '600000' },
+  'day-changes': { type: 'string', default: '5000' },
+  'day-limit': { type: 'string', default: '5' },
+  'day-compression': { type: 'string', default: '240' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
@@ -113,6 +133,12 @@ last line of stdout. Progress goes to stderr.
   replica_scaling:  ${flags('replica-projects', 'replica-limit', 'replica-concurrency')}
                     ${flags('replicas')} (1 .. N replicas) and --latency, --burst; needs
                     Postgres and the built CLI (npm run build)
+  combined_rate:    ${flags('combined-projects', 'combined-limit', 'combined-feed-rate')}
+                    ${flags('combined-seconds', 'combined-shares')} and --burst; one run
+                    per PKGSTREAM_VERIFY_SHARE of the comma list; Postgres, built CLI
+  pypi_day:         ${flags('day-projects', 'day-changes', 'day-limit', 'day-compression')}
+                    (a day in 86,400 / compression s, at limit x compression); Postgres,
+                    built CLI
 
 The database is the Postgres server of TEST_DATABASE_URL or DATABASE_URL (a schema of
 its own, dropped at the end) when one is set, else an embedded PGlite per case.`;
@@ -165,9 +191,23 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     replicaLimit: positive('replica-limit', values['replica-limit'], false),
     replicaConcurrency: positive('replica-concurrency', values['replica-concurrency']),
     replicas: positive('replicas', values.replicas),
+    combinedProjects: positive('combined-projects', values['combined-projects']),
+    combinedLimit: positive('combined-limit', values['combined-limit'], false),
+    combinedFeedRate: positive('combined-feed-rate', values['combined-feed-rate'], false),
+    combinedSeconds: positive('combined-seconds', values['combined-seconds'], false),
+    combinedShares: values['combined-shares'].split(',').map((share) => {
+      const value = positive('combined-shares', share, false);
+      if (value > 1) throw new Error(`--combined-shares: each share is at most 1, got ${share}`);
+      return value;
+    }),
+    dayProjects: positive('day-projects', values['day-projects']),
+    dayChanges: positive('day-changes', values['day-changes']),
+    dayLimit: positive('day-limit', values['day-limit'], false),
+    dayCompression: positive('day-compression', values['day-compression'], false),
     help: values.help,
   };
   if (options.versions < options.projects) throw new Error('--versions must be at least --projects');
+  if (options.dayChanges > options.dayProjects) throw new Error('--day-changes must be at most --day-projects (each change is of another project)');
   if (options.rowsLarge < options.rowsSmall) throw new Error('--rows-large must be at least --rows-small');
   return options;
 }

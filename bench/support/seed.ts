@@ -19,6 +19,11 @@ export interface SeedShape {
   readonly prefix: string;
   /** First release number (to add rows to an earlier seed). Default 0. */
   readonly from?: number;
+  /**
+   * Releases checked a moment ago and due again spread evenly over the next this many seconds
+   * (in no order of their projects). Absent: never checked, all due since a day ago.
+   */
+  readonly dueWithinSeconds?: number;
 }
 
 export const projectName = (prefix: string, i: number): string => `${prefix}${i}`;
@@ -33,6 +38,7 @@ export async function seedReleases(pool: pg.Pool, shape: SeedShape): Promise<voi
   if (to < from) return;
   const k = shape.versionsPerProject;
   const params = [shape.indexId, shape.prefix, k, from, to];
+  const due = shape.dueWithinSeconds === undefined ? `now() - interval '1 day', NULL::timestamptz` : `now() + ((g::bigint * 7919) % 10000) * $6::float8 / 10000 * interval '1 second', now()`;
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -43,12 +49,12 @@ export async function seedReleases(pool: pg.Pool, shape: SeedShape): Promise<voi
       params,
     );
     await client.query(
-      `INSERT INTO package_version (index_id, project, version, next_due_at, released_at)
+      `INSERT INTO package_version (index_id, project, version, next_due_at, last_checked_at, released_at)
        SELECT $1::int, $2::text || (g / $3::int)::text, '1.' || (g % $3::int)::text,
-              now() - interval '1 day', now() - interval '30 days'
+              ${due}, now() - interval '30 days'
          FROM generate_series($4::int, $5::int) AS g
        ON CONFLICT DO NOTHING`,
-      params,
+      shape.dueWithinSeconds === undefined ? params : [...params, shape.dueWithinSeconds],
     );
     await client.query(
       `INSERT INTO artifact (package_version_id, filename, sha256)
