@@ -102,10 +102,10 @@ const SPEC = {
   'combined-feed-rate': { type: 'string', default: '60' },
   'combined-seconds': { type: 'string', default: '30' },
   'combined-shares': { type: 'string', default: '0.2,1' },
-  'day-projects': { type: 'string', default: '600000' },
+  'day-projects': { type: 'string', default: '60000' },
   'day-changes': { type: 'string', default: '5000' },
   'day-limit': { type: 'string', default: '5' },
-  'day-compression': { type: 'string', default: '240' },
+  'day-compression': { type: 'string', default: '200' },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
