@@ -22,8 +22,7 @@
 import { existsSync } from 'node:fs';
 import { CLI_PATH } from '../test/support/cli.js';
 import { startRunning } from '../test/support/cli-service.js';
-import { startKafkaBroker, type KafkaTestBroker } from '../test/support/kafka-broker/index.js';
-import { startKubeApi, type KubeApi } from '../test/support/kube-api/index.js';
+import { startPeerProcess, type PeerProcess } from '../test/support/peers-process.js';
 import { sampleSum } from '../test/support/metrics-text.js';
 import type { BenchOptions } from './support/args.js';
 import { databaseKind } from './support/database.js';
@@ -57,9 +56,10 @@ export interface CombinedRateResult {
   readonly runs: readonly CombinedRun[];
 }
 
+/** The Kafka broker and the Kubernetes API, each a process of its own: the index's arrival times are not held up by their work. */
 interface Peers {
-  readonly broker: KafkaTestBroker;
-  readonly kube: KubeApi;
+  readonly kafka: PeerProcess;
+  readonly kube: PeerProcess;
 }
 
 function runEnv(url: string, share: number, run: number, peers: Peers, options: BenchOptions): NodeJS.ProcessEnv {
@@ -73,8 +73,8 @@ function runEnv(url: string, share: number, run: number, peers: Peers, options: 
     PKGSTREAM_CONCURRENCY: String(options.concurrency),
     PKGSTREAM_POLL_INTERVAL: '1',
     PKGSTREAM_SYNC_INTERVAL: String(SYNC_INTERVAL_S),
-    KAFKA_BROKERS: peers.broker.brokers,
-    KUBECONFIG: peers.kube.kubeConfigFile(),
+    KAFKA_BROKERS: String(peers.kafka.address.brokers),
+    KUBECONFIG: String(peers.kube.address.kubeconfig),
     PKGSTREAM_NAMESPACE: 'default',
     PKGSTREAM_SOLVERS: 'solver-bench',
     // Topics and group of their own per run: a run never reads the last one's messages.
@@ -92,7 +92,6 @@ async function combinedRun(share: number, run: number, peers: Peers, options: Be
     await service.log((line) => line.msg === 'pkgstream running', 90_000);
     // The feed gains F versions a second, a tenth of them every 100 ms, each of another project.
     let added = 0;
-    const jobsBefore = peers.kube.jobs('default').length;
     const feedStart = now();
     const tick = () => {
       const due = Math.floor(((now() - feedStart) / 1000) * options.combinedFeedRate);
@@ -109,16 +108,18 @@ async function combinedRun(share: number, run: number, peers: Peers, options: Be
     const after = await service.metrics();
     clearInterval(feeding);
     feeding = undefined;
-    const { rows } = await bench.db.pool.query<{ due: string; recorded: string }>(
-      `SELECT count(*) FILTER (WHERE last_checked_at IS NULL AND version = '1.0') AS due, count(*) FILTER (WHERE version LIKE '2.%') AS recorded FROM package_version`,
+    const { rows } = await bench.db.pool.query<{ due: string; recorded: string; jobs: string }>(
+      `SELECT count(*) FILTER (WHERE last_checked_at IS NULL AND version = '1.0') AS due, count(*) FILTER (WHERE version LIKE '2.%') AS recorded,
+              (SELECT count(*) FROM solver_run) AS jobs FROM package_version`,
     );
     const inWindow = bench.arrivals.times().filter((at) => at >= opened && at < closed).length;
     const byKind = Object.fromEntries((['feed', 'root', 'page', 'other'] as const).map((kind) => [kind, bench.arrivals.times(kind).filter((at) => at >= opened && at < closed).length])) as Record<RequestKind, number>;
+    const busiest = bench.arrivals.busiest();
     const requestsOf = (text: string, pipeline: string) => sampleSum(text, 'pkgstream_rate_limiter_wait_seconds_count', { pipeline });
     const result: CombinedRun = {
       verify_share: share,
       window_s: round((closed - opened) / 1000, 1),
-      max_window: bench.arrivals.maxWindow(),
+      max_window: busiest.count,
       achieved_per_s: round(inWindow / ((closed - opened) / 1000), 1),
       fraction_of_limit: round(inWindow / ((closed - opened) / 1000) / options.combinedLimit, 3),
       by_kind: byKind,
@@ -130,9 +131,12 @@ async function combinedRun(share: number, run: number, peers: Peers, options: Be
       ...result,
       details: {
         feed_versions_added: added,
-        jobs_created: peers.kube.jobs('default').length - jobsBefore,
+        solver_jobs_created: Number(rows[0]?.jobs ?? 0),
         whole_run_by_kind: bench.arrivals.byKind(),
         startup_s: round((first() - feedStart) / 1000, 1),
+        // Seconds after the first request, and after the window opened: whether the busiest second was the start's burst.
+        busiest_window_at_s: round((busiest.start - first()) / 1000, 1),
+        window_opened_at_s: round((opened - first()) / 1000, 1),
       },
     };
   } finally {
@@ -147,17 +151,17 @@ export async function combinedRate(options: BenchOptions): Promise<CombinedRateR
   if (databaseKind() !== 'postgres') throw new Error('combined_rate: the service and the bench share the database; set TEST_DATABASE_URL');
   if (!existsSync(CLI_PATH)) throw new Error(`combined_rate: ${CLI_PATH} is missing; run npm run build first`);
   progress(`combined_rate: ${options.combinedProjects} due projects, the feed gaining ${options.combinedFeedRate}/s; limit ${options.combinedLimit}/s, burst ${options.burst}; ${options.combinedSeconds} s per share ${options.combinedShares.join(', ')}`);
-  const [broker, kube] = await Promise.all([startKafkaBroker(), startKubeApi({ jobController: { runMs: 300 } })]);
+  const [kafka, kube] = await Promise.all([startPeerProcess(['kafka']), startPeerProcess(['kube', '--job-controller', '300'])]);
   const runs: CombinedRun[] = [];
   const details: Record<string, unknown> = {};
   try {
     for (const [run, share] of options.combinedShares.entries()) {
-      const { details: extra, ...result } = await combinedRun(share, run, { broker, kube }, options);
+      const { details: extra, ...result } = await combinedRun(share, run, { kafka, kube }, options);
       runs.push(result);
       details[`share_${share}`] = extra;
     }
   } finally {
-    await Promise.all([broker.stop(), kube.stop()]);
+    await Promise.all([kafka.stop(), kube.stop()]);
   }
   return { limit: options.combinedLimit, burst: options.burst, projects: options.combinedProjects, feed_per_s: options.combinedFeedRate, runs, details };
 }

@@ -191,7 +191,7 @@ export async function pypiDay(options: BenchOptions): Promise<PypiDayResult & { 
         day_s: round((dayEnd - dayStart) / 1000, 1),
         service_limit_per_s: limit,
         achieved_per_s: round(requests.total / ((dayEnd - dayStart) / 1000), 1),
-        max_window: bench.arrivals.maxWindow(),
+        max_window: bench.arrivals.busiest().count,
         events_by_kind: Object.fromEntries(kinds.map((kind) => [EVENT_OF[kind], [...events.keys()].filter((key) => key.startsWith(`${EVENT_OF[kind]}|`)).length])),
         rechecks_queued_at_end: Number(queuedRows[0]?.n ?? 0),
       },

@@ -2,7 +2,7 @@
  * The requests an index saw, by kind and arrival time (ms, performance.now()): the busiest
  * 1-second window (what a rate limit bounds from outside) and the rate over a span.
  */
-import { maxInWindow } from '../../test/support/time-windows.js';
+import { busiestWindow } from '../../test/support/time-windows.js';
 import type { RequestKind } from './synthetic-index.js';
 import { now } from './util.js';
 
@@ -11,8 +11,8 @@ export interface Arrivals {
   /** Every arrival so far, of one kind or all. */
   times(kind?: RequestKind): readonly number[];
   byKind(): Record<RequestKind, number>;
-  /** The most arrivals in any window of 1 s. */
-  maxWindow(): number;
+  /** The most arrivals in any window of 1 s, and where it starts (ms). */
+  busiest(): { readonly count: number; readonly start: number };
   /** Arrivals in [from, to) over its length in seconds. */
   ratePerSecond(from: number, to: number): number;
 }
@@ -28,7 +28,7 @@ export function arrivals(): Arrivals {
       for (const entry of log) counts[entry.kind] += 1;
       return counts;
     },
-    maxWindow: () => maxInWindow(times(), 1000),
+    busiest: () => busiestWindow(times(), 1000),
     ratePerSecond: (from, to) => log.filter((entry) => entry.at >= from && entry.at < to).length / ((to - from) / 1000),
   };
 }
