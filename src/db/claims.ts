@@ -8,6 +8,7 @@
  */
 import type { ProjectClaims } from '../domain/ports.js';
 import type { ProjectRef } from '../domain/types.js';
+import { projectKey } from '../domain/project-key.js';
 import type { Queryable } from './sql.js';
 
 export function projectClaims(db: Queryable, holder: string, ttlMs: number): ProjectClaims {
@@ -37,8 +38,8 @@ async function claimProjects(db: Queryable, holder: string, projects: readonly P
      RETURNING p.index_id, p.project`,
     [projects.map((ref) => ref.indexId), projects.map((ref) => ref.project), holder, since, ttlMs / 1000],
   );
-  const claimed = new Set(rows.map((row) => `${row.index_id}|${row.project}`));
-  return projects.filter((ref) => claimed.has(`${ref.indexId}|${ref.project}`));
+  const claimed = new Set(rows.map((row) => projectKey({ indexId: row.index_id, project: row.project })));
+  return projects.filter((ref) => claimed.has(projectKey(ref)));
 }
 
 /** Renews the holder's claims on `projects` for `ttlMs`, or gives them up when it is null. */

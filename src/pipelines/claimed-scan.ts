@@ -17,6 +17,7 @@
 import { LRUCache } from 'lru-cache';
 import { interval, type SchedulerLike } from 'rxjs';
 import type { ProjectClaims } from '../domain/ports.js';
+import { projectKey } from '../domain/project-key.js';
 import type { ProjectRef } from '../domain/types.js';
 
 export interface ClaimedScanOptions {
@@ -40,8 +41,6 @@ export interface ClaimedScan<T> {
   close(): Promise<void>;
 }
 
-const keyOf = (ref: ProjectRef): string => `${ref.indexId}|${ref.project}`;
-
 export function claimedScan<T>(source: AsyncIterable<T>, refOf: (item: T) => ProjectRef, claims: ProjectClaims, options: ClaimedScanOptions): ClaimedScan<T> {
   const decided = new LRUCache<string, boolean>({ max: options.maxRemembered ?? 100_000 });
   const held = new Map<string, ProjectRef>();
@@ -53,7 +52,7 @@ export function claimedScan<T>(source: AsyncIterable<T>, refOf: (item: T) => Pro
 
   const decide = async (undecided: Map<string, ProjectRef>): Promise<void> => {
     if (undecided.size === 0) return;
-    const mine = new Set((await claims.claim([...undecided.values()], options.since)).map(keyOf));
+    const mine = new Set((await claims.claim([...undecided.values()], options.since)).map(projectKey));
     for (const [key, ref] of undecided) {
       decided.set(key, mine.has(key));
       if (mine.has(key)) held.set(key, ref);
@@ -74,11 +73,11 @@ export function claimedScan<T>(source: AsyncIterable<T>, refOf: (item: T) => Pro
           else {
             read.push(next.value);
             const ref = refOf(next.value);
-            if (!decided.has(keyOf(ref))) undecided.set(keyOf(ref), ref);
+            if (!decided.has(projectKey(ref))) undecided.set(projectKey(ref), ref);
           }
         }
         await decide(undecided);
-        for (const item of read.splice(0)) yield { item, claimed: decided.get(keyOf(refOf(item))) ?? false };
+        for (const item of read.splice(0)) yield { item, claimed: decided.get(projectKey(refOf(item))) ?? false };
       }
     } finally {
       await iterator.return?.();
@@ -88,7 +87,7 @@ export function claimedScan<T>(source: AsyncIterable<T>, refOf: (item: T) => Pro
   return {
     items: { [Symbol.asyncIterator]: items },
     release(ref) {
-      if (!held.delete(keyOf(ref))) return;
+      if (!held.delete(projectKey(ref))) return;
       const released = claims.release([ref]).catch(report('release'));
       releasing.add(released);
       void released.finally(() => releasing.delete(released));

@@ -3,8 +3,7 @@
  * (so `pkgstream_scan_rows_due` is the pass's total, not the rows taken so far), and every
  * `intervalMs` of scheduler time the rate and ETA are set as gauges and reported.
  */
-import { catchError, defer, EMPTY, ignoreElements, interval, of, tap, type Observable, type SchedulerLike } from 'rxjs';
-import type { PackageStore } from '../domain/ports.js';
+import { catchError, defer, EMPTY, from, ignoreElements, interval, of, tap, type Observable, type ObservableInput, type SchedulerLike } from 'rxjs';
 import type { Logger } from '../runtime/logger.js';
 import type { Metrics } from '../runtime/metrics.js';
 import { progressOf, type PassProgress } from '../runtime/progress-reporter.js';
@@ -26,7 +25,8 @@ export interface PassTracker {
 export function passTracker(
   context: {
     readonly pipeline: string;
-    readonly store: Pick<PackageStore, 'countDue'>;
+    /** A `PackageStore` is one; called through `defer`, so a marble spec may answer with an Observable. */
+    readonly store: { countDue(scan: { readonly now: Date; readonly all?: boolean }): ObservableInput<number> };
     readonly scheduler: SchedulerLike;
     readonly metrics?: Metrics | undefined;
     readonly logger?: Logger | undefined;
@@ -46,10 +46,11 @@ export function passTracker(
   };
   return {
     countDue: () =>
-      defer(async () => {
-        due = await store.countDue(scan);
-        metrics?.scanRowsDue.set({ pipeline }, due);
-      }).pipe(
+      defer(() => from(store.countDue(scan))).pipe(
+        tap((count) => {
+          due = count;
+          metrics?.scanRowsDue.set({ pipeline }, count);
+        }),
         catchError((error: unknown) => {
           logger?.warn({ pipeline, err: error }, `${pipeline}: could not count the rows due; the pass goes on without an ETA`);
           return of(null);
