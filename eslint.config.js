@@ -36,7 +36,6 @@ export default tseslint.config(
       'src/operators/pull-map.ts',
       'src/operators/rate-limit.ts',
       'src/operators/solver-dispatch.ts',
-      'src/pipelines/update.ts',
       'src/sinks/dry-run-store.ts',
       'src/sinks/event-relay.ts',
       'src/sinks/job-sink.ts',
