@@ -4,7 +4,7 @@
  * handled (a project checked, or the row skipped) while the progress ticks, then the
  * `pass-complete` outcome once the claims are given up (a replica's next pass starts clean).
  */
-import { concat, connect, defer, EMPTY, finalize, ignoreElements, map, merge, of, takeUntil, tap, type Observable } from 'rxjs';
+import { concat, connect, defer, EMPTY, endWith, finalize, ignoreElements, map, merge, of, takeUntil, tap, type Observable } from 'rxjs';
 import type { ProjectRef, StoredRelease } from '../../domain/types.js';
 import { pullMap } from '../../operators/pull-map.js';
 import type { Claimed } from '../claimed-scan.js';
@@ -24,14 +24,18 @@ export function runPass(ports: PassPorts, options: UpdateOptions, stop: StopSign
       concurrency: options.concurrency,
       onInflight: (n) => options.metrics?.stageInflight.set({ pipeline, stage: 'scan' }, n),
     });
-    const ticking = checks.pipe(connect((shared) => merge(shared, pass.tracker.ticks().pipe(takeUntil(concat(shared.pipe(ignoreElements()), of(0)))))));
-    return concat(pass.tracker.countDue(), ticking, completed(pass)).pipe(
+    return concat(pass.tracker.countDue(), withProgress(checks, pass.tracker.ticks()), completed(pass)).pipe(
       finalize(() => {
         options.metrics?.stageInflight.set({ pipeline, stage: 'scan' }, 0);
         void pass.claimed?.close(); // a pass cut off before it completed gives its claims up too
       }),
     );
   });
+}
+
+/** The checks' outcomes, with the progress ticking until they end. */
+function withProgress(checks: Observable<UpdateOutcome>, ticks: Observable<never>): Observable<UpdateOutcome> {
+  return checks.pipe(connect((shared) => merge(shared, ticks.pipe(takeUntil(shared.pipe(ignoreElements(), endWith(null)))))));
 }
 
 /** An item of the scan: a project another replica claimed is skipped, any other handled. */
