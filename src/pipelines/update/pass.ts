@@ -54,6 +54,7 @@ function rowHandled(pass: PassContext, row: StoredRelease, queued: boolean): Obs
   return of(skipped(row, decision.skip));
 }
 
+/** A project's check; once it ends, its claim is given up and the ledger and tally know how. */
 function checked(pass: PassContext, ref: ProjectRef, project: InFlight): Observable<UpdateOutcome> {
   pass.tally.projectStarted();
   return checkProjectOf(pass.check, ref, project).pipe(
@@ -65,6 +66,7 @@ function checked(pass: PassContext, ref: ProjectRef, project: InFlight): Observa
   );
 }
 
+/** The `pass-complete` outcome, once the claims still held are given up. */
 function completed(pass: PassContext): Observable<PassComplete> {
   const { ports, options, tally, startedAt, claimed } = pass;
   const claimsGivenUp = claimed ? defer(() => claimed.close()) : of(undefined);
