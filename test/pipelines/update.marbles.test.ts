@@ -52,7 +52,7 @@ const row = (project: string, version = '1.0'): StoredRelease => ({
 const page = (project: string): ProjectPage => ({ project, releases: [], validators: {} });
 const yanked = (project: string): PackageEvent => ({ kind: 'package-yanked', indexUrl: INDEX.simpleUrl, project, version: '1.0', fields: { reason: null } });
 const result = (events: readonly PackageEvent[] = []): ProjectCheckResult => ({ releases: 1, changed: events.length, recorded: [], events });
-const busy = new PkgstreamError('DB_BUSY', 'database busy', { retriable: true });
+const busy = new PkgstreamError('DB_CONFLICT', 'a write lost a race');
 
 /** The index behind one token bucket (burst 1, `rate` a second), as the polite client holds its requests. */
 function tokenBucket(rate: number, scheduler: SchedulerLike) {
@@ -189,14 +189,14 @@ describe('updatePass (marbles)', () => {
       // alpha 3.0, pulled into the slot alpha frees, is skipped as failed and deferred.
       expectObservable(updatePass(edge, OPTIONS)).toBe('s 33ms (ft) 3ms (bp|)', {
         s: skipped(alpha2, 'project-checked'),
-        f: { type: 'failed', indexUrl: INDEX.simpleUrl, project: 'alpha', stage: 'apply', errorCode: 'DB_BUSY', error: busy, attempts: 3 },
+        f: { type: 'failed', indexUrl: INDEX.simpleUrl, project: 'alpha', stage: 'apply', errorCode: 'DB_CONFLICT', error: busy, attempts: 3 },
         b: checked(beta, [yanked('beta')]),
         t: skipped(alpha3, 'project-failed'),
         p: complete({ rows: 4, projects: 2, requests: 2, failed: 1, events: 1, startedAt: 0, finishedAt: 41 }),
       });
       for (const [attempt, subscribed] of ['-^!', '12ms ^!', '33ms ^!'].entries()) expectSubscriptions(attempts[attempt]!.subscriptions).toBe(subscribed);
     });
-    expect(written.attention).toEqual([expect.objectContaining({ pipeline: 'update', itemKey: `${INDEX.simpleUrl}|alpha`, errorCode: 'DB_BUSY', attempts: 3, failedAt: new Date(34) })]);
+    expect(written.attention).toEqual([expect.objectContaining({ pipeline: 'update', itemKey: `${INDEX.simpleUrl}|alpha`, errorCode: 'DB_CONFLICT', attempts: 3, failedAt: new Date(34) })]);
     expect(written.deferred).toEqual([
       { id: alpha1.id, until: 60_034 },
       { id: alpha2.id, until: 60_034 },
@@ -207,11 +207,11 @@ describe('updatePass (marbles)', () => {
   it('a page the index will not give fails its project at the fetch stage', () => {
     const scheduler = testScheduler();
     const alpha = row('alpha');
-    const gone = new PkgstreamError('INDEX_HTTP_STATUS', 'HTTP 500');
+    const gone = new PkgstreamError('INDEX_NOT_FOUND', 'HTTP 410');
     scheduler.run(({ cold, expectObservable }) => {
       const { edge } = fakeEdge({ scheduler, due: [alpha], pages: { alpha: [cold('--#', undefined, gone)] }, checks: {} });
       expectObservable(updatePass(edge, OPTIONS)).toBe('--(fp|)', {
-        f: { type: 'failed', indexUrl: INDEX.simpleUrl, project: 'alpha', stage: 'fetch', errorCode: 'INDEX_HTTP_STATUS', error: gone, attempts: 1 },
+        f: { type: 'failed', indexUrl: INDEX.simpleUrl, project: 'alpha', stage: 'fetch', errorCode: 'INDEX_NOT_FOUND', error: gone, attempts: 1 },
         p: complete({ rows: 1, projects: 1, requests: 1, failed: 1, events: 0, startedAt: 0, finishedAt: 2 }),
       });
     });

@@ -5,6 +5,7 @@
  * at any step is recorded (FailureRecorder) and never errors the pass.
  */
 import { catchError, mergeMap, of, type Observable, type SchedulerLike } from 'rxjs';
+import { PkgstreamError } from '../../domain/errors.js';
 import type { PackageIndex, ProjectRef } from '../../domain/types.js';
 import { retryEach, type RetryOutcome } from '../../operators/retry-backoff.js';
 import type { CheckedPage } from '../project-fetcher.js';
@@ -71,6 +72,6 @@ function checkedOutcome(index: PackageIndex, project: string, page: CheckedPage,
   };
 }
 
-function unknownIndex(id: number): Error {
-  return Object.assign(new Error(`no index with id ${id}`), { code: 'INDEX_UNKNOWN' });
+function unknownIndex(id: number): PkgstreamError {
+  return new PkgstreamError('INDEX_UNKNOWN', `no index with id ${id}`);
 }

@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { lastValueFrom, of, throwError, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
+import { PkgstreamError } from '../../../src/domain/errors.js';
 import type { AttentionFailure } from '../../../src/domain/ports.js';
 import type { ProjectRef } from '../../../src/domain/types.js';
 import { FailureRecorder } from '../../../src/pipelines/update/failure-recorder.js';
 
 const REF: ProjectRef = { indexId: 1, indexUrl: 'https://a.example/simple', project: 'alpha' };
-const error = Object.assign(new Error('boom'), { code: 'INDEX_HTTP_STATUS' });
+const error = new PkgstreamError('INDEX_HTTP_5XX', 'boom');
 
 function fakeStore(options: { attentionFails?: boolean; deferFails?: number } = {}) {
   const attention: AttentionFailure[] = [];
@@ -37,12 +38,12 @@ describe('FailureRecorder', () => {
     const fake = fakeStore();
     const recorder = new FailureRecorder({ store: fake.store, scheduler, deferOnFailureMs: 60_000 });
     const outcomes = await lastValueFrom(recorder.fail(REF, { stage: 'fetch', error, attempts: 3 }, [4, 5]).pipe(toArray()));
-    expect(outcomes).toEqual([{ type: 'failed', indexUrl: REF.indexUrl, project: 'alpha', stage: 'fetch', errorCode: 'INDEX_HTTP_STATUS', error, attempts: 3 }]);
+    expect(outcomes).toEqual([{ type: 'failed', indexUrl: REF.indexUrl, project: 'alpha', stage: 'fetch', errorCode: 'INDEX_HTTP_5XX', error, attempts: 3 }]);
     expect(fake.attention).toEqual([
       {
         pipeline: 'update',
         itemKey: `${REF.indexUrl}|alpha`,
-        errorCode: 'INDEX_HTTP_STATUS',
+        errorCode: 'INDEX_HTTP_5XX',
         errorMessage: 'boom',
         attempts: 3,
         payload: { stage: 'fetch', indexId: 1, project: 'alpha' },
