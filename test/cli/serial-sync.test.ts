@@ -142,6 +142,17 @@ async function serviceEvents(base: string, kind: string): Promise<string[]> {
   return ((await response.json()) as { items: { project: string; version: string }[] }).items.map((e) => `${e.project}==${e.version}`);
 }
 
+/** `run` with the releases and update pipelines, polling every second and syncing every 2 s. */
+const runSyncing = (database: CliDatabase) =>
+  startRunning(['run'], {
+    ...database.env,
+    LOG_LEVEL: 'info',
+    PKGSTREAM_HTTP_PORT: '0',
+    PKGSTREAM_PIPELINES: 'releases,update',
+    PKGSTREAM_POLL_INTERVAL: '1',
+    PKGSTREAM_SYNC_INTERVAL: '2',
+  });
+
 describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   afterAll(killLeftovers);
 
@@ -153,14 +164,7 @@ describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TES
       expect((await runCli(['index', 'add', simple, '--warehouse'], database.env)).code).toBe(0);
       await database.use((pool) => setIndexEnabled(pool, 'https://pypi.org/simple', false));
       for (const name of ['delta', 'echo']) expect((await runCli(['package', 'add', name, '--index', simple], database.env)).code).toBe(0);
-      const service = startRunning(['run'], {
-        ...database.env,
-        LOG_LEVEL: 'info',
-        PKGSTREAM_HTTP_PORT: '0',
-        PKGSTREAM_PIPELINES: 'releases,update',
-        PKGSTREAM_POLL_INTERVAL: '1',
-        PKGSTREAM_SYNC_INTERVAL: '2',
-      });
+      const service = runSyncing(database);
       const base = await service.base();
       const events = (kind: string) => serviceEvents(base, kind);
       await until('both releases recorded', async () => (await events('package-released')).length === 2, 60_000);
@@ -188,14 +192,7 @@ describe('run syncs by serial every PKGSTREAM_SYNC_INTERVAL', { timeout: CLI_TES
       // No --warehouse: no feeds to poll, only the root listing and its serials.
       expect((await runCli(['index', 'add', simple, '--watch', 'all'], database.env)).code).toBe(0);
       await database.use((pool) => setIndexEnabled(pool, 'https://pypi.org/simple', false));
-      const service = startRunning(['run'], {
-        ...database.env,
-        LOG_LEVEL: 'info',
-        PKGSTREAM_HTTP_PORT: '0',
-        PKGSTREAM_PIPELINES: 'releases,update',
-        PKGSTREAM_POLL_INTERVAL: '1',
-        PKGSTREAM_SYNC_INTERVAL: '2',
-      });
+      const service = runSyncing(database);
       const base = await service.base();
       // The first sync runs at the start and registers every listed project.
       await until('golf registered by the first sync', async () => (await serviceEvents(base, 'package-released')).includes('golf==1.0'), 60_000);

@@ -34,6 +34,7 @@ import {
 } from '../../src/pipelines/dispatch.js';
 import { createMetrics } from '../../src/runtime/metrics.js';
 import { settle } from '../operators/helpers.js';
+import { storedRelease } from '../support/stored-release.js';
 
 // ---------------------------------------------------------------------------------------
 // Virtual time
@@ -100,18 +101,7 @@ class FakeStore implements PackageStore {
   constructor(private readonly clock: Clock) {}
 
   add(project: string, version: string): StoredRelease {
-    const release: StoredRelease = {
-      id: this.nextId++,
-      indexId: INDEX.id,
-      indexUrl: INDEX.simpleUrl,
-      project,
-      version,
-      state: 'present',
-      yankedReason: null,
-      artifacts: [],
-      lastCheckedAt: null,
-      nextDueAt: new Date(0),
-    };
+    const release = storedRelease(INDEX, project, version, { id: this.nextId++ });
     this.releases.push(release);
     return release;
   }

@@ -6,9 +6,10 @@
 import { VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { AppliedCheck, CheckpointItem, FeedCheckpoint, IndexClient, PackageStore, RecordedRelease, RecordReleaseOptions } from '../../src/domain/ports.js';
-import type { FeedItem, FeedResult, IndexRelease, PackageEvent, PackageIndex, ProjectListing, ProjectPage, StoredRelease } from '../../src/domain/types.js';
+import type { FeedItem, FeedResult, IndexRelease, PackageEvent, PackageIndex, ProjectListing, ProjectPage } from '../../src/domain/types.js';
 import { releasesPipeline, type ReleasesOutcome } from '../../src/pipelines/releases.js';
 import { drive } from '../support/virtual-time.js';
+import { storedRelease } from '../support/stored-release.js';
 
 const INDEX: PackageIndex = { id: 1, simpleUrl: 'https://idx.example/simple', jsonApiUrl: 'https://idx.example/pypi', rssUrl: 'https://idx.example/rss', verifyTls: true, enabled: true, watchMode: 'seen' };
 const MINUTE = 60_000;
@@ -76,19 +77,8 @@ class FakeStore implements Partial<PackageStore> {
   }
   /** Stored as the fake index lists them: a check of a known release finds it unchanged. */
   loadProjectReleases = async (_indexId: number, project: string) =>
-    (this.releases.get(project) ?? []).map(
-      (version, id): StoredRelease => ({
-        id,
-        indexId: INDEX.id,
-        indexUrl: INDEX.simpleUrl,
-        project,
-        version,
-        state: 'present',
-        yankedReason: null,
-        artifacts: [{ filename: `${project}-${version}.tar.gz`, sha256: 'a'.repeat(64) }],
-        lastCheckedAt: null,
-        nextDueAt: new Date(0),
-      }),
+    (this.releases.get(project) ?? []).map((version, id) =>
+      storedRelease(INDEX, project, version, { id, artifacts: [{ filename: `${project}-${version}.tar.gz`, sha256: 'a'.repeat(64) }] }),
     );
   recordReleases = async (_index: PackageIndex, project: string, releases: readonly IndexRelease[], options?: RecordReleaseOptions): Promise<RecordedRelease[]> => {
     this.seen.add(project);

@@ -23,6 +23,7 @@ import type { CheckedPage, ProjectRequest } from '../../src/pipelines/project-fe
 import type { ProjectCheckResult } from '../../src/pipelines/update-project.js';
 import { updatePass, updatePipeline, type PassPorts, type UpdateOptions, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { testScheduler } from '../operators/helpers.js';
+import { storedRelease } from '../support/stored-release.js';
 
 const INDEX: PackageIndex = { id: 1, simpleUrl: 'https://a.example/simple', jsonApiUrl: null, rssUrl: null, verifyTls: true, enabled: true, watchMode: 'all' };
 
@@ -36,18 +37,7 @@ const OPTIONS: UpdateOptions = {
 };
 
 let nextId = 1;
-const row = (project: string, version = '1.0'): StoredRelease => ({
-  id: nextId++,
-  indexId: INDEX.id,
-  indexUrl: INDEX.simpleUrl,
-  project,
-  version,
-  state: 'present',
-  yankedReason: null,
-  artifacts: [],
-  lastCheckedAt: null,
-  nextDueAt: new Date(0),
-});
+const row = (project: string, version = '1.0'): StoredRelease => storedRelease(INDEX, project, version, { id: nextId++ });
 
 const page = (project: string): ProjectPage => ({ project, releases: [], validators: {} });
 const yanked = (project: string): PackageEvent => ({ kind: 'package-yanked', indexUrl: INDEX.simpleUrl, project, version: '1.0', fields: { reason: null } });
