@@ -52,7 +52,7 @@ export function recordFailure(context: ReleasesContext, index: PackageIndex, pro
     await ports.store.recordAttention({ pipeline: RELEASES_PIPELINE, itemKey: `${indexUrl}|${project}`, errorCode: code, errorMessage: message });
     options.metrics?.attentionRecorded.inc({ pipeline: RELEASES_PIPELINE, code });
     options.logger?.warn({ index: indexUrl, project, code, message }, 'release read failed: recorded for attention');
-    return { type: 'failed', indexUrl, project, code, message } as const;
+    return { type: 'failed', indexUrl, project, errorCode: code, message } as const;
   });
 }
 

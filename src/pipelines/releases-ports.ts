@@ -48,7 +48,7 @@ export interface ReleasesOptions {
 
 export type ReleasesOutcome =
   | { readonly type: 'released'; readonly indexUrl: string; readonly project: string; readonly events: readonly PackageEvent[]; readonly backfill: boolean }
-  | { readonly type: 'failed'; readonly indexUrl: string; readonly project: string; readonly code: string; readonly message: string }
+  | { readonly type: 'failed'; readonly indexUrl: string; readonly project: string; readonly errorCode: string; readonly message: string }
   | { readonly type: 'gap'; readonly indexUrl: string; readonly feed: FeedKind }
   | { readonly type: 'synced'; readonly indexUrl: string; readonly basis: BackfillPlan['basis']; readonly projects: number; readonly gone: number }
   | { readonly type: 'poll'; readonly indexUrl: string; readonly feed: FeedKind; readonly items: number; readonly status: 'items' | 'not-modified' | 'error' };

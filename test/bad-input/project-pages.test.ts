@@ -137,7 +137,7 @@ describe('project pages refused whole', () => {
     expect(attention[0]?.errorMessage).toContain('/simple/target/');
     expect(await counted(w.metrics.badInput, { source: 'index', code: c.code })).toBe(1);
     expect(await counted(w.metrics.attentionRecorded, { pipeline: 'releases', code: c.code })).toBe(1);
-    expect(w.outcomes.filter((o) => o.type === 'failed')).toMatchObject([{ project: 'target', code: c.code }]);
+    expect(w.outcomes.filter((o) => o.type === 'failed')).toMatchObject([{ project: 'target', errorCode: c.code }]);
     // Nothing of the target written; the good releases after it are in.
     expect(w.sink.released()).not.toContain('target==1.0');
     expect(await recordedReleases(w)).not.toContain('target==1.0');
