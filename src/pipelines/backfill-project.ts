@@ -54,6 +54,8 @@ function checked(
   return context.stage('record', null, () => check).pipe(
     mergeMap((result) => {
       options.metrics?.backfilledReleases.inc({ index: indexHost(index) }, result.recorded.length);
+      // A registered project the index never had (a misspelt `package add`): nothing to report missing, so say so.
+      if (page === 'not-found' && result.releases === 0) return failed('INDEX_NOT_FOUND', `project ${project} is not on ${index.simpleUrl}`);
       return result.events.length > 0 ? of<ReleasesOutcome>({ type: 'released', indexUrl: index.simpleUrl, project, events: result.events, backfill: true }) : EMPTY;
     }),
     catchError((error: unknown) => (hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), error instanceof Error ? error.message : String(error)))),
