@@ -14,7 +14,7 @@ import { onceCommand } from './commands/once-command.js';
 import { migrateCommand } from './commands/migrate-command.js';
 import { packageCommands } from './commands/package-commands.js';
 import { runCommand } from './commands/run-command.js';
-import { hasCode } from './domain/errors.js';
+import { hasCode, errorMessage } from './domain/errors.js';
 import { ConfigError, loadConfig } from './runtime/config.js';
 import { createLogger } from './runtime/logger.js';
 import { redactText } from './runtime/redact.js';
@@ -133,8 +133,8 @@ async function main(argv: readonly string[], out: NodeJS.WritableStream = proces
       return 2;
     }
     // One line with the reason; the stack only at debug level (the logger's err serializer).
-    logger.error({ err: error, command: command.words.join(' ') }, `${command.words.join(' ')} failed: ${error instanceof Error ? error.message : String(error)}`);
-    process.stderr.write(`pkgstream: ${command.words.join(' ')} failed: ${redactText(error instanceof Error ? error.message : String(error))}\n`);
+    logger.error({ err: error, command: command.words.join(' ') }, `${command.words.join(' ')} failed: ${errorMessage(error)}`);
+    process.stderr.write(`pkgstream: ${command.words.join(' ')} failed: ${redactText(errorMessage(error))}\n`);
     return 1;
   } finally {
     logger.flush();

@@ -4,7 +4,7 @@
  * check (state changes and new releases). Shared by `check` and `attention retry`.
  */
 import { asyncScheduler, lastValueFrom } from 'rxjs';
-import { errorCode } from '../domain/errors.js';
+import { errorCode, errorMessage } from '../domain/errors.js';
 import type { PackageEvent, PackageIndex } from '../domain/types.js';
 import { createProjectFetcher } from '../pipelines/project-fetcher.js';
 import { checkProject } from '../pipelines/update-project.js';
@@ -29,7 +29,7 @@ export async function checkOne(
   const fetcher = createProjectFetcher(adapters.index.forPipeline('check'), { retry: INDEX_RETRY, scheduler: asyncScheduler });
   const outcome = await lastValueFrom(fetcher.fetch({ index: target.index, project: target.project }));
   if (!outcome.ok) {
-    const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+    const message = errorMessage(outcome.error);
     return { ok: false, events: [], detail: `${errorCode(outcome.error)}: ${message} (after ${outcome.attempts} attempts)` };
   }
   const result = await checkProject(

@@ -11,6 +11,7 @@ import { ConfigError, type Config } from '../runtime/config.js';
 import type { Logger } from '../runtime/logger.js';
 import { sleepUnlessAborted } from '../runtime/shutdown-signal.js';
 import { openAdapters, type AdapterOptions, type Adapters } from './adapters.js';
+import { errorMessage } from '../domain/errors.js';
 
 const DATABASE_RETRY = { baseDelayMs: 1_000, maxDelayMs: 30_000 } as const;
 const LOG_EVERY_MS = 10_000;
@@ -43,7 +44,7 @@ function codeOf(error: unknown): string | undefined {
 }
 
 function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
+  const message = errorMessage(error);
   return message || codeOf(error) || 'unknown error';
 }
 

@@ -3,7 +3,7 @@
  * checked as `check` does; a dispatch item has its solver Job scheduled and recorded.
  */
 import type { AttentionItem } from '../domain/ports.js';
-import { errorCode } from '../domain/errors.js';
+import { errorCode, errorMessage } from '../domain/errors.js';
 import { checkOne, findIndex, type CheckOneResult } from './check-one.js';
 import type { PipelineContext } from './pipeline-factories.js';
 
@@ -19,7 +19,7 @@ async function retryDispatch(context: PipelineContext, item: AttentionItem): Pro
     if (outcome !== 'dry-run') await adapters.store.recordScheduled({ releaseId: release.id, solver, jobName });
     return { ok: true, events: [], detail: `Job ${jobName} ${outcome}` };
   } catch (error) {
-    return { ok: false, events: [], detail: `${errorCode(error)}: ${error instanceof Error ? error.message : String(error)}` };
+    return { ok: false, events: [], detail: `${errorCode(error)}: ${errorMessage(error)}` };
   }
 }
 

@@ -5,7 +5,7 @@
  * retried while unreachable; the dependencies are checked; the pipelines start.
  */
 import { listIndexes, refuseIfLocked } from '../db/index.js';
-import { PkgstreamError } from '../domain/errors.js';
+import { PkgstreamError, errorMessage } from '../domain/errors.js';
 import { startHttpServer, type HttpServer } from '../http/server.js';
 import { Lifecycle } from '../runtime/lifecycle.js';
 import type { Logger } from '../runtime/logger.js';
@@ -44,7 +44,7 @@ export const runCommand: Command = {
     if (lifecycle.stopping) return lifecycle.done;
 
     const http = await startHttpServer({ port: config.httpPort, registry: metrics.registry, readiness, logger }).catch((error: unknown) => {
-      throw new PkgstreamError('HTTP_PORT_UNAVAILABLE', `HTTP port ${config.httpPort} (PKGSTREAM_HTTP_PORT): ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new PkgstreamError('HTTP_PORT_UNAVAILABLE', `HTTP port ${config.httpPort} (PKGSTREAM_HTTP_PORT): ${errorMessage(error)}`, { cause: error });
     });
     lifecycle.onClose('http', () => http.close());
     if (lifecycle.stopping) {

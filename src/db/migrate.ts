@@ -49,7 +49,7 @@ export async function migrate(
   const migrations = options.migrations ?? (await loadMigrations());
   const client = await pool.connect();
   let broken = false;
-  const release = holdClient(client, () => (broken = true));
+  const release = holdClient(client);
   try {
     await client.query('SELECT pg_advisory_lock($1, hashtext(current_schema()))', [MIGRATION_LOCK_KEY]);
     try {

@@ -12,7 +12,7 @@ export type Queryable = pg.Pool | pg.PoolClient;
 export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken = false;
-  const release = holdClient(client, () => (broken = true));
+  const release = holdClient(client);
   try {
     await client.query('BEGIN');
     try {
@@ -37,13 +37,13 @@ export async function withTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClie
  * A checked-out client has no pool listener for its 'error' event, and pg emits one when the
  * server drops the connection (a restart, a failover), even while a query is in flight: unheard,
  * it is an uncaught exception that ends the process. Heard here, the query in flight (or the
- * next) rejects and the client is released broken. The returned function releases it.
+ * next) rejects and the client is released broken. The returned function releases it
+ * (broken also when the caller says so).
  */
-export function holdClient(client: pg.PoolClient, onLost: () => void): (broken: boolean) => void {
+export function holdClient(client: pg.PoolClient): (broken: boolean) => void {
   let lost = false;
   const listener = () => {
     lost = true;
-    onLost();
   };
   client.on('error', listener);
   return (broken) => {

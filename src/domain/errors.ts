@@ -57,3 +57,8 @@ export function errorCode(error: unknown): string {
 export function hasCode(error: unknown, ...codes: readonly ErrorCode[]): boolean {
   return (codes as readonly string[]).includes(errorCode(error));
 }
+
+/** The message to log or record: an Error's own, else the thrown value as a string. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -8,11 +8,12 @@
  * a lagging cache's older page is retried, never taken for the truth. A page that still
  * cannot be read (or checked) goes to attention, and the plan queues the project for the
  * update pipeline's re-check; so does a listed project whose page is a 404 (the listing
- * says it is there: a deletion is a project gone from the listing, plan.gone). A store that keeps failing fails the pipeline (as a feed poll's
- * record does), so the backfill's serial is not stored past a change neither written nor queued.
+ * says it is there: a deletion is a project gone from the listing, plan.gone). A store that
+ * keeps failing fails the pipeline (as a feed poll's record does), so the backfill's serial
+ * is not stored past a change neither written nor queued.
  */
 import { EMPTY, catchError, concat, defer, ignoreElements, mergeMap, of, throwError, type Observable } from 'rxjs';
-import { errorCode } from '../domain/errors.js';
+import { errorCode, errorMessage } from '../domain/errors.js';
 import { indexHost } from '../domain/index-host.js';
 import type { PackageIndex } from '../domain/types.js';
 import { hasRetriableFlag } from '../operators/retry-backoff.js';
@@ -34,7 +35,7 @@ export function backfillProject(context: ReleasesContext, index: PackageIndex, p
         return failed('INDEX_NOT_FOUND', `project ${project} is in the root listing of ${index.simpleUrl} but its page is not found (a lagging cache?)`);
       }
       if (outcome.ok) return checked(context, index, project, outcome.value, failed);
-      const message = outcome.error instanceof Error ? outcome.error.message : String(outcome.error);
+      const message = errorMessage(outcome.error);
       return failed(errorCode(outcome.error), `${message} (after ${outcome.attempts} attempts)`);
     }),
   );
@@ -58,6 +59,6 @@ function checked(
       if (page === 'not-found' && result.releases === 0) return failed('INDEX_NOT_FOUND', `project ${project} is not on ${index.simpleUrl}`);
       return result.events.length > 0 ? of<ReleasesOutcome>({ type: 'released', indexUrl: index.simpleUrl, project, events: result.events, backfill: true }) : EMPTY;
     }),
-    catchError((error: unknown) => (hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), error instanceof Error ? error.message : String(error)))),
+    catchError((error: unknown) => (hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), errorMessage(error)))),
   );
 }

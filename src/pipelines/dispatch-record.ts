@@ -4,7 +4,7 @@
  * the call failed for good, the re-run got the failed Job's name, or recording failed.
  */
 import { catchError, map, of, tap, type Observable } from 'rxjs';
-import { errorCode, PkgstreamError } from '../domain/errors.js';
+import { errorCode, PkgstreamError, errorMessage } from '../domain/errors.js';
 import type { DispatchOutcome } from '../operators/solver-dispatch.js';
 import type { DispatchContext, Work } from './dispatch-context.js';
 import { dispatchItemKey, scheduledEvent, type DispatchItem } from './dispatch-items.js';
@@ -16,7 +16,6 @@ export interface ScheduleResult {
   readonly outcome: JobOutcome;
 }
 
-const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 export function recordDispatch(context: DispatchContext, outcome: DispatchOutcome<Work, ScheduleResult>): Observable<DispatchPipelineOutcome> {
   const { item, retryOf } = outcome.item;
@@ -24,7 +23,7 @@ export function recordDispatch(context: DispatchContext, outcome: DispatchOutcom
   if (!outcome.ok) {
     const code = errorCode(outcome.error);
     return context.writes
-      .attention(key, code, `creating the solver Job failed: ${messageOf(outcome.error)}`, outcome.attempts, { ...item, stage: 'schedule' })
+      .attention(key, code, `creating the solver Job failed: ${errorMessage(outcome.error)}`, outcome.attempts, { ...item, stage: 'schedule' })
       .pipe(map(() => ({ kind: 'attention', item, errorCode: code, error: outcome.error, attempts: outcome.attempts })));
   }
   const { jobName } = outcome.value;
@@ -56,7 +55,7 @@ function recordScheduled(context: DispatchContext, item: DispatchItem, jobName: 
       resolveRecorded(null);
       const code = errorCode(error);
       return writes
-        .attention(dispatchItemKey(item), code, `recording the solver Job ${jobName} failed: ${messageOf(error)}`, 1, { ...item, jobName, stage: 'record' })
+        .attention(dispatchItemKey(item), code, `recording the solver Job ${jobName} failed: ${errorMessage(error)}`, 1, { ...item, jobName, stage: 'record' })
         .pipe(map((): DispatchPipelineOutcome => ({ kind: 'attention', item, errorCode: code, error, attempts: 1, jobName })));
     }),
   );

@@ -19,7 +19,7 @@
 import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable } from 'rxjs';
 import { catchError, concatMap, exhaustMap, filter, ignoreElements, mergeMap, takeUntil, takeWhile, tap, toArray } from 'rxjs/operators';
 import { releaseKey } from '../domain/pep440.js';
-import { errorCode } from '../domain/errors.js';
+import { errorCode, errorMessage } from '../domain/errors.js';
 import type { FeedItem, FeedKind, PackageIndex } from '../domain/types.js';
 import { pullMap } from '../operators/pull-map.js';
 import { whileLeased } from '../operators/while-leased.js';
@@ -255,7 +255,7 @@ function releasesOfProject(
     mergeMap((outcome) => {
       if (!outcome.ok) {
         const error = outcome.error;
-        const message = error instanceof Error ? error.message : String(error);
+        const message = errorMessage(error);
         return failed(errorCode(error), `${message} (after ${outcome.attempts} attempts)`);
       }
       const page = outcome.value;
@@ -283,7 +283,7 @@ function releasesOfProject(
         // checkpoint is not saved, and the restarted pipeline reads these items again. An
         // attention row would move the checkpoint past releases neither recorded nor announced.
         catchError((error: unknown) =>
-          hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), error instanceof Error ? error.message : String(error)),
+          hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), errorMessage(error)),
         ),
       );
     }),

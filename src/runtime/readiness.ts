@@ -11,6 +11,7 @@
  */
 import type { Gauge } from 'prom-client';
 import { redactText } from './redact.js';
+import { errorMessage } from '../domain/errors.js';
 
 export type ReadinessCheck = () => Promise<string | null> | string | null;
 export type PipelineState = 'starting' | 'running' | 'restarting' | 'stopped';
@@ -127,7 +128,7 @@ export class Readiness {
           const problem = await check();
           if (problem !== null) failures[name] = problem;
         } catch (error) {
-          failures[name] = error instanceof Error ? error.message : String(error);
+          failures[name] = errorMessage(error);
         }
       }),
     );

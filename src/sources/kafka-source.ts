@@ -28,6 +28,7 @@ import {
 } from '../kafka/consumer.js';
 import type { KafkaSecurity } from '../kafka/security.js';
 import { OffsetTracker, type TrackedMessage } from './offset-tracker.js';
+import { errorMessage } from '../domain/errors.js';
 
 export interface KafkaSourceMessage<T> {
   readonly value: T;
@@ -265,7 +266,7 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): KafkaSource<T> {
           setStatus({ state: 'rebalancing' });
           break;
         case 'crashed': {
-          const lastError = event.error instanceof Error ? event.error.message : String(event.error);
+          const lastError = errorMessage(event.error);
           log.error({ err: event.error, restarting: event.restarting }, 'kafka consumer crashed');
           setStatus({ state: 'crashed', lastError });
           if (!event.restarting && !stopped) {
@@ -289,7 +290,7 @@ export function kafkaSource<T>(options: KafkaSourceOptions<T>): KafkaSource<T> {
     setStatus({ state: 'connecting', paused: false, inFlight: 0, assignment: {} });
     consumer.run(handle).catch((error: unknown) => {
       if (stopped) return;
-      const lastError = error instanceof Error ? error.message : String(error);
+      const lastError = errorMessage(error);
       log.error({ err: error }, 'kafka consumer failed to start');
       setStatus({ state: 'crashed', lastError });
       subscriber.error(new PkgstreamError('KAFKA_CONSUMER_FAILED', `kafka consumer failed to start: ${lastError}`, { cause: error }));

@@ -5,7 +5,7 @@
  * failing stops that: each is only logged (an undeferred row is just due again).
  */
 import { catchError, concat, concatMap, defer, EMPTY, from, ignoreElements, of, tap, type Observable, type SchedulerLike } from 'rxjs';
-import { errorCode } from '../../domain/errors.js';
+import { errorCode, errorMessage } from '../../domain/errors.js';
 import type { ProjectRef } from '../../domain/types.js';
 import type { Logger } from '../../runtime/logger.js';
 import type { Metrics } from '../../runtime/metrics.js';
@@ -34,7 +34,7 @@ export class FailureRecorder {
   fail(ref: ProjectRef, failure: Failure, rowIds: readonly number[]): Observable<FailedOutcome> {
     const { stage, error, attempts } = failure;
     const code = errorCode(error);
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     const outcome: FailedOutcome = { type: 'failed', indexUrl: ref.indexUrl, project: ref.project, stage, errorCode: code, error, attempts };
     const logged = defer(() => {
       this.context.logger?.warn({ pipeline, indexUrl: ref.indexUrl, project: ref.project, stage, code, attempts, message }, 'update: project failed');

@@ -8,6 +8,7 @@ import type { Metrics } from '../../runtime/metrics.js';
 import { DEFAULT_MAX_BACKOFF_MS, parseRetryAfter } from '../../domain/retry-after.js';
 import type { Validators } from '../../domain/types.js';
 import { IndexError } from './errors.js';
+import { errorMessage } from '../../domain/errors.js';
 
 export type IndexRoute = 'feed' | 'project' | 'json' | 'listing';
 
@@ -281,7 +282,7 @@ export class HttpTransport {
     if (typeof code === 'string' && TIMEOUT_CODES.has(code)) {
       return new IndexError('INDEX_TIMEOUT', `${url}: ${code}`, { url, cause: error });
     }
-    const message = error instanceof Error ? error.message : String(error);
+    const message = errorMessage(error);
     return new IndexError('INDEX_CONNECTION', `${url}: ${typeof code === 'string' ? `${code} ` : ''}${message}`, { url, cause: error });
   }
 

@@ -16,6 +16,7 @@ import type { ListedProject, ListingFilter, ProjectListing } from '../../domain/
 import { IndexError } from './errors.js';
 import type { Answer } from './http.js';
 import { decodeHtmlEntities, isJson } from './project-page.js';
+import { errorMessage } from '../../domain/errors.js';
 
 export interface ListingProblem {
   readonly code: 'BAD_PROJECT_NAME';
@@ -104,7 +105,7 @@ export async function readJsonListing(body: AsyncIterable<Buffer>, url: string, 
       builder.add(fields?.name, serialOf(fields?.['_last-serial']));
     }
   } catch (error) {
-    throw bad(url, `is not valid JSON (${error instanceof Error ? error.message : String(error)})`);
+    throw bad(url, `is not valid JSON (${errorMessage(error)})`);
   }
   if (meta === null && entries === 0) throw bad(url, 'has neither meta nor projects');
   return builder.result(serialOf(meta?.['_last-serial']));

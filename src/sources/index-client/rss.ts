@@ -9,6 +9,7 @@ import { asciiJson } from '../../domain/quote.js';
 import type { FeedItem, FeedKind } from '../../domain/types.js';
 import { quoteVersion, versionProblem } from '../../domain/version-check.js';
 import { IndexError } from './errors.js';
+import { errorMessage } from '../../domain/errors.js';
 
 export interface ParsedFeed {
   readonly items: FeedItem[];
@@ -144,7 +145,7 @@ export function parseFeed(body: Uint8Array, kind: FeedKind, url: string): Parsed
   try {
     doc = parser.parse(xml);
   } catch (error) {
-    throw new IndexError('INDEX_BAD_BODY', `${url}: feed cannot be parsed: ${error instanceof Error ? error.message : String(error)}`, {
+    throw new IndexError('INDEX_BAD_BODY', `${url}: feed cannot be parsed: ${errorMessage(error)}`, {
       url,
       status: 200,
       cause: error,
