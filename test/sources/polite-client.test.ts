@@ -144,6 +144,18 @@ describe('politeIndexClient: one bucket per index host for every pipeline and ev
     await polite.close();
   });
 
+  it('a full bucket spent, then its refill: never more than rate + burst in a second and a bit, so jitter on the way cannot crowd one second at the index', async () => {
+    const inner = new RecordingIndex();
+    const polite = politeIndexClient(inner, { rate: 20, burst: 2 });
+    const update = polite.forPipeline('update');
+    await Promise.all(Array.from({ length: 30 }, (_, i) => update.fetchProject(A, `p${i}`)));
+    const at = inner.arrivals.map((r) => r.at);
+    // The bucket alone: 2 at once, then 20/s, 24 sends within 1.09 s; arrivals 45 ms later than
+    // their grant for the first ones would put those 24 in one second at the index.
+    expect(maxInWindow(at, 1090)).toBeLessThanOrEqual(20 + 2);
+    await polite.close();
+  });
+
   it('labels each wait with the pipeline that waited', async () => {
     const inner = new RecordingIndex();
     const metrics = createMetrics(undefined, { defaultMetrics: false });

@@ -3,7 +3,9 @@
  * (feeds, project pages) takes a token from its host's single bucket (PKGSTREAM_RATE_LIMIT
  * per second, PKGSTREAM_RATE_BURST at once) before it goes, and a 429's Retry-After pauses
  * that host for everyone. A request holds one of the host's connections (host-slots.ts)
- * before its token, so it goes out when granted. Replicas on one database share the limit: `shareAmong(n)` gives
+ * before its token, so it goes out when granted, and a granted request still waits while its
+ * host had rate + burst sends in the last 1.1 s (send-window.ts), so that what arrives at the
+ * index within a second stays within that bound although its way there varies. Replicas on one database share the limit: `shareAmong(n)` gives
  * each bucket rate / n and burst / n (at least one), so n replicas together stay within
  * the limit + burst at the index. A process makes one of these over its one index client; each
  * pipeline gets a view (`forPipeline`) that only labels its waits.
@@ -18,6 +20,7 @@ import { retryAfterOf } from '../../domain/backoff.js';
 import type { Metrics } from '../../runtime/metrics.js';
 import { hostSlots } from './host-slots.js';
 import { DEFAULT_CONNECTIONS } from './http.js';
+import { hostSendWindows } from './send-window.js';
 
 export interface PoliteIndexOptions {
   /** Requests per second per index host, and how many may go at once above it. */
@@ -71,6 +74,8 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
   const hostLane = lane(1, penalties);
   const shared = new Map(Object.entries(options.shares ?? {}).map(([pipeline, fraction]) => [pipeline, lane(fraction)]));
   const slots = hostSlots(options.connections ?? DEFAULT_CONNECTIONS);
+  const windows = hostSendWindows(options.rate, options.burst, scheduler);
+  const subscription = replicas.pipe(distinctUntilChanged()).subscribe((n) => windows.shareAmong(n));
   let requests = 0;
 
   // The pipeline's share first (holding no connection while it waits), then a connection, then the host's token: sent at once.
@@ -81,6 +86,7 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
     const release = await slots.take(host);
     try {
       await hostLane.take(host, pipeline);
+      await windows.untilFree(host);
       const waitedMs = scheduler.now() - asked;
       options.metrics?.rateLimiterWait.observe({ pipeline, index: host }, waitedMs / 1000);
       requests += 1;
@@ -106,6 +112,7 @@ export function politeIndexClient(client: IndexClient, options: PoliteIndexOptio
     requests: () => requests,
     async close() {
       hostLane.subscription.unsubscribe();
+      subscription.unsubscribe();
       for (const { subscription } of shared.values()) subscription.unsubscribe();
       await client.close();
     },
