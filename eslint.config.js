@@ -29,7 +29,6 @@ export default tseslint.config(
       'src/commands/adapters.ts',
       'src/commands/dependency-monitor.ts',
       'src/db/project-catalog.ts',
-      'src/db/releases.ts',
       'src/http/ui/ui-routes.ts',
       'src/main.ts',
       'src/operators/dedupe.ts',

@@ -98,22 +98,17 @@ export interface RecordReleasesOptions {
   readonly serviceVersion?: string;
 }
 
-/**
- * Records releases of one project on one index in one transaction: the project becomes
- * known, every new version gets a row (due as if checked when seen), its artifacts and its
- * announcing events. Known versions are left alone (re-checking them is the update
- * pipeline's job), so a replay changes nothing, announces nothing and answers `created: false`.
- */
-export async function recordReleases(
-  pool: pg.Pool,
-  indexId: number,
-  projectName: string,
-  releases: readonly IndexRelease[],
-  options: RecordReleasesOptions = {},
-): Promise<RecordedRelease[]> {
-  const project = canonicalizeName(projectName);
-  const seenAt = options.seenAt ?? new Date();
-  const priority = options.priority ?? DEFAULT_PRIORITY;
+/** The distinct new versions of one recording, sorted (one lock order for every writer), with their files, release and due times. */
+interface VersionPlan {
+  readonly versions: readonly string[];
+  readonly files: ReadonlyMap<string, Map<string, ArtifactFile>>;
+  readonly releasedAts: readonly (Date | null)[];
+  readonly dueAts: readonly Date[];
+}
+
+type VersionRows = Map<string, { id: number; created: boolean }>;
+
+function planVersions(releases: readonly IndexRelease[], seenAt: Date, options: RecordReleasesOptions): VersionPlan {
   const byVersion = new Map<string, { files: Map<string, ArtifactFile>; releasedAt: Date | null }>();
   for (const release of releases) {
     // Versions are checked where they enter (and a bad one skipped there): one reaching here
@@ -125,79 +120,92 @@ export async function recordReleases(
       : earliestUpload(release.files);
     byVersion.set(release.version, { files: fileMap(release.files), releasedAt });
   }
-  // One lock order for every writer: versions sorted.
   const versions = [...byVersion.keys()].sort();
   const releasedAts = versions.map((version) => byVersion.get(version)?.releasedAt ?? null);
+  const priority = options.priority ?? DEFAULT_PRIORITY;
   const dueAts = releasedAts.map((releasedAt) =>
-    nextDueAt(
-      { checkedAt: seenAt, releasedAt, lastChangedAt: null, manualPriority: 0, staticPriority: 0 },
-      seenAt,
-      priority,
-    ),
+    nextDueAt({ checkedAt: seenAt, releasedAt, lastChangedAt: null, manualPriority: 0, staticPriority: 0 }, seenAt, priority),
   );
+  return { versions, files: new Map([...byVersion].map(([version, { files }]) => [version, files])), releasedAts, dueAts };
+}
 
-  const ids = await withTransaction(pool, async (client) => {
+/** Inserts the versions not known yet; answers every version's row id and whether this call created it. */
+async function upsertVersions(client: Queryable, indexId: number, project: string, seenAt: Date, plan: VersionPlan): Promise<VersionRows> {
+  const inserted = await client.query<{ id: string; version: string }>(
+    `INSERT INTO package_version (index_id, project, version, first_seen_at, released_at, next_due_at)
+     SELECT $1, $2, t.version, $3, t.released_at, t.next_due_at
+       FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[]) AS t(version, released_at, next_due_at)
+     ORDER BY t.version
+     ON CONFLICT (index_id, project, version) DO NOTHING
+     RETURNING id, version`,
+    [indexId, project, seenAt, plan.versions, plan.releasedAts, plan.dueAts],
+  );
+  const rows: VersionRows = new Map();
+  for (const row of inserted.rows) rows.set(row.version, { id: toId(row.id), created: true });
+  const rest = plan.versions.filter((version) => !rows.has(version));
+  if (rest.length > 0) {
+    const known = await client.query<{ id: string; version: string }>(
+      'SELECT id, version FROM package_version WHERE index_id = $1 AND project = $2 AND version = ANY($3::text[])',
+      [indexId, project, rest],
+    );
+    for (const row of known.rows) rows.set(row.version, { id: toId(row.id), created: false });
+  }
+  return rows;
+}
+
+/** The artifacts of the versions this call created (a known version's files are the update pipeline's). */
+async function insertCreatedArtifacts(client: Queryable, rows: VersionRows, plan: VersionPlan, seenAt: Date): Promise<void> {
+  const artifacts = [...rows].flatMap(([version, { id, created }]) =>
+    created ? [...(plan.files.get(version) ?? [])].map(([filename, file]) => ({ id, filename, file })) : [],
+  );
+  if (artifacts.length === 0) return;
+  const columns = artifactColumns(artifacts);
+  await client.query(
+    `INSERT INTO artifact (package_version_id, filename, sha256, size, upload_time, present, first_seen_at, last_seen_at)
+     SELECT t.id, t.filename, t.sha256, t.size, t.upload_time, true, $6, $6
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS t(id, filename, sha256, size, upload_time)
+     ON CONFLICT (package_version_id, filename) DO NOTHING`,
+    [artifacts.map(({ id }) => id), columns.filenames, columns.hashes, columns.sizes, columns.uploadTimes, seenAt],
+  );
+}
+
+/**
+ * Records releases of one project on one index in one transaction: the project becomes
+ * known, every new version gets a row (due as if checked when seen), its artifacts and its
+ * announcing events. Known versions are left alone (re-checking them is the update
+ * pipeline's job), so a replay changes nothing, announces nothing and answers `created: false`.
+ * Answers one entry per distinct version, in the order given.
+ */
+export async function recordReleases(
+  pool: pg.Pool,
+  indexId: number,
+  projectName: string,
+  releases: readonly IndexRelease[],
+  options: RecordReleasesOptions = {},
+): Promise<RecordedRelease[]> {
+  const project = canonicalizeName(projectName);
+  const seenAt = options.seenAt ?? new Date();
+  const plan = planVersions(releases, seenAt, options);
+  const rows = await withTransaction(pool, async (client) => {
     await client.query(
       `INSERT INTO package_project (index_id, project, added_at) VALUES ($1, $2, $3)
        ON CONFLICT (index_id, project) DO NOTHING`,
       [indexId, project, seenAt],
     );
-    if (versions.length === 0) return new Map<string, { id: number; created: boolean }>();
-    const inserted = await client.query<{ id: string; version: string }>(
-      `INSERT INTO package_version (index_id, project, version, first_seen_at, released_at, next_due_at)
-       SELECT $1, $2, t.version, $3, t.released_at, t.next_due_at
-         FROM unnest($4::text[], $5::timestamptz[], $6::timestamptz[]) AS t(version, released_at, next_due_at)
-       ORDER BY t.version
-       ON CONFLICT (index_id, project, version) DO NOTHING
-       RETURNING id, version`,
-      [indexId, project, seenAt, versions, releasedAts, dueAts],
-    );
-    const result = new Map<string, { id: number; created: boolean }>();
-    for (const row of inserted.rows) result.set(row.version, { id: toId(row.id), created: true });
-    const rest = versions.filter((version) => !result.has(version));
-    if (rest.length > 0) {
-      const known = await client.query<{ id: string; version: string }>(
-        'SELECT id, version FROM package_version WHERE index_id = $1 AND project = $2 AND version = ANY($3::text[])',
-        [indexId, project, rest],
-      );
-      for (const row of known.rows) result.set(row.version, { id: toId(row.id), created: false });
-    }
-    const artifactIds: number[] = [];
-    const rows: { filename: string; file: ArtifactFile }[] = [];
-    for (const [version, { id, created }] of result) {
-      if (!created) continue;
-      for (const [filename, file] of byVersion.get(version)?.files ?? []) {
-        artifactIds.push(id);
-        rows.push({ filename, file });
-      }
-    }
-    if (artifactIds.length > 0) {
-      const columns = artifactColumns(rows);
-      await client.query(
-        `INSERT INTO artifact (package_version_id, filename, sha256, size, upload_time, present, first_seen_at, last_seen_at)
-         SELECT t.id, t.filename, t.sha256, t.size, t.upload_time, true, $6, $6
-           FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::timestamptz[]) AS t(id, filename, sha256, size, upload_time)
-         ON CONFLICT (package_version_id, filename) DO NOTHING`,
-        [artifactIds, columns.filenames, columns.hashes, columns.sizes, columns.uploadTimes, seenAt],
-      );
-    }
-    const created = [...byVersion.keys()].filter((version) => result.get(version)?.created === true);
+    if (plan.versions.length === 0) return new Map() as VersionRows;
+    const rows = await upsertVersions(client, indexId, project, seenAt, plan);
+    await insertCreatedArtifacts(client, rows, plan, seenAt);
+    const created = [...new Set(releases.map((release) => release.version))].filter((version) => rows.get(version)?.created === true);
     const events = options.announce ? created.flatMap(options.announce) : [];
     await insertEvents(client, events, { indexId, serviceVersion: options.serviceVersion ?? 'unknown', createdAt: seenAt });
-    return result;
+    return rows;
   });
-
-  const seen = new Set<string>();
-  const out: RecordedRelease[] = [];
-  for (const release of releases) {
-    if (seen.has(release.version)) continue;
-    seen.add(release.version);
-    const entry = ids.get(release.version);
+  return [...new Set(releases.map((release) => release.version))].map((version) => {
+    const row = rows.get(version);
     // programming error: the upsert returns a row for every release.
-    if (!entry) throw new Error(`recordReleases: no row for ${project} ${release.version}`);
-    out.push({ id: entry.id, version: release.version, created: entry.created });
-  }
-  return out;
+    if (!row) throw new Error(`recordReleases: no row for ${project} ${version}`);
+    return { id: row.id, version, created: row.created };
+  });
 }
 
 /** Moves a release's due time (a lease while it is worked on, or a back-off). */
