@@ -37,7 +37,6 @@ export default tseslint.config(
       'src/operators/solver-dispatch.ts',
       'src/sinks/dry-run-store.ts',
       'src/sinks/event-relay.ts',
-      'src/sinks/job-sink.ts',
       'src/sinks/store-sink.ts',
       'src/sources/index-client/http.ts',
       'src/sources/kafka-source.ts',

@@ -34,88 +34,51 @@ export interface KubeJobScheduler extends JobScheduler {
   buildJob(request: SolverJobRequest): V1Job;
 }
 
+interface SchedulerParts {
+  readonly namespace: string;
+  readonly dryRun: boolean;
+  readonly batch: BatchV1Api | null;
+  readonly log: Logger;
+  readonly buildJob: (request: SolverJobRequest) => V1Job;
+  readonly count: (request: SolverJobRequest, outcome: string) => void;
+}
+
 /** Loads the templates at once, so a broken template stops start-up rather than the first Job. */
 export function createKubeJobScheduler(options: KubeJobSchedulerOptions): KubeJobScheduler {
-  const { namespace, logger, metrics } = options;
+  const { namespace, metrics } = options;
   const dryRun = options.dryRun ?? false;
   const kubeConfig = options.kubeConfig ?? null;
   if (!dryRun && kubeConfig === null) {
     throw new PkgstreamError('JOB_NO_CLUSTER', 'a Kubernetes configuration is required unless Jobs are only logged (dry run)');
   }
-  const log = logger.child({ component: 'job-sink', namespace, dryRun });
   const templates: Record<'solver' | 'reverse', JobTemplate | null> = {
     solver: loadJobTemplate(options.templatePath ?? undefined),
     reverse: options.reverseTemplatePath ? loadJobTemplate(options.reverseTemplatePath) : null,
   };
-  const batch = kubeConfig?.makeApiClient(BatchV1Api) ?? null;
-  const closed$ = new Subject<void>();
-  let closed = false;
-
   const buildJob = (request: SolverJobRequest): V1Job => {
     const kind = request.template ?? 'solver';
     const template = templates[kind];
-    if (!template) {
-      throw new PkgstreamError('JOB_NO_TEMPLATE', `no ${kind} Job template is configured`);
-    }
+    if (!template) throw new PkgstreamError('JOB_NO_TEMPLATE', `no ${kind} Job template is configured`);
     return buildSolverJob(template, request, { ...options, namespace });
   };
-
-  const count = (request: SolverJobRequest, outcome: string) => metrics.jobs.inc({ solver: request.solver, outcome });
-
+  const parts: SchedulerParts = {
+    namespace,
+    dryRun,
+    batch: kubeConfig?.makeApiClient(BatchV1Api) ?? null,
+    log: options.logger.child({ component: 'job-sink', namespace, dryRun }),
+    buildJob,
+    count: (request, outcome) => metrics.jobs.inc({ solver: request.solver, outcome }),
+  };
+  const closed$ = new Subject<void>();
+  let closed = false;
   return {
     dryRun,
     buildJob,
-
-    async schedule(request: SolverJobRequest): Promise<{ readonly jobName: string; readonly outcome: JobOutcome }> {
-      if (closed) throw new PkgstreamError('JOB_SCHEDULER_CLOSED', 'the Job scheduler is closed');
-      let job: V1Job;
-      try {
-        job = buildJob(request);
-      } catch (error) {
-        count(request, 'error');
-        throw error;
-      }
-      const jobName = job.metadata?.name ?? '';
-      const context = { job: jobName, solver: request.solver, project: request.project, version: request.version, indexUrl: request.indexUrl };
-      if (dryRun || batch === null) {
-        log.info({ ...context, manifest: job }, 'dry run: would create solver Job');
-        count(request, 'dry_run');
-        return { jobName, outcome: 'dry-run' };
-      }
-      try {
-        await batch.createNamespacedJob({ namespace, body: job });
-      } catch (error) {
-        if (isAlreadyExists(error)) {
-          log.debug(context, 'solver Job already exists');
-          count(request, 'exists');
-          return { jobName, outcome: 'exists' };
-        }
-        const mapped = toJobError(error, `create Job ${jobName}`);
-        const refused = hasCode(mapped, 'JOB_QUOTA', 'JOB_RATE_LIMITED');
-        count(request, refused ? 'refused' : 'error');
-        log.warn({ ...context, code: mapped.code, retriable: mapped.retriable, retryAfterMs: mapped.retryAfterMs, err: mapped.message }, 'solver Job not created');
-        throw mapped;
-      }
-      log.info(context, 'solver Job created');
-      count(request, 'created');
-      return { jobName, outcome: 'created' };
+    schedule(request) {
+      if (closed) return Promise.reject(new PkgstreamError('JOB_SCHEDULER_CLOSED', 'the Job scheduler is closed'));
+      return scheduleJob(parts, request);
     },
-
-    watch(): Observable<JobsWatchEvent> {
-      if (closed) return EMPTY;
-      if (kubeConfig === null) {
-        return concat(of<JobsWatchEvent>({ type: 'active', count: 0 }), NEVER).pipe(takeUntil(closed$));
-      }
-      return watchSolverJobs({
-        ...options.watch,
-        kubeConfig,
-        namespace,
-        logger,
-        metrics,
-        ...(options.scheduler ? { scheduler: options.scheduler } : {}),
-      }).pipe(takeUntil(closed$));
-    },
-
+    watch: () => (closed ? EMPTY : watchJobs(options, kubeConfig).pipe(takeUntil(closed$))),
     close(): Promise<void> {
       if (!closed) {
         closed = true;
@@ -125,4 +88,53 @@ export function createKubeJobScheduler(options: KubeJobSchedulerOptions): KubeJo
       return Promise.resolve();
     },
   };
+}
+
+/** Creates the request's Job (or logs it, in a dry run); the server's 409 is `exists`. */
+async function scheduleJob(parts: SchedulerParts, request: SolverJobRequest): Promise<{ readonly jobName: string; readonly outcome: JobOutcome }> {
+  const { log, count } = parts;
+  let job: V1Job;
+  try {
+    job = parts.buildJob(request);
+  } catch (error) {
+    count(request, 'error');
+    throw error;
+  }
+  const jobName = job.metadata?.name ?? '';
+  const context = { job: jobName, solver: request.solver, project: request.project, version: request.version, indexUrl: request.indexUrl };
+  if (parts.dryRun || parts.batch === null) {
+    log.info({ ...context, manifest: job }, 'dry run: would create solver Job');
+    count(request, 'dry_run');
+    return { jobName, outcome: 'dry-run' };
+  }
+  try {
+    await parts.batch.createNamespacedJob({ namespace: parts.namespace, body: job });
+  } catch (error) {
+    if (isAlreadyExists(error)) {
+      log.debug(context, 'solver Job already exists');
+      count(request, 'exists');
+      return { jobName, outcome: 'exists' };
+    }
+    const mapped = toJobError(error, `create Job ${jobName}`);
+    const refused = hasCode(mapped, 'JOB_QUOTA', 'JOB_RATE_LIMITED');
+    count(request, refused ? 'refused' : 'error');
+    log.warn({ ...context, code: mapped.code, retriable: mapped.retriable, retryAfterMs: mapped.retryAfterMs, err: mapped.message }, 'solver Job not created');
+    throw mapped;
+  }
+  log.info(context, 'solver Job created');
+  count(request, 'created');
+  return { jobName, outcome: 'created' };
+}
+
+/** The namespace's solver Jobs as they change; without a cluster (a dry run), 0 active for ever. */
+function watchJobs(options: KubeJobSchedulerOptions, kubeConfig: KubeConfig | null): Observable<JobsWatchEvent> {
+  if (kubeConfig === null) return concat(of<JobsWatchEvent>({ type: 'active', count: 0 }), NEVER);
+  return watchSolverJobs({
+    ...options.watch,
+    kubeConfig,
+    namespace: options.namespace,
+    logger: options.logger,
+    metrics: options.metrics,
+    ...(options.scheduler ? { scheduler: options.scheduler } : {}),
+  });
 }
