@@ -39,7 +39,6 @@ export default tseslint.config(
       'src/sinks/event-relay.ts',
       'src/sinks/store-sink.ts',
       'src/sources/index-client/http.ts',
-      'src/sources/kafka-source.ts',
     ],
     rules: { 'max-lines-per-function': 'off', 'max-lines': 'off' },
   },
