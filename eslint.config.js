@@ -36,7 +36,6 @@ export default tseslint.config(
       'src/operators/rate-limit.ts',
       'src/operators/solver-dispatch.ts',
       'src/sinks/dry-run-store.ts',
-      'src/sinks/event-relay.ts',
       'src/sinks/store-sink.ts',
       'src/sources/index-client/http.ts',
     ],

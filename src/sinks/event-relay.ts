@@ -9,13 +9,16 @@
  * retried with backoff; rows stay unsent meanwhile. Sent rows older than the retention are
  * deleted in bounded batches, once at start and then every `cleanupIntervalMs`.
  */
-import pg from 'pg';
-import { EVENT_CHANNEL, deleteSentBefore, lockRelay, markSent, readUnsent } from '../db/events.js';
+import type pg from 'pg';
+import { deleteSentBefore, lockRelay, markSent, readUnsent } from '../db/events.js';
 import { withTransaction } from '../db/sql.js';
-import { backoffDelay } from '../domain/backoff.js';
 import type { OutboxEvent } from '../domain/event-record.js';
 import type { EventSink } from '../domain/ports.js';
 import type { Logger } from '../runtime/logger.js';
+import { OutboxListener } from './outbox-listener.js';
+import { PollSleep } from './poll-sleep.js';
+import { PublishRetry } from './publish-retry.js';
+import { SerialWork } from './serial-work.js';
 
 export interface EventRelayOptions {
   readonly pool: pg.Pool;
@@ -47,141 +50,91 @@ export interface EventRelay {
   close(): Promise<void>;
 }
 
-/** The broker may be down for minutes: retry from 200 ms up to 30 s apart. */
-const RELAY_BACKOFF = { baseDelayMs: 200, maxDelayMs: 30_000, random: Math.random };
-
 export function createEventRelay(options: EventRelayOptions): EventRelay {
-  const { pool, sink, logger } = options;
   const batchSize = options.batchSize ?? 500;
-  const pollMs = options.pollMs ?? 1000;
-  const log = logger.child({ component: 'event-relay' });
-  let chain: Promise<unknown> = Promise.resolve();
-  let closed = false;
+  const log = options.logger.child({ component: 'event-relay' });
+  const serial = new SerialWork(); // batches and deletes, one at a time
+  const sleep = new PollSleep();
+  const listener = new OutboxListener(log, () => sleep.wake());
+  // wake-ups (this process, NOTIFY, the poll) -> batches of unsent rows -> the sink -> marked sent
+  const flush = () => publishAll(() => serial.run(() => publishBatch(options, batchSize)), batchSize);
+  const cleanup = () =>
+    deleteOldEvents(options, serial, () => sleep.closed, log).catch((error: unknown) => log.warn({ err: error }, 'deleting old events failed'));
   let started = false;
-  let wakeUp: (() => void) | null = null;
-  let woken = false;
-  let listener: pg.Client | null = null;
-  let cleanupTimer: NodeJS.Timeout | null = null;
   let loopDone: Promise<void> = Promise.resolve();
-
-  /** One batch: read, publish, mark sent. Serialized with every other batch and the cleanup. */
-  const publishBatch = (): Promise<OutboxEvent[]> => {
-    const work = async (): Promise<OutboxEvent[]> => {
-      const publish = async (db: pg.Pool | pg.PoolClient): Promise<OutboxEvent[]> => {
-        if (options.lockRows) await lockRelay(db);
-        const rows = await readUnsent(db, batchSize);
-        if (rows.length === 0) return rows;
-        await sink.publish(rows);
-        await markSent(db, rows.map((row) => row.id), new Date());
-        return rows;
-      };
-      return options.lockRows ? withTransaction(pool, publish) : publish(pool);
-    };
-    const next = chain.then(work, work);
-    chain = next.catch(() => undefined);
-    return next;
-  };
-
-  const flush = async (): Promise<OutboxEvent[]> => {
-    const sent: OutboxEvent[] = [];
-    for (;;) {
-      const rows = await publishBatch();
-      sent.push(...rows);
-      if (rows.length < batchSize) return sent;
-    }
-  };
-
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      if (woken || closed) {
-        woken = false;
-        resolve();
-        return;
-      }
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        wakeUp = null;
-        woken = false;
-        resolve();
-      }
-      wakeUp = done;
-    });
-
-  const loop = async (): Promise<void> => {
-    let failures = 0;
-    while (!closed) {
-      try {
-        const sent = await flush();
-        if (sent.length > 0) log.debug({ events: sent.length }, 'events published');
-        failures = 0;
-        await sleep(pollMs);
-      } catch (error) {
-        failures += 1;
-        const delay = Math.round(backoffDelay(failures, error, RELAY_BACKOFF));
-        log.warn({ err: error, attempt: failures, retryInMs: delay }, 'publishing events failed: they stay in the outbox and are retried');
-        await sleep(delay);
-      }
-    }
-  };
-
-  const cleanup = async (): Promise<void> => {
-    const before = new Date(Date.now() - options.retentionMs);
-    const limit = options.deleteBatchSize ?? 1000;
-    let deleted = 0;
-    for (;;) {
-      const step = chain.then(() => deleteSentBefore(pool, before, limit));
-      chain = step.catch(() => undefined);
-      const n = await step;
-      deleted += n;
-      if (n < limit || closed) break;
-    }
-    if (deleted > 0) log.info({ deleted, before }, 'old sent events deleted');
-  };
-  const runCleanup = () => void cleanup().catch((error: unknown) => log.warn({ err: error }, 'deleting old events failed'));
-
-  const listen = async (url: string): Promise<void> => {
-    const client = new pg.Client({ connectionString: url, application_name: 'pkgstream-relay' });
-    client.on('error', (error) => {
-      log.warn({ err: error }, 'event LISTEN connection lost: polling every second');
-      listener = null;
-    });
-    client.on('notification', () => relay.wake());
-    await client.connect();
-    await client.query(`LISTEN ${EVENT_CHANNEL}`);
-    listener = client;
-  };
-
-  const relay: EventRelay = {
+  let cleanupTimer: NodeJS.Timeout | null = null;
+  return {
     start() {
-      if (started || closed) return;
+      if (started || sleep.closed) return;
       started = true;
-      if (options.listenUrl) {
-        void listen(options.listenUrl).catch((error: unknown) => log.warn({ err: error }, 'cannot LISTEN for events: polling every second'));
-      }
-      loopDone = loop();
-      runCleanup();
-      cleanupTimer = setInterval(runCleanup, options.cleanupIntervalMs ?? 3_600_000);
+      if (options.listenUrl) listener.start(options.listenUrl);
+      loopDone = publishLoop(flush, sleep, options.pollMs ?? 1000, log);
+      void cleanup();
+      cleanupTimer = setInterval(() => void cleanup(), options.cleanupIntervalMs ?? 3_600_000);
       cleanupTimer.unref();
     },
-    wake() {
-      woken = true;
-      wakeUp?.();
-    },
+    wake: () => sleep.wake(),
     flush,
     async close() {
-      if (closed) return;
-      closed = true;
+      if (sleep.closed) return;
       if (cleanupTimer) clearInterval(cleanupTimer);
-      wakeUp?.();
+      sleep.close();
       await loopDone;
-      await listener?.end().catch(() => undefined);
-      try {
-        await flush();
-      } catch (error) {
-        log.warn({ err: error }, 'events left unsent at exit: they are published on the next start');
-      }
+      await listener.end();
+      await flush().catch((error: unknown) => log.warn({ err: error }, 'events left unsent at exit: they are published on the next start'));
     },
   };
-  return relay;
+}
+
+/** Until closed: publish everything, then sleep until woken or `pollMs`; after a failure, back off. */
+async function publishLoop(flush: () => Promise<OutboxEvent[]>, sleep: PollSleep, pollMs: number, log: Logger): Promise<void> {
+  const retry = new PublishRetry();
+  while (!sleep.closed) {
+    try {
+      const sent = await flush();
+      if (sent.length > 0) log.debug({ events: sent.length }, 'events published');
+      retry.succeeded();
+      await sleep.sleep(pollMs);
+    } catch (error) {
+      const { attempt, delayMs } = retry.failed(error);
+      log.warn({ err: error, attempt, retryInMs: delayMs }, 'publishing events failed: they stay in the outbox and are retried');
+      await sleep.sleep(delayMs);
+    }
+  }
+}
+
+/** Batches until one is not full: every row unsent when it started is published. */
+async function publishAll(publishOne: () => Promise<OutboxEvent[]>, batchSize: number): Promise<OutboxEvent[]> {
+  const sent: OutboxEvent[] = [];
+  for (;;) {
+    const rows = await publishOne();
+    sent.push(...rows);
+    if (rows.length < batchSize) return sent;
+  }
+}
+
+/** One batch: read, publish, mark sent (under the relay lock, in one transaction, when `lockRows`). */
+function publishBatch(options: EventRelayOptions, batchSize: number): Promise<OutboxEvent[]> {
+  const publish = async (db: pg.Pool | pg.PoolClient): Promise<OutboxEvent[]> => {
+    if (options.lockRows) await lockRelay(db);
+    const rows = await readUnsent(db, batchSize);
+    if (rows.length === 0) return rows;
+    await options.sink.publish(rows);
+    await markSent(db, rows.map((row) => row.id), new Date());
+    return rows;
+  };
+  return options.lockRows ? withTransaction(options.pool, publish) : publish(options.pool);
+}
+
+/** Sent rows past the retention, deleted in bounded batches (each queued with the publishes). */
+async function deleteOldEvents(options: EventRelayOptions, serial: SerialWork, closed: () => boolean, log: Logger): Promise<void> {
+  const before = new Date(Date.now() - options.retentionMs);
+  const limit = options.deleteBatchSize ?? 1000;
+  let deleted = 0;
+  for (;;) {
+    const n = await serial.run(() => deleteSentBefore(options.pool, before, limit));
+    deleted += n;
+    if (n < limit || closed()) break;
+  }
+  if (deleted > 0) log.info({ deleted, before }, 'old sent events deleted');
 }
