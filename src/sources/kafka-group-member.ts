@@ -132,7 +132,7 @@ export class KafkaGroupMember<T> {
   private async receive(record: ConsumedRecord): Promise<void> {
     if (this.stopped) return;
     const { message, isNew } = this.tracker.track(record.topic, record.partition, record.offset);
-    if (isNew && this.pause.delivered()) this.setPaused(true);
+    if (isNew && this.pause.delivered()) this.setPaused(true); // a redelivery is in flight once
     const verdict = readRecord(record, this.options.schema, this.maxValueBytes);
     if (!verdict.ok) {
       await this.deadLetter(record, verdict);
