@@ -33,7 +33,6 @@ export default tseslint.config(
       'src/main.ts',
       'src/operators/dedupe.ts',
       'src/operators/pull-map.ts',
-      'src/operators/rate-limit.ts',
       'src/operators/solver-dispatch.ts',
       'src/sinks/dry-run-store.ts',
       'src/sinks/store-sink.ts',

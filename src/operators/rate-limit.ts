@@ -21,8 +21,12 @@
  *   once (held items are discarded); unsubscription cancels the timers.
  * - Keys should come from a bounded set (hosts): a bucket is kept per key seen.
  */
-import { asyncScheduler, Observable, Subscription, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, Observable, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { Alarm } from './alarm.js';
 import { requireNumber } from './option-range.js';
+import { RateLimitQueue, type RateLimits } from './rate-limit-queue.js';
+
+export type { RateLimits } from './rate-limit-queue.js';
 
 export interface RateLimitPenalty<K> {
   readonly key: K;
@@ -43,23 +47,6 @@ export interface RateLimitOptions<T, K> {
   readonly onInflight?: (held: number) => void;
 }
 
-export interface RateLimits {
-  readonly rate: number;
-  readonly burst: number;
-  /** Buckets made from now on start with no token instead of a full burst. */
-  readonly startEmpty?: boolean;
-}
-
-interface Bucket<T> {
-  tokens: number;
-  /** Time tokens were last counted; refill starts from here (may be in the future after a penalty). */
-  updatedAt: number;
-  readonly queue: { readonly item: T; readonly at: number }[];
-  timer: Subscription | null;
-}
-
-const EPSILON = 1e-9;
-
 export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): OperatorFunction<T, T> {
   const { penalties, limits, onWait, onInflight } = options;
   const keyOf = options.key ?? ((): K => undefined as K);
@@ -68,120 +55,57 @@ export function rateLimit<T, K = undefined>(options: RateLimitOptions<T, K>): Op
 
   return (source) =>
     new Observable<T>((subscriber) => {
-      let { burst } = options;
-      let startTokens = burst;
-      let interval = 1000 / options.rate;
-      const buckets = new Map<K, Bucket<T>>();
-      let held = 0;
+      const queue = new RateLimitQueue<T, K>(options);
+      const alarms = new Map<K, Alarm>(); // one per key seen, as the buckets
       let sourceDone = false;
-
-      const bucketOf = (key: K): Bucket<T> => {
-        let bucket = buckets.get(key);
-        if (!bucket) {
-          bucket = { tokens: startTokens, updatedAt: scheduler.now(), queue: [], timer: null };
-          buckets.set(key, bucket);
-        }
-        return bucket;
+      const completeIfDone = (): void => {
+        if (sourceDone && queue.held === 0) subscriber.complete();
       };
 
-      const refill = (bucket: Bucket<T>, now: number): void => {
-        if (now > bucket.updatedAt) {
-          bucket.tokens = Math.min(burst, bucket.tokens + (now - bucket.updatedAt) / interval);
-          bucket.updatedAt = now;
-        }
-      };
-
-      const maybeComplete = (): void => {
-        if (sourceDone && held === 0) subscriber.complete();
-      };
-
-      // Releases what the bucket allows now, then sleeps until its next token.
-      const serve = (key: K, bucket: Bucket<T>): void => {
+      // Releases what the key's bucket allows now, then sleeps until its next token.
+      const serve = (key: K): void => {
         const now = scheduler.now();
-        refill(bucket, now);
-        while (bucket.queue.length > 0 && now >= bucket.updatedAt && bucket.tokens >= 1 - EPSILON) {
-          const { item, at } = bucket.queue.shift()!;
-          bucket.tokens -= 1;
-          held -= 1;
-          onInflight?.(held);
-          onWait?.(now - at, key);
-          subscriber.next(item);
+        for (let out = queue.release(key, now); out; out = queue.release(key, now)) {
+          onInflight?.(queue.held);
+          onWait?.(out.waitedMs, key);
+          subscriber.next(out.item);
         }
-        bucket.timer?.unsubscribe();
-        bucket.timer = null;
-        if (bucket.queue.length > 0 && !subscriber.closed) {
-          const due = Math.max(bucket.updatedAt, now) + Math.max(0, 1 - bucket.tokens) * interval;
-          const timer = scheduler.schedule(() => {
-            subscriber.remove(timer);
-            bucket.timer = null;
-            serve(key, bucket);
-          }, due - now);
-          bucket.timer = timer;
-          subscriber.add(timer);
-        }
-        maybeComplete();
+        alarmOf(key).set(queue.nextAt(key, now), now);
+        completeIfDone();
+      };
+      const alarmOf = (key: K): Alarm => {
+        let alarm = alarms.get(key);
+        if (!alarm) alarms.set(key, (alarm = new Alarm(scheduler, subscriber, () => serve(key))));
+        return alarm;
       };
 
-      if (limits) {
-        subscriber.add(
-          limits.subscribe({
-            next: (next) => {
-              try {
-                checkLimits(next);
-              } catch (error) {
-                subscriber.error(error);
-                return;
-              }
-              const now = scheduler.now();
-              for (const bucket of buckets.values()) refill(bucket, now);
-              burst = next.burst;
-              startTokens = next.startEmpty ? 0 : burst;
-              interval = 1000 / next.rate;
-              for (const [key, bucket] of buckets) {
-                bucket.tokens = Math.min(burst, bucket.tokens);
-                if (bucket.queue.length > 0) serve(key, bucket);
-              }
-            },
-            error: (error: unknown) => subscriber.error(error),
-          }),
-        );
-      }
+      const retune = (next: RateLimits): void => {
+        try {
+          checkLimits(next);
+        } catch (error) {
+          subscriber.error(error);
+          return;
+        }
+        for (const key of queue.retune(scheduler.now(), next)) serve(key);
+      };
+      const pause = ({ key, ms }: RateLimitPenalty<K>): void => {
+        if (queue.pause(key, scheduler.now(), ms)) serve(key);
+      };
+      const hold = (item: T): void => {
+        const key = keyOf(item);
+        const first = queue.push(key, item, scheduler.now());
+        onInflight?.(queue.held);
+        if (first) serve(key);
+      };
+      const sourceEnded = (): void => {
+        sourceDone = true;
+        completeIfDone();
+      };
+      const fail = (error: unknown): void => subscriber.error(error);
 
-      if (penalties) {
-        subscriber.add(
-          penalties.subscribe({
-            next: ({ key, ms }) => {
-              const bucket = bucketOf(key);
-              const now = scheduler.now();
-              refill(bucket, now);
-              const until = now + Math.max(0, ms);
-              if (until <= bucket.updatedAt) return; // already paused at least that long
-              bucket.updatedAt = until;
-              bucket.tokens = 1;
-              serve(key, bucket);
-            },
-            error: (error: unknown) => subscriber.error(error),
-          }),
-        );
-      }
-
-      subscriber.add(
-        source.subscribe({
-          next: (item) => {
-            const key = keyOf(item);
-            const bucket = bucketOf(key);
-            bucket.queue.push({ item, at: scheduler.now() });
-            held += 1;
-            onInflight?.(held);
-            if (bucket.queue.length === 1) serve(key, bucket);
-          },
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => {
-            sourceDone = true;
-            maybeComplete();
-          },
-        }),
-      );
+      if (limits) subscriber.add(limits.subscribe({ next: retune, error: fail }));
+      if (penalties) subscriber.add(penalties.subscribe({ next: pause, error: fail }));
+      subscriber.add(source.subscribe({ next: hold, error: fail, complete: sourceEnded }));
     });
 }
 
