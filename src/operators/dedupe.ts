@@ -16,9 +16,11 @@
  * - Completes when the source has and nothing is held; a lookup error errors the stream;
  *   unsubscription unsubscribes the source and the lookups.
  */
-import { LRUCache } from 'lru-cache';
-import { asyncScheduler, defer, Observable, Subscription, take, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, Observable, take, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { DedupeLedger, type Lookup } from './dedupe-ledger.js';
+import { subscribeInner } from './inner-subscription.js';
 import { requireInteger } from './option-range.js';
+import { trampoline } from './trampoline.js';
 
 export type DedupeDropReason = 'repeat' | 'known';
 
@@ -37,12 +39,6 @@ export interface DedupeOptions<T, K extends NonNullable<unknown>> {
   readonly onInflight?: (held: number) => void;
 }
 
-interface Held<T, K> {
-  readonly item: T;
-  readonly key: K;
-  state: 'waiting' | 'looking' | 'pass' | 'drop';
-}
-
 export function dedupe<T, K extends NonNullable<unknown>>(options: DedupeOptions<T, K>): OperatorFunction<T, T> {
   const { key: keyOf, max, ttlMs, isKnown, onDropped, onInflight } = options;
   const scheduler = options.scheduler ?? asyncScheduler;
@@ -52,94 +48,49 @@ export function dedupe<T, K extends NonNullable<unknown>>(options: DedupeOptions
 
   return (source) =>
     new Observable<T>((subscriber) => {
-      const seen = new LRUCache<K, number>({ max }); // key -> expiry (scheduler time)
-      const held: Held<T, K>[] = []; // arrival order
-      const waiting: Held<T, K>[] = []; // not yet looked up
-      let looking = 0;
+      const ledger = new DedupeLedger<T, K>({ max, ttlMs, lookupConcurrency });
       let sourceDone = false;
-      let draining = false;
-      let again = false;
 
-      const remembered = (key: K): boolean => {
-        const expiry = seen.get(key);
-        if (expiry !== undefined && expiry > scheduler.now()) return true;
-        seen.set(key, ttlMs === undefined ? Infinity : scheduler.now() + ttlMs);
-        return false;
-      };
-
-      const lookup = (entry: Held<T, K>, isKnownFn: (key: K) => ObservableInput<boolean>): void => {
-        entry.state = 'looking';
-        looking += 1;
-        let known = false;
-        const holder = new Subscription(); // removed when the lookup ends: no growth over time
-        subscriber.add(holder);
-        holder.add(
-          defer(() => isKnownFn(entry.key))
-            .pipe(take(1))
-            .subscribe({
-              next: (value) => (known = value),
-              error: (error: unknown) => subscriber.error(error),
-              complete: () => {
-                subscriber.remove(holder);
-                looking -= 1;
-                entry.state = known ? 'drop' : 'pass';
-                drain();
-              },
-            }),
-        );
-      };
-
-      // Trampolined: emits decided items from the head, starts lookups, completes.
-      function drain(): void {
-        if (draining) {
-          again = true;
-          return;
-        }
-        draining = true;
-        try {
-          do {
-            again = false;
-            let head = held[0];
-            while (head && (head.state === 'pass' || head.state === 'drop')) {
-              held.shift();
-              if (head.state === 'pass') subscriber.next(head.item);
-              else onDropped?.(head.item, head.key, 'known');
-              head = held[0];
-            }
-            while (isKnown && looking < lookupConcurrency && waiting.length > 0 && !subscriber.closed) {
-              lookup(waiting.shift()!, isKnown);
-            }
-          } while (again);
-          onInflight?.(held.length);
-          if (sourceDone && held.length === 0) subscriber.complete();
-        } finally {
-          draining = false;
-        }
-      }
-
-      subscriber.add(
-        source.subscribe({
-          next: (item) => {
-            const key = keyOf(item);
-            if (remembered(key)) {
-              onDropped?.(item, key, 'repeat');
-              return;
-            }
-            if (!isKnown && held.length === 0) {
-              subscriber.next(item);
-              return;
-            }
-            const entry: Held<T, K> = { item, key, state: isKnown ? 'waiting' : 'pass' };
-            held.push(entry);
-            if (isKnown) waiting.push(entry);
-            drain();
-          },
-          error: (error: unknown) => subscriber.error(error),
+      const lookUp = ({ key, answer }: Lookup<K>, isKnownFn: (key: K) => ObservableInput<boolean>): void => {
+        let known = false; // a lookup that completes empty means "not known"
+        subscribeInner(subscriber, defer(() => isKnownFn(key)).pipe(take(1)), {
+          next: (value) => (known = value),
+          error: (error) => subscriber.error(error),
           complete: () => {
-            sourceDone = true;
+            answer(known);
             drain();
           },
-        }),
-      );
+        });
+      };
+
+      // Emits the decided items from the head, starts the lookups that may start, completes.
+      const drain = trampoline(() => {
+        for (let head = ledger.takeDecided(); head; head = ledger.takeDecided()) {
+          if (head.known) onDropped?.(head.item, head.key, 'known');
+          else subscriber.next(head.item);
+        }
+        while (isKnown && !subscriber.closed) {
+          const next = ledger.startLookup();
+          if (!next) break;
+          lookUp(next, isKnown);
+        }
+        onInflight?.(ledger.heldCount);
+        if (sourceDone && ledger.heldCount === 0) subscriber.complete();
+      });
+
+      const admit = (item: T): void => {
+        const key = keyOf(item);
+        if (ledger.isRepeat(key, scheduler.now())) onDropped?.(item, key, 'repeat');
+        else if (!isKnown) subscriber.next(item);
+        else {
+          ledger.hold(item, key);
+          drain();
+        }
+      };
+      const sourceEnded = (): void => {
+        sourceDone = true;
+        drain();
+      };
+      subscriber.add(source.subscribe({ next: admit, error: (error: unknown) => subscriber.error(error), complete: sourceEnded }));
     });
 }
