@@ -18,9 +18,11 @@
  * A sync `Iterable` is pulled synchronously (handy for marble tests); an `AsyncIterable`
  * is pulled through its promises.
  */
-import { from, Observable, Subscription, type ObservableInput } from 'rxjs';
-import { trampoline } from './trampoline.js';
+import { defer, Observable, type ObservableInput } from 'rxjs';
+import { subscribeInner, type InnerObserver } from './inner-subscription.js';
 import { requireInteger } from './option-range.js';
+import { PullDemand } from './pull-demand.js';
+import { trampoline } from './trampoline.js';
 
 export interface PullMapOptions {
   /** Most items in flight (pulled and not finished); an integer >= 1. */
@@ -37,106 +39,81 @@ export function pullMap<T, R>(
   const { concurrency, onInflight } = options;
   requireInteger('pullMap', 'concurrency', concurrency);
   return new Observable<R>((subscriber) => {
-    let asyncIterator: AsyncIterator<T> | null = null;
-    let syncIterator: Iterator<T> | null = null;
-    if (Symbol.asyncIterator in source) asyncIterator = source[Symbol.asyncIterator]();
-    else syncIterator = source[Symbol.iterator]();
-    let inflight = 0; // items started and not finished, plus an outstanding pull
-    let index = 0;
-    let pulling = false;
-    let exhausted = false;
-
-    const setInflight = (delta: number): void => {
-      inflight += delta;
-      onInflight?.(inflight);
-    };
-    const failSource = (error: unknown): void => {
-      exhausted = true; // a failed iterator is not returned
-      subscriber.error(error);
-    };
-    const maybeComplete = (): void => {
-      if (exhausted && inflight === 0) subscriber.complete();
+    const iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+    const demand = new PullDemand(concurrency);
+    const settled = (): void => {
+      onInflight?.(demand.inflight);
+      if (demand.isDone()) subscriber.complete();
     };
 
-    const start = (item: T): void => {
-      let input: ObservableInput<R>;
-      try {
-        input = project(item, index++);
-      } catch (error) {
-        subscriber.error(error);
-        return;
-      }
-      const holder = new Subscription();
-      subscriber.add(holder);
-      holder.add(
-        from(input).subscribe({
-          next: (value) => subscriber.next(value),
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => {
-            subscriber.remove(holder);
-            setInflight(-1);
-            maybeComplete();
-            pump();
-          },
-        }),
-      );
+    // One observer of the items' projections, one of the pulls' answers: nothing allocated per item but its subscription.
+    const projection: InnerObserver<R> = {
+      next: (value) => subscriber.next(value),
+      error: (error) => subscriber.error(error),
+      complete: () => {
+        demand.itemFinished();
+        settled();
+        pump();
+      },
     };
-
-    // Settles one pull: the slot the pull held becomes the item's slot (or is freed).
-    const settle = (result: IteratorResult<T>): void => {
-      if (result.done) {
-        exhausted = true;
-        setInflight(-1);
-        maybeComplete();
-      } else {
-        start(result.value);
-      }
-    };
-
-    const pullOnce = (): void => {
-      setInflight(1);
-      if (syncIterator) {
-        let result: IteratorResult<T>;
-        try {
-          result = syncIterator.next();
-        } catch (error) {
-          failSource(error);
-          return;
+    const answer: PullAnswer<T> = {
+      result: (result) => {
+        if (subscriber.closed) return;
+        if (result.done) {
+          demand.pulledEnd();
+          settled();
+        } else {
+          const index = demand.pulledItem();
+          subscribeInner(subscriber, defer(() => project(result.value, index)), projection); // a throw errors it
         }
-        settle(result);
-        return;
-      }
-      pulling = true;
-      asyncIterator!.next().then(
-        (result) => {
-          pulling = false;
-          if (subscriber.closed) return;
-          settle(result);
-          pump();
-        },
-        (error: unknown) => {
-          pulling = false;
-          if (!subscriber.closed) failSource(error);
-        },
-      );
+        pump();
+      },
+      error: (error) => {
+        demand.pullFailed(); // a failed iterator is not returned
+        if (!subscriber.closed) subscriber.error(error);
+      },
     };
 
     // Trampolined so that synchronous projections and sync iterators never recurse.
     const pump = trampoline(() => {
-      while (!subscriber.closed && !exhausted && !pulling && inflight < concurrency) pullOnce();
+      while (!subscriber.closed && demand.canPull()) {
+        demand.pullStarted();
+        onInflight?.(demand.inflight);
+        pullNext(iterator, answer);
+      }
     });
 
     pump();
-
     return () => {
-      if (exhausted) return;
-      exhausted = true;
-      try {
-        const done = (syncIterator ?? asyncIterator)?.return?.();
-        if (done instanceof Promise) done.catch(() => undefined);
-      } catch {
-        // a failing return() must not break teardown
-      }
+      if (demand.stop()) returnQuietly(iterator);
     };
   });
+}
+
+/** One `next()`: a sync iterator answers at once, an async one through its promise. */
+interface PullAnswer<T> {
+  readonly result: (result: IteratorResult<T>) => void;
+  readonly error: (error: unknown) => void;
+}
+
+function pullNext<T>(iterator: Iterator<T> | AsyncIterator<T>, answer: PullAnswer<T>): void {
+  let next: IteratorResult<T> | Promise<IteratorResult<T>>;
+  try {
+    next = iterator.next();
+  } catch (error) {
+    answer.error(error);
+    return;
+  }
+  if ('then' in next) next.then(answer.result, answer.error);
+  else answer.result(next);
+}
+
+/** Stops the iterator (a generator's `finally`, a cursor's close); a failing `return()` must not break teardown. */
+function returnQuietly<T>(iterator: Iterator<T> | AsyncIterator<T>): void {
+  try {
+    const done = iterator.return?.();
+    if (done instanceof Promise) done.catch(() => undefined);
+  } catch {
+    // nothing to do: the subscriber is gone
+  }
 }
