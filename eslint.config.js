@@ -31,7 +31,6 @@ export default tseslint.config(
       'src/db/project-catalog.ts',
       'src/http/ui/ui-routes.ts',
       'src/main.ts',
-      'src/operators/solver-dispatch.ts',
       'src/sinks/dry-run-store.ts',
       'src/sinks/store-sink.ts',
       'src/sources/index-client/http.ts',

@@ -20,12 +20,15 @@
  * - Completes when the source has and every item has had its outcome; unsubscription
  *   cancels the calls and timers. `onInflight(n)`: items held (queued or being scheduled).
  */
-import { asyncScheduler, defer, Observable, Subscription, take, throwIfEmpty, type ObservableInput, type OperatorFunction, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, defer, Observable, take, throwIfEmpty, type ObservableInput, type OperatorFunction, type SchedulerLike, type Subscriber } from 'rxjs';
+import { Alarm } from './alarm.js';
 import { DispatchPause } from './dispatch-pause.js';
+import { DispatchQueue, type DispatchAttempt } from './dispatch-queue.js';
+import { subscribeInner } from './inner-subscription.js';
+import { requireInteger } from './option-range.js';
 import { hasRetriableFlag, type RetryOutcome } from './retry-backoff.js';
 import { SolverSlots } from './solver-slots.js';
 import { trampoline } from './trampoline.js';
-import { requireInteger } from './option-range.js';
 
 export type DispatchOutcome<T, R> = RetryOutcome<T, R>;
 
@@ -65,91 +68,64 @@ export function solverDispatch<T, R>(options: SolverDispatchOptions<T, R>): Oper
 
   return (source) =>
     new Observable<DispatchOutcome<T, R>>((subscriber) => {
-      const queue: { item: T; attempts: number }[] = [];
-      let limit: number | null = null;
+      const queue = new DispatchQueue<T>(maxAttempts);
       const slots = new SolverSlots(confirmTimeoutMs);
       const pause = new DispatchPause({ baseDelayMs, maxDelayMs, random });
-      let timer: Subscription | null = null;
+      // One timer: the end of the pause or the oldest expectation's deadline, whichever first.
+      const alarm = new Alarm(scheduler, subscriber, () => pump());
+      let limit: number | null = null;
       let sourceDone = false;
 
-      // One timer: the end of the pause or the oldest expectation's deadline, whichever first.
-      // `now` is the pass's own: read again, the clock may have passed the end of a pause the
-      // pass still saw (Node fires timers on whole ms), and no timer would be left (11.19).
-      const arm = (now: number): void => {
-        timer?.unsubscribe();
-        timer = null;
-        const due = Math.min(pause.deadline(now), slots.nextDeadline());
-        if (due === Infinity || subscriber.closed) return;
-        const t: Subscription = scheduler.schedule(() => {
-          subscriber.remove(t);
-          timer = null;
-          pump();
-        }, Math.max(0, due - now));
-        timer = t;
-        subscriber.add(t);
-      };
-
-      const start = (entry: { item: T; attempts: number }): void => {
+      const call = (attempt: DispatchAttempt<T>): void => {
         slots.callStarted();
-        entry.attempts += 1;
         let value: R | undefined;
-        const holder = new Subscription(); // removed when the call ends: no growth over time
-        subscriber.add(holder);
-        holder.add(
-          defer(() => schedule(entry.item))
-            .pipe(take(1), throwIfEmpty())
-            .subscribe({
-              next: (v) => (value = v),
-              error: (error: unknown) => {
-                subscriber.remove(holder);
-                slots.callFailed();
-                const refusal = isRetriable(error) && isRefusal(error);
-                if (refusal) entry.attempts -= 1; // backpressure, not the item's fault
-                if (isRetriable(error) && entry.attempts < maxAttempts) {
-                  pause.failed(scheduler.now(), error, refusal);
-                  queue.unshift(entry);
-                } else {
-                  subscriber.next({ ok: false, item: entry.item, error, attempts: entry.attempts });
-                }
-                pump();
-              },
-              complete: () => {
-                subscriber.remove(holder);
-                slots.callCreated(scheduler.now(), jobName(value as R));
-                pause.succeeded();
-                subscriber.next({ ok: true, item: entry.item, value: value as R, attempts: entry.attempts });
-                pump();
-              },
-            }),
-        );
+        subscribeInner(subscriber, defer(() => schedule(attempt.item)).pipe(take(1), throwIfEmpty()), {
+          next: (v) => (value = v),
+          error: (error) => {
+            slots.callFailed();
+            const retriable = isRetriable(error);
+            const refusal = retriable && isRefusal(error);
+            const { retried, attempts } = queue.callFailed(attempt, retriable, refusal);
+            if (retried) pause.failed(scheduler.now(), error, refusal);
+            else subscriber.next({ ok: false, item: attempt.item, error, attempts });
+            pump();
+          },
+          complete: () => {
+            slots.callCreated(scheduler.now(), jobName(value as R));
+            pause.succeeded();
+            subscriber.next({ ok: true, item: attempt.item, value: value as R, attempts: attempt.attempts });
+            pump();
+          },
+        });
       };
 
+      const mayCall = (now: number): boolean =>
+        !subscriber.closed && queue.length > 0 && limit !== null && slots.watched !== null &&
+        !pause.isPaused(now) && slots.inFlight < concurrency && slots.used() < limit;
+      // One reading of the clock per pass, the alarm's too (see Alarm.set: issue 11.19).
       const pump = trampoline(() => {
         const now = scheduler.now();
         slots.expire(now);
-        while (
-          !subscriber.closed && queue.length > 0 && limit !== null && slots.watched !== null &&
-          !pause.isPaused(now) && slots.inFlight < concurrency && slots.used() < limit
-        ) {
-          start(queue.shift()!);
-        }
+        while (mayCall(now)) call(queue.startCall()!);
         onInflight?.(queue.length + slots.inFlight);
         if (sourceDone && queue.length === 0 && slots.inFlight === 0) subscriber.complete();
-        else arm(now);
+        else alarm.set(Math.min(pause.deadline(now), slots.nextDeadline()), now);
       });
 
-      const follow = <V>(input: Observable<V>, next: (v: V) => void, complete?: () => void): void => {
-        const sub = input.subscribe({
-          next: (v) => (next(v), pump()),
-          error: (error: unknown) => subscriber.error(error),
-          complete: () => complete && (complete(), pump()), // capacity and active keep their last value
-        });
-        subscriber.add(sub);
-      };
-      follow(options.capacity, (n) => (limit = n));
+      follow(subscriber, pump, options.capacity, (n) => (limit = n));
       // A Job finished: the room a quota refused may be there now.
-      follow(options.active, (n) => slots.watch(n) && pause.jobFinished());
-      if (options.finished) follow(options.finished, (name) => slots.finished(name));
-      follow(source, (item) => queue.push({ item, attempts: 0 }), () => (sourceDone = true));
+      follow(subscriber, pump, options.active, (n) => slots.watch(n) && pause.jobFinished());
+      if (options.finished) follow(subscriber, pump, options.finished, (name) => slots.finished(name));
+      follow(subscriber, pump, source, (item) => queue.push(item), () => (sourceDone = true));
     });
+}
+
+/** Follows one input of the dispatcher: a pass after each value; its error is the dispatcher's. */
+function follow<V>(subscriber: Subscriber<unknown>, pump: () => void, input: Observable<V>, next: (v: V) => void, complete?: () => void): void {
+  const sub = input.subscribe({
+    next: (v) => (next(v), pump()),
+    error: (error: unknown) => subscriber.error(error),
+    complete: () => complete && (complete(), pump()), // capacity and active keep their last value
+  });
+  subscriber.add(sub);
 }
