@@ -27,7 +27,6 @@ export default tseslint.config(
     // Not restructured yet: each leaves this list when it fits the limits above (a ratchet, not a licence).
     files: [
       'src/commands/adapters.ts',
-      'src/commands/dependency-monitor.ts',
       'src/db/project-catalog.ts',
       'src/http/ui/ui-routes.ts',
       'src/main.ts',

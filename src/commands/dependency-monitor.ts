@@ -79,16 +79,20 @@ function isIndex(value: unknown): value is PackageIndex {
   return typeof value === 'object' && value !== null && typeof (value as PackageIndex).simpleUrl === 'string';
 }
 
-export function monitorDependencies(options: { config: Config; readiness: Readiness; logger: Logger }): DependencyMonitor {
-  const { config, readiness } = options;
-  const logger = options.logger.child({ component: 'dependencies' });
-  const report = (name: string, up: boolean, detail?: string) => {
+type Report = (name: string, up: boolean, detail?: string) => void;
+
+/** Sets a dependency's state, logging each change (up once, down once with its reason). */
+function reporter(readiness: Readiness, logger: Logger): Report {
+  return (name, up, detail) => {
     const before = readiness.dependencyState(name)?.state;
     readiness.setDependency(name, up, detail);
     if (up && before !== 'up') logger.info({ dependency: name }, `dependency ${name} up`);
     if (!up && before !== 'down') logger.warn({ dependency: name, reason: detail }, `dependency ${name} down: ${detail ?? 'no answer'}`);
   };
+}
 
+/** The configured dependencies' checks: the database server, Kafka, Kubernetes. */
+function dependencyChecks(config: Config, logger: Logger): Check[] {
   const checks: Check[] = [];
   if (config.databaseUrl) {
     const databaseUrl = config.databaseUrl;
@@ -111,6 +115,53 @@ export function monitorDependencies(options: { config: Config; readiness: Readin
     const probe = createKubeProbe(kubeConfig, config.namespace);
     checks.push({ name: 'kubernetes', run: () => probe.check() });
   }
+  return checks;
+}
+
+/** The client, each of its requests to an index also telling whether that host is up. */
+function observedIndexClient(client: IndexClient, report: Report): IndexClient {
+  const observe = (index: PackageIndex, result: Promise<unknown>) =>
+    result.then(
+      (value) => {
+        report(indexDependency(index), true);
+        return value;
+      },
+      (error: unknown) => {
+        report(indexDependency(index), !hasCode(error, ...INDEX_DOWN_CODES), reasonOf(error));
+        throw error;
+      },
+    );
+  // Every method that takes an index first is observed, whatever methods the client grows.
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
+        return isIndex(args[0]) && result instanceof Promise ? observe(args[0], result) : result;
+      };
+    },
+  });
+}
+
+/** Each index host's first state, from a TCP connect, unless a real request's outcome came meanwhile. */
+function firstIndexStates(indexes: readonly PackageIndex[], readiness: Readiness, report: Report): Promise<unknown>[] {
+  const hosts = new Map(indexes.map((index) => [indexDependency(index), index.simpleUrl]));
+  for (const name of hosts.keys()) readiness.declareDependency(name, { required: false, detail: 'not checked yet' });
+  const unknown = (name: string) => readiness.dependencyState(name)?.state === 'unknown';
+  return [...hosts].map(([name, simpleUrl]) =>
+    withTimeout(tcpConnect(simpleUrl), CHECK_TIMEOUT_MS, name).then(
+      () => unknown(name) && report(name, true, 'TCP connect at start'),
+      (error: unknown) => unknown(name) && report(name, false, reasonOf(error)),
+    ),
+  );
+}
+
+export function monitorDependencies(options: { config: Config; readiness: Readiness; logger: Logger }): DependencyMonitor {
+  const { config, readiness } = options;
+  const logger = options.logger.child({ component: 'dependencies' });
+  const report = reporter(readiness, logger);
+  const checks = dependencyChecks(config, logger);
   readiness.declareDependency('database', { required: true, detail: config.databaseUrl ? 'not checked yet' : 'embedded PGlite, in this process' });
   for (const check of checks) readiness.declareDependency(check.name, { required: true, detail: 'not checked yet' });
 
@@ -126,45 +177,10 @@ export function monitorDependencies(options: { config: Config; readiness: Readin
   let running: Promise<unknown> = Promise.resolve();
 
   return {
-    watchIndex(client) {
-      const observe = (index: PackageIndex, result: Promise<unknown>) =>
-        result.then(
-          (value) => {
-            report(indexDependency(index), true);
-            return value;
-          },
-          (error: unknown) => {
-            report(indexDependency(index), !hasCode(error, ...INDEX_DOWN_CODES), reasonOf(error));
-            throw error;
-          },
-        );
-      // Every method that takes an index first is observed, whatever methods the client grows.
-      return new Proxy(client, {
-        get(target, property, receiver) {
-          const value: unknown = Reflect.get(target, property, receiver);
-          if (typeof value !== 'function') return value;
-          return (...args: unknown[]) => {
-            const result: unknown = (value as (...a: unknown[]) => unknown).apply(target, args);
-            return isIndex(args[0]) && result instanceof Promise ? observe(args[0], result) : result;
-          };
-        },
-      });
-    },
+    watchIndex: (client) => observedIndexClient(client, report),
     async start(indexes) {
       if (!config.databaseUrl) report('database', true, 'embedded PGlite, in this process');
-      const hosts = new Map(indexes.map((index) => [indexDependency(index), index.simpleUrl]));
-      for (const name of hosts.keys()) readiness.declareDependency(name, { required: false, detail: 'not checked yet' });
-      const first = [
-        ...checks.map(runCheck),
-        ...[...hosts].map(([name, simpleUrl]) =>
-          withTimeout(tcpConnect(simpleUrl), CHECK_TIMEOUT_MS, name).then(
-            // Only a first value: a real request's outcome that came meanwhile wins.
-            () => readiness.dependencyState(name)?.state === 'unknown' && report(name, true, 'TCP connect at start'),
-            (error: unknown) => readiness.dependencyState(name)?.state === 'unknown' && report(name, false, reasonOf(error)),
-          ),
-        ),
-      ];
-      await Promise.all(first);
+      await Promise.all([...checks.map(runCheck), ...firstIndexStates(indexes, readiness, report)]);
       timer = setInterval(() => void (running = Promise.all(checks.map(runCheck))), CHECK_EVERY_MS);
       timer.unref();
     },
