@@ -31,7 +31,6 @@ export default tseslint.config(
       'src/http/ui/ui-routes.ts',
       'src/main.ts',
       'src/sinks/dry-run-store.ts',
-      'src/sinks/store-sink.ts',
       'src/sources/index-client/http.ts',
     ],
     rules: { 'max-lines-per-function': 'off', 'max-lines': 'off' },

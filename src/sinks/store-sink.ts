@@ -62,23 +62,52 @@ export async function retriableDbErrors<T>(work: Promise<T>): Promise<T> {
 
 const releaseIdOf = (release: StoredRelease | number): number => (typeof release === 'number' ? release : release.id);
 
+/** What every role's methods share: the pool, the policies, and the relay's wake-up after an announcing write. */
+interface StoreContext {
+  readonly pool: pg.Pool;
+  readonly priority: PriorityOptions;
+  readonly retry: RetryOptions;
+  readonly now: () => Date;
+  readonly analyze: boolean;
+  readonly serviceVersion: string;
+  readonly options: PackageStoreOptions;
+  /** Runs the write; wakes the relay once it committed, when it carried events. */
+  readonly announcing: <T>(hasEvents: boolean, write: Promise<T>) => Promise<T>;
+}
+
 export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions = {}): PackageStore {
-  const priority = priorityOptions(options.priority);
-  const retry = options.retry ?? {};
-  const now = options.now ?? (() => new Date());
-  const analyze = options.analyzeBeforeScan ?? false;
-  const serviceVersion = options.serviceVersion ?? 'unknown';
-  /** Wakes the relay once a write that carried events has committed. */
-  const announcing = async <T>(hasEvents: boolean, write: Promise<T>): Promise<T> => {
-    const result = await retriableDbErrors(write);
-    if (hasEvents) options.onEventsWritten?.();
-    return result;
+  const context: StoreContext = {
+    pool,
+    priority: priorityOptions(options.priority),
+    retry: options.retry ?? {},
+    now: options.now ?? (() => new Date()),
+    analyze: options.analyzeBeforeScan ?? false,
+    serviceVersion: options.serviceVersion ?? 'unknown',
+    options,
+    announcing: async (hasEvents, write) => {
+      const result = await retriableDbErrors(write);
+      if (hasEvents) options.onEventsWritten?.();
+      return result;
+    },
   };
+  return { ...catalogMethods(context), ...releaseMethods(context), ...checkMethods(context), ...attentionMethods(context), ...solverRunMethods(context) };
+}
+
+/** Indexes, known projects, feed checkpoints. */
+function catalogMethods({ pool, retry }: StoreContext) {
   return {
     listIndexes: (query) => retriableDbErrors(listIndexes(pool, query)),
     isKnownProject: (project, indexId) => retriableDbErrors(isKnownProject(pool, project, indexId)),
     knownProjects: (query = {}) => knownProjectsScan(pool, { ...retry, ...query }),
     unrecordedProjects: (query = {}) => unrecordedProjectsScan(pool, { ...retry, ...query }),
+    getCheckpoint: (indexId, feed) => retriableDbErrors(checkpoints.getCheckpoint(pool, indexId, feed)),
+    saveCheckpoint: (checkpoint) => retriableDbErrors(checkpoints.saveCheckpoint(pool, checkpoint)),
+  } satisfies Partial<PackageStore>;
+}
+
+/** New releases recorded (with their announcing events), and the stored ones read. */
+function releaseMethods({ pool, priority, now, serviceVersion, announcing }: StoreContext) {
+  return {
     async recordRelease(index, project, release, recordOptions = {}) {
       const releasedAt =
         recordOptions.releasedAt === undefined ? undefined : new Map([[release.version, recordOptions.releasedAt]]);
@@ -108,6 +137,12 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
       ),
     loadRelease: (indexId, project, version) => retriableDbErrors(loadRelease(pool, indexId, project, version)),
     loadProjectReleases: (indexId, project) => retriableDbErrors(loadProjectReleases(pool, indexId, project)),
+  } satisfies Partial<PackageStore>;
+}
+
+/** The re-checks: what is due, and each check's outcome (transitions, due times, project status). */
+function checkMethods({ pool, priority, retry, analyze, serviceVersion, announcing, options }: StoreContext) {
+  return {
     scanDue: (scan) => dueScan(pool, { ...retry, analyze, ...scan }),
     scanQueued: (scan) => queuedScan(pool, { ...retry, ...scan }),
     countDue: (scan) => retriableDbErrors(countDue(pool, scan)),
@@ -124,20 +159,29 @@ export function createPackageStore(pool: pg.Pool, options: PackageStoreOptions =
       return change;
     },
     loadProjectStatus: (indexId, project) => retriableDbErrors(loadProjectStatus(pool, indexId, project)),
-    getCheckpoint: (indexId, feed) => retriableDbErrors(checkpoints.getCheckpoint(pool, indexId, feed)),
-    saveCheckpoint: (checkpoint) => retriableDbErrors(checkpoints.saveCheckpoint(pool, checkpoint)),
-    recordAttention: (failure) =>
-      retriableDbErrors(attention.recordAttention(pool, { ...failure, failedAt: failure.failedAt ?? now() })),
+  } satisfies Partial<PackageStore>;
+}
+
+/** What failed for good, until resolved or retried. */
+function attentionMethods({ pool, now }: StoreContext) {
+  return {
+    recordAttention: (failure) => retriableDbErrors(attention.recordAttention(pool, { ...failure, failedAt: failure.failedAt ?? now() })),
     listAttention: (query) => retriableDbErrors(attention.listAttention(pool, query)),
     resolveAttention: (ref, at) => retriableDbErrors(attention.resolveAttention(pool, ref, at ?? now())),
     requestRetry: (ref, at) => retriableDbErrors(attention.requestRetry(pool, ref, at ?? now())),
     openAttentionCounts: () => retriableDbErrors(attention.openAttentionCounts(pool)),
+  } satisfies Partial<PackageStore>;
+}
+
+/** The solver runs: the releases still to solve, and each Job scheduled and finished. */
+function solverRunMethods({ pool, retry, analyze, now, serviceVersion, announcing }: StoreContext) {
+  return {
     unsolvedPage: (page) => retriableDbErrors(readUnsolvedPage(pool, page)),
     scanUnsolved: (scan) => unsolvedScan(pool, { ...retry, analyze, ...scan }),
     recordScheduled: ({ event, ...run }) =>
       announcing(event !== undefined, recordScheduled(pool, { ...run, scheduledAt: run.scheduledAt ?? now() }, { event, serviceVersion })),
     recordFinished: ({ event, ...run }) => announcing(event !== undefined, recordFinished(pool, run, { event, serviceVersion })),
-  };
+  } satisfies Partial<PackageStore>;
 }
 
 export function createSerialSyncStore(pool: pg.Pool): SerialSyncStore {
