@@ -10,6 +10,14 @@ import type { PackageEvent, StoredRelease } from '../domain/types.js';
 import type { Logger } from '../runtime/logger.js';
 import { packageVersion } from '../runtime/version.js';
 
+interface DryRun {
+  readonly store: PackageStore;
+  /** Logs what a write would have done. */
+  readonly would: (what: string, details: object) => void;
+  /** Logs (and prints, for check --dry-run) the events a write would have put in the outbox. */
+  readonly wouldAnnounce: (events: readonly PackageEvent[]) => Promise<void>;
+}
+
 export function dryRunStore(store: PackageStore, logger: Logger, printed?: EventSink): PackageStore {
   const log = logger.child({ component: 'store', dryRun: true });
   const would = (what: string, details: object) => log.info(details, `dry run: would ${what}`);
@@ -19,15 +27,13 @@ export function dryRunStore(store: PackageStore, logger: Logger, printed?: Event
     const createdAt = new Date();
     await printed?.publish(events.map((event) => ({ id: 0, kind: event.kind, key: eventKey(event), record: eventEnvelope(event, packageVersion(), createdAt) })));
   };
-  const wouldApply = (release: StoredRelease | number, check: ReleaseCheck): AppliedCheck => {
-    const stored = typeof release === 'number' ? null : release;
-    would('record check', { release: stored ? `${stored.project}==${stored.version}` : release, changes: check.changes.map((change) => change.kind) });
-    const changed = (check.events?.length ?? 0) > 0;
-    return { state: stored?.state ?? 'present', changed, nextDueAt: check.nextDueAt ?? check.checkedAt };
-  };
-  // Reads (every method not named below) go to the real store.
+  const dryRun: DryRun = { store, would, wouldAnnounce };
+  // Reads (every method not named in the parts below) go to the real store.
+  return { ...store, ...releaseWrites(dryRun), ...checkWrites(dryRun), ...otherWrites(dryRun) };
+}
+
+function releaseWrites({ would, wouldAnnounce }: DryRun) {
   return {
-    ...store,
     async recordRelease(index, project, release, options) {
       would('record release', { index: index.simpleUrl, project, version: release.version, files: release.files.length });
       await wouldAnnounce(options?.announce?.(release.version) ?? []);
@@ -38,6 +44,17 @@ export function dryRunStore(store: PackageStore, logger: Logger, printed?: Event
       await wouldAnnounce(releases.flatMap((release) => options?.announce?.(release.version) ?? []));
       return releases.map((release) => ({ id: 0, version: release.version, created: true }));
     },
+  } satisfies Partial<PackageStore>;
+}
+
+function checkWrites({ store, would, wouldAnnounce }: DryRun) {
+  const wouldApply = (release: StoredRelease | number, check: ReleaseCheck): AppliedCheck => {
+    const stored = typeof release === 'number' ? null : release;
+    would('record check', { release: stored ? `${stored.project}==${stored.version}` : release, changes: check.changes.map((change) => change.kind) });
+    const changed = (check.events?.length ?? 0) > 0;
+    return { state: stored?.state ?? 'present', changed, nextDueAt: check.nextDueAt ?? check.checkedAt };
+  };
+  return {
     async applyCheck(release, check) {
       await wouldAnnounce(check.events ?? []);
       return wouldApply(release, check);
@@ -59,6 +76,12 @@ export function dryRunStore(store: PackageStore, logger: Logger, printed?: Event
           return { previous, changed };
         }
       : undefined,
+  } satisfies Partial<PackageStore>;
+}
+
+/** Checkpoints, attention and solver runs. */
+function otherWrites({ would, wouldAnnounce }: DryRun) {
+  return {
     async saveCheckpoint(checkpoint) {
       would('save feed checkpoint', { indexId: checkpoint.indexId, feed: checkpoint.feed, newest: checkpoint.newestPublishedAt });
     },
@@ -84,5 +107,5 @@ export function dryRunStore(store: PackageStore, logger: Logger, printed?: Event
       await wouldAnnounce(event ? [event] : []);
       return true;
     },
-  };
+  } satisfies Partial<PackageStore>;
 }
