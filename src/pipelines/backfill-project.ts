@@ -21,7 +21,6 @@ import type { BackfillPlan } from './gap-backfill.js';
 import type { CheckedPage } from './project-fetcher.js';
 import { fetchWithinDeadline, recordFailure, retryStore, type ReleasesContext } from './releases-context.js';
 import type { ReleasesOutcome } from './releases-ports.js';
-import { checkProject } from './update-project.js';
 
 /** `listed`: the root listing holds the project (a 404 then contradicts it); false for one gone from it. */
 export function backfillProject(context: ReleasesContext, index: PackageIndex, project: string, plan: BackfillPlan, listed: boolean): Observable<ReleasesOutcome> {
@@ -29,7 +28,7 @@ export function backfillProject(context: ReleasesContext, index: PackageIndex, p
   const request = { index, project, ...(promisedSerial === undefined ? {} : { promisedSerial }) };
   const failed = (code: string, message: string) =>
     concat(recordFailure(context, index, project, code, message), defer(() => plan.readFailed(project, new Date(context.ports.scheduler.now()))).pipe(ignoreElements()));
-  return context.stage('fetch', request, (r) => fetchWithinDeadline(context, context.checker, r), (outcome) => !outcome.ok).pipe(
+  return context.stage('fetch', request, (r) => fetchWithinDeadline(context, context.check, r), (outcome) => !outcome.ok).pipe(
     mergeMap((outcome) => {
       if (outcome.ok && outcome.value === 'not-found' && listed) {
         return failed('INDEX_NOT_FOUND', `project ${project} is in the root listing of ${index.simpleUrl} but its page is not found (a lagging cache?)`);
@@ -49,9 +48,7 @@ function checked(
   failed: (code: string, message: string) => Observable<ReleasesOutcome>,
 ): Observable<ReleasesOutcome> {
   const { ports, options } = context;
-  const check = defer(() =>
-    checkProject({ store: ports.store, validators: ports.validators }, { index, project, page, checkedAt: new Date(ports.scheduler.now()), triggers: context.triggers }),
-  ).pipe(retryStore(context));
+  const check = defer(() => ports.backfill.check({ index, project, page, checkedAt: new Date(ports.scheduler.now()), triggers: context.triggers })).pipe(retryStore(context));
   return context.stage('record', null, () => check).pipe(
     mergeMap((result) => {
       options.metrics?.backfilledReleases.inc({ index: indexHost(index) }, result.recorded.length);

@@ -14,7 +14,7 @@
  * that cannot be read falls back to the known projects (one warn line). The listing's
  * serial is stored only once every page is read, so a crash reads the same set again.
  */
-import { defer, finalize, from, mergeMap, type Observable } from 'rxjs';
+import { EMPTY, Subject, concat, defer, finalize, type Observable, type ObservableInput } from 'rxjs';
 import { errorCode } from '../domain/errors.js';
 import type { IndexClient, SerialSyncStore, PackageStore } from '../domain/ports.js';
 import type { ListingFilter, PackageIndex, ProjectListing } from '../domain/types.js';
@@ -28,9 +28,13 @@ export interface BackfillPorts {
   readonly serialSync?: SerialSyncStore | undefined;
 }
 
+/** Names as the store's cursors give them, or (a marble spec's) a sync iterable. */
+type Names = AsyncIterable<string> | Iterable<string>;
+
+/** What the pipeline asks of a plan (the releases edge's plan port answers with one). */
 export interface BackfillPlan {
   /** The projects to read again, canonical names. */
-  readonly projects: AsyncIterable<string>;
+  readonly projects: Names;
   /** How they were chosen (for the log line). */
   readonly basis: 'serials' | 'listing' | 'new projects' | 'known projects';
   /** Whether they come from the root listing: then a 404 of a page contradicts it (a lagging cache), not a deletion. */
@@ -41,16 +45,24 @@ export interface BackfillPlan {
    * A changed project whose page could not be read (or checked): it comes due for a queued
    * re-check now (the update pipeline's), which asks for a page at least as new as the listing's.
    */
-  readFailed(project: string, at: Date): Promise<void>;
+  readFailed(project: string, at: Date): ObservableInput<void>;
   /**
    * The known projects the listing no longer holds (deleted on the index), to be checked
    * after `projects`: their page's 404 reports them `missing-package`. Those already
    * reported are left out, so a deletion costs one request, not one every sync.
    */
-  gone(): AsyncIterable<string>;
+  gone(): Names;
   /** Call once every project's page is read and recorded. */
-  done(): Promise<void>;
+  done(): ObservableInput<void>;
 }
+
+/** planBackfill's plan: the store's cursors, and Promises. */
+export type ListingPlan = BackfillPlan & {
+  readonly projects: AsyncIterable<string>;
+  readFailed(project: string, at: Date): Promise<void>;
+  gone(): AsyncIterable<string>;
+  done(): Promise<void>;
+};
 
 /**
  * `purpose`: a feed gap may have missed anything, so without serials it reads every project;
@@ -62,7 +74,7 @@ export async function planBackfill(
   index: PackageIndex,
   observe: { logger?: Logger; metrics?: Metrics } = {},
   purpose: 'gap' | 'sync' = 'gap',
-): Promise<BackfillPlan> {
+): Promise<ListingPlan> {
   const stored = (await ports.serialSync?.listingSerial(index.id)) ?? null;
   const watchAll = index.watchMode === 'all';
   // Kept of the listing: the projects above the stored serial; without one, every project for
@@ -138,22 +150,20 @@ async function* knownOf(ports: BackfillPorts, index: PackageIndex, names: readon
  * One backfill at a time per index: both feeds of an index that saw a gap (after an outage
  * they see it together) queue here. The first reads what the gap may have missed; the next
  * starts from the serial the first stored, so it reads only what changed while the first ran
- * (nothing, mostly), not every project again.
+ * (nothing, mostly), not every project again. Each waits for the end of the one queued before
+ * it (a subject completed when that one ends), with no Promise between: virtual time drives it.
  */
 export function createBackfillQueue() {
-  const tails = new Map<number, Promise<void>>();
+  const tails = new Map<number, Subject<never>>();
   return function queued<T>(indexId: number, backfill: () => Observable<T>): Observable<T> {
     return defer(() => {
-      const previous = tails.get(indexId) ?? Promise.resolve();
-      let release = () => {};
-      const mine = new Promise<void>((resolve) => (release = resolve));
-      const tail = previous.then(() => mine);
-      tails.set(indexId, tail);
-      return from(previous).pipe(
-        mergeMap(() => backfill()),
+      const previous = tails.get(indexId) ?? EMPTY;
+      const mine = new Subject<never>();
+      tails.set(indexId, mine);
+      return concat(previous, defer(backfill)).pipe(
         finalize(() => {
-          release();
-          if (tails.get(indexId) === tail) tails.delete(indexId);
+          mine.complete();
+          if (tails.get(indexId) === mine) tails.delete(indexId);
         }),
       );
     });

@@ -4,6 +4,7 @@
  * writes a version's events in the transaction that creates its row, and only for the rows
  * it created, so a release found by two pipelines (or two feeds) at once is announced once.
  */
+import { defer, lastValueFrom, map, of, type Observable, type ObservableInput } from 'rxjs';
 import { releaseKey } from '../domain/pep440.js';
 import type { PackageStore, RecordedRelease } from '../domain/ports.js';
 import type { IndexRelease, PackageEvent, PackageIndex, ProjectPage } from '../domain/types.js';
@@ -24,17 +25,32 @@ export function unknownReleases(page: ProjectPage, known: Iterable<string>): Ind
   });
 }
 
+export interface NewReleases {
+  readonly created: RecordedRelease[];
+  readonly events: PackageEvent[];
+}
+
+type ReleaseRecorder = { recordReleases(...args: Parameters<PackageStore['recordReleases']>): ObservableInput<RecordedRelease[]> };
+
 /** Records the releases; the versions this call created, and their events (the ones it announced). */
-export async function recordNewReleases(
-  store: PackageStore,
+export function newReleasesRecorded(
+  store: ReleaseRecorder,
   index: PackageIndex,
   project: string,
   releases: readonly IndexRelease[],
   options: { readonly triggers: ReadonlySet<string>; readonly seenAt?: Date },
-): Promise<{ readonly created: RecordedRelease[]; readonly events: PackageEvent[] }> {
-  if (releases.length === 0) return { created: [], events: [] };
+): Observable<NewReleases> {
+  if (releases.length === 0) return of({ created: [], events: [] });
   const announce = (version: string) => releasedEvents(index, project, version, options.triggers);
-  const recorded = await store.recordReleases(index, project, releases, { announce, ...(options.seenAt ? { seenAt: options.seenAt } : {}) });
-  const created = recorded.filter((release) => release.created);
-  return { created, events: created.flatMap((release) => announce(release.version)) };
+  return defer(() => store.recordReleases(index, project, releases, { announce, ...(options.seenAt ? { seenAt: options.seenAt } : {}) })).pipe(
+    map((recorded) => {
+      const created = recorded.filter((release) => release.created);
+      return { created, events: created.flatMap((release) => announce(release.version)) };
+    }),
+  );
+}
+
+/** The same, for a caller that awaits the store. */
+export function recordNewReleases(...args: Parameters<typeof newReleasesRecorded>): Promise<NewReleases> {
+  return lastValueFrom(newReleasesRecorded(...args));
 }

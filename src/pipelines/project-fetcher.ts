@@ -14,7 +14,7 @@
  * promise (the serial sync's: the listing says the page changed) is asked for whole, as a
  * 304 to it could only come from such a cache.
  */
-import { Observable, defer, of, throwError, type SchedulerLike } from 'rxjs';
+import { Observable, defer, of, throwError, type ObservableInput, type SchedulerLike } from 'rxjs';
 import { catchError } from 'rxjs/operators';
 import { hasCode } from '../domain/errors.js';
 import type { IndexClient, PageValidatorStore } from '../domain/ports.js';
@@ -45,25 +45,45 @@ export type FetchedPage = ProjectPage | 'not-found';
 /** A conditional fetch's answer: `'not-modified'` is the page of the last applied check. */
 export type CheckedPage = FetchedPage | 'not-modified';
 
+/** One outcome: the page (or `'not-found'`), or the error that remained after the retries. */
+export type PageFetch<P extends CheckedPage = FetchedPage> = (request: ProjectRequest) => Observable<RetryOutcome<ProjectRequest, P>>;
+
 export interface ProjectFetcher<P extends CheckedPage = FetchedPage> {
-  /** One outcome: the page (or `'not-found'`), or the error that remained after the retries. */
-  fetch(request: ProjectRequest): Observable<RetryOutcome<ProjectRequest, P>>;
+  readonly fetch: PageFetch<P>;
   /** Index requests made (attempts included), for tests and benchmarks. */
   readonly requests: () => number;
 }
 
 type PageClient = Pick<IndexClient, 'fetchProject'>;
 
+/**
+ * One attempt at a project's page: the page, a conditional request's `'not-modified'`, or
+ * an error (a 404 among them) that the fetcher retries or reads as `'not-found'`.
+ */
+export type PageRead<P extends CheckedPage> = (request: ProjectRequest) => ObservableInput<Exclude<P, 'not-found'>>;
+
 export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions): ProjectFetcher;
 export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions, validators: PageValidatorStore | undefined): ProjectFetcher<CheckedPage>;
 export function createProjectFetcher(client: PageClient, options: ProjectFetcherOptions, validators?: PageValidatorStore): ProjectFetcher<CheckedPage> {
-  const { scheduler } = options;
+  const reads = pageReads(client, validators);
+  return { fetch: retriedPages(reads.read, options), requests: reads.requests };
+}
+
+/** The attempts a fetcher makes of the client (and the validators), counted. */
+export interface PageReads<P extends CheckedPage> {
+  readonly read: PageRead<P>;
+  readonly requests: () => number;
+}
+
+export function pageReads(client: PageClient): PageReads<FetchedPage>;
+export function pageReads(client: PageClient, validators: PageValidatorStore | undefined): PageReads<CheckedPage>;
+export function pageReads(client: PageClient, validators?: PageValidatorStore): PageReads<CheckedPage> {
   let requests = 0;
   const request = (target: ProjectRequest, sent: Validators | null): Promise<ProjectPage | null> => {
     requests += 1;
     return client.fetchProject(target.index, target.project, sent ?? undefined);
   };
-  const read = async (target: ProjectRequest): Promise<CheckedPage> => {
+  const read = async (target: ProjectRequest): Promise<ProjectPage | 'not-modified'> => {
     const promised = target.promisedSerial;
     const stored = promised === undefined ? ((await validators?.pageValidators(target.index.id, target.project)) ?? null) : null;
     const page = await request(target, stored);
@@ -78,15 +98,16 @@ export function createProjectFetcher(client: PageClient, options: ProjectFetcher
     }
     return whole;
   };
-  const attempt = (target: ProjectRequest): Observable<CheckedPage> =>
+  return { read, requests: () => requests };
+}
+
+/** Each request's attempts (`read`) retried with backoff, a 404 read as `'not-found'`; counts no requests of its own. */
+export function retriedPages<P extends CheckedPage>(read: PageRead<P>, options: ProjectFetcherOptions): PageFetch<P | 'not-found'> {
+  const attempt = (target: ProjectRequest): Observable<P | 'not-found'> =>
     defer(() => read(target)).pipe(
       catchError((error: unknown) => (hasCode(error, 'INDEX_NOT_FOUND') ? of('not-found' as const) : throwError(() => error))),
     );
-
-  return {
-    fetch: (target) => of(target).pipe(retryEach(attempt, { ...options.retry, scheduler, random: options.random })),
-    requests: () => requests,
-  };
+  return (target) => of(target).pipe(retryEach(attempt, { ...options.retry, scheduler: options.scheduler, random: options.random }));
 }
 
 function notStale(target: ProjectRequest, page: ProjectPage, serial: number, promised: number | null | undefined): ProjectPage {

@@ -16,29 +16,27 @@
  * known project's page when it falls due (and a registered project without releases in
  * its next pass) and records the versions it did not know.
  */
-import { EMPTY, NEVER, concat, defer, from, merge, of, throwError, timer, type Observable } from 'rxjs';
-import { catchError, concatMap, exhaustMap, filter, ignoreElements, mergeMap, takeUntil, takeWhile, tap, toArray } from 'rxjs/operators';
-import { releaseKey } from '../domain/pep440.js';
-import { errorCode, errorMessage } from '../domain/errors.js';
-import type { FeedItem, FeedKind, PackageIndex } from '../domain/types.js';
-import { pullMap } from '../operators/pull-map.js';
+import { EMPTY, NEVER, concat, defer, from, merge, of, timer, type Observable } from 'rxjs';
+import { concatMap, exhaustMap, ignoreElements, mergeMap, takeUntil, takeWhile, tap, toArray } from 'rxjs/operators';
+import { errorCode } from '../domain/errors.js';
+import type { FeedKind, PackageIndex } from '../domain/types.js';
 import { whileLeased } from '../operators/while-leased.js';
-import { hasRetriableFlag } from '../operators/retry-backoff.js';
 import { checkpointFromPosition, feedSource, positionFromCheckpoint, type FeedEvent } from '../sources/feed-source.js';
-import { recordNewReleases, unknownReleases } from './new-releases.js';
 import { indexHost } from '../domain/index-host.js';
-import { backfillProject } from './backfill-project.js';
-import { planBackfill } from './gap-backfill.js';
-import { createReleasesContext, fetchWithinDeadline, recordFailure, RELEASES_PIPELINE, retryStore, type ReleasesContext } from './releases-context.js';
+import { backfill } from './releases-backfill.js';
+import { afterWrite, createReleasesContext, RELEASES_PIPELINE, type ReleasesContext } from './releases-context.js';
+import { releasesEdgeOf, type ReleasesEdge } from './releases-edge.js';
+import { releasesOfPoll } from './releases-poll.js';
 import type { ReleasesOptions, ReleasesOutcome, ReleasesPorts } from './releases-ports.js';
 
 export type { ReleasesOptions, ReleasesOutcome, ReleasesPorts } from './releases-ports.js';
+export type { ReleasesBackfill, ReleasesEdge, ReleasesIndex, ReleasesStore } from './releases-edge.js';
 
 const PIPELINE = RELEASES_PIPELINE;
 
-export function releasesPipeline(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
-  const context = createReleasesContext(ports, options);
-  return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
+export function releasesPipeline(ports: ReleasesPorts | ReleasesEdge, options: ReleasesOptions): Observable<ReleasesOutcome> {
+  const context = createReleasesContext(edgeOf(ports), options);
+  return defer(() => context.ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => {
       const watched = indexes.filter((index) => index.rssUrl !== null);
       const synced = options.syncIntervalMs === undefined || options.onePoll ? [] : indexes.filter((index) => index.rssUrl === null);
@@ -153,68 +151,19 @@ function onFeedEvent(context: ReleasesContext, index: PackageIndex, event: FeedE
         releasesOfPoll(context, index, event.items).pipe(
           toArray(),
           // The checkpoint moves only after every item's effects (or its attention row) are durable.
-          mergeMap(async (outcomes) => {
-            await context.ports.store.saveCheckpoint(checkpointFromPosition(index.id, event.feed, event.checkpoint));
-            event.ack();
-            passCompleted(context, index, event.feed);
-            return outcomes;
-          }),
-          mergeMap((outcomes) => from(outcomes)),
+          mergeMap((outcomes) =>
+            afterWrite(
+              () => context.ports.store.saveCheckpoint(checkpointFromPosition(index.id, event.feed, event.checkpoint)),
+              () => {
+                event.ack();
+                passCompleted(context, index, event.feed);
+                return from(outcomes);
+              },
+            ),
+          ),
         ),
       );
   }
-}
-
-/** The poll's items grouped by project: one page read per project per poll. */
-function releasesOfPoll(context: ReleasesContext, index: PackageIndex, items: readonly FeedItem[]): Observable<ReleasesOutcome> {
-  // Per project: the announced versions by their PEP 440 key (the spelling kept for messages), or 'all'.
-  const versionsByProject = new Map<string, Map<string, string> | 'all'>();
-  for (const item of items) {
-    const known = versionsByProject.get(item.project);
-    if (item.version === null || known === 'all') versionsByProject.set(item.project, 'all');
-    else versionsByProject.set(item.project, (known ?? new Map<string, string>()).set(releaseKey(item.version), item.version));
-  }
-  // Pulled as slots free up: a long feed answer never queues a page request per item.
-  return pullMap(
-    versionsByProject,
-    ([project, versions]: [string, Map<string, string> | 'all']) =>
-      defer(() => (index.watchMode === 'seen' ? context.ports.store.isKnownProject(project, index.id) : Promise.resolve(true))).pipe(
-        filter(Boolean),
-        mergeMap(() => releasesOfProject(context, index, project, versions, false)),
-      ),
-    { concurrency: context.options.concurrency },
-  );
-}
-
-/** Why the index's projects are read again: a feed's gap, or a scheduled (or `once sync`) serial sync. */
-type BackfillReason = { readonly kind: 'gap'; readonly feed: FeedKind; readonly since: Date; readonly until: Date } | { readonly kind: 'sync' };
-
-/**
- * The projects that may have changed (gap-backfill.ts) read again, pulled as slots free up,
- * each page checked whole (backfill-project.ts): one request a changed project.
- */
-function backfill(context: ReleasesContext, index: PackageIndex, reason: BackfillReason): Observable<ReleasesOutcome> {
-  const { ports, options } = context;
-  const observe = { ...(options.logger ? { logger: options.logger } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) };
-  const where = reason.kind === 'gap' ? { feed: reason.feed, since: reason.since, until: reason.until } : {};
-  return defer(() => planBackfill(ports, index, observe, reason.kind)).pipe(
-    mergeMap((plan) => {
-      const what = reason.kind === 'gap' ? 'feed gap: backfilling' : 'serial sync: reading';
-      options.logger?.[reason.kind === 'gap' ? 'warn' : 'info']({ index: index.simpleUrl, ...where, basis: plan.basis }, `${what} (${plan.basis})`);
-      let projects = 0;
-      const gone: string[] = [];
-      const { concurrency } = options;
-      const pages = pullMap(plan.projects, (project: string) => (projects++, backfillProject(context, index, project, plan, plan.listed)), { concurrency });
-      const deleted = pullMap(plan.gone(), (project: string) => (gone.push(project), backfillProject(context, index, project, plan, false)), { concurrency });
-      const done = defer(async () => {
-        await plan.done();
-        if (gone.length > 0) options.logger?.warn({ index: index.simpleUrl, projects: gone.length, first: gone.slice(0, 20) }, 'projects gone from the root listing: checked');
-        options.logger?.info({ index: index.simpleUrl, ...where, basis: plan.basis, projects, gone: gone.length }, reason.kind === 'gap' ? 'feed gap backfilled' : 'serial sync done');
-        return { type: 'synced', indexUrl: index.simpleUrl, basis: plan.basis, projects, gone: gone.length } as const;
-      });
-      return concat(pages, deleted, done);
-    }),
-  );
 }
 
 /** A serial sync of the index every `syncIntervalMs`, the first after `firstMs` (one at a time with its gaps' backfills). */
@@ -232,60 +181,13 @@ function syncIndex(context: ReleasesContext, index: PackageIndex): Observable<Re
 }
 
 /** `pkgstream once sync`: one serial sync of every enabled index (with feeds or not), then complete. */
-export function syncOnce(ports: ReleasesPorts, options: ReleasesOptions): Observable<ReleasesOutcome> {
-  const context = createReleasesContext(ports, options);
-  return defer(() => ports.store.listIndexes({ enabledOnly: true })).pipe(
+export function syncOnce(ports: ReleasesPorts | ReleasesEdge, options: ReleasesOptions): Observable<ReleasesOutcome> {
+  const context = createReleasesContext(edgeOf(ports), options);
+  return defer(() => context.ports.store.listIndexes({ enabledOnly: true })).pipe(
     mergeMap((indexes) => merge(...indexes.map((index) => syncIndex(context, index)))),
     takeUntil(options.stop$ ?? NEVER),
   );
 }
 
-function releasesOfProject(
-  context: ReleasesContext,
-  index: PackageIndex,
-  project: string,
-  versions: ReadonlyMap<string, string> | 'all',
-  isBackfill: boolean,
-): Observable<ReleasesOutcome> {
-  const { ports, options } = context;
-  const indexUrl = index.simpleUrl;
-  const failed = (code: string, message: string) => recordFailure(context, index, project, code, message);
-
-  return context.stage('fetch', { index, project }, (request) => fetchWithinDeadline(context, context.fetcher, request), (outcome) => !outcome.ok).pipe(
-    mergeMap((outcome) => {
-      if (!outcome.ok) {
-        const error = outcome.error;
-        const message = errorMessage(error);
-        return failed(errorCode(error), `${message} (after ${outcome.attempts} attempts)`);
-      }
-      const page = outcome.value;
-      if (page === 'not-found') return failed('INDEX_NOT_FOUND', `project ${project} is not on ${indexUrl}`);
-      const record = defer(async () => {
-        const known = await ports.store.loadProjectReleases(index.id, project);
-        const wanted = unknownReleases(page, known.map((release) => release.version)).filter(
-          (release) => versions === 'all' || versions.has(releaseKey(release.version)),
-        );
-        const { events } = await recordNewReleases(ports.store, index, project, wanted, { triggers: context.triggers });
-        if (isBackfill) options.metrics?.backfilledReleases.inc({ index: indexHost(index) }, wanted.length);
-        // A version the feed announced that the page does not list yet (a CDN lag) is not dropped.
-        const listed = new Set([...page.releases, ...known].map((release) => releaseKey(release.version)));
-        const absent = versions === 'all' ? [] : [...versions].filter(([key]) => !listed.has(key)).map(([, version]) => version);
-        return { events, absent };
-      }).pipe(retryStore(context)); // the store failing for a while: tried again with backoff...
-      return context.stage('record', null, () => record).pipe(
-        mergeMap(({ events, absent }) =>
-          concat(
-            events.length > 0 ? of<ReleasesOutcome>({ type: 'released', indexUrl, project, events, backfill: isBackfill }) : EMPTY,
-            absent.length > 0 ? failed('RELEASE_NOT_ON_INDEX', `version(s) ${absent.join(', ')} of ${project} announced but not on ${indexUrl}`) : EMPTY,
-          ),
-        ),
-        // ...and if it still fails, fail the pipeline rather than record attention: the poll's
-        // checkpoint is not saved, and the restarted pipeline reads these items again. An
-        // attention row would move the checkpoint past releases neither recorded nor announced.
-        catchError((error: unknown) =>
-          hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), errorMessage(error)),
-        ),
-      );
-    }),
-  );
-}
+/** The adapters are wrapped in their edge here; a marble spec gives the edge itself. */
+const edgeOf = (ports: ReleasesPorts | ReleasesEdge): ReleasesEdge => ('backfill' in ports ? ports : releasesEdgeOf(ports));

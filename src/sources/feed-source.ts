@@ -18,7 +18,7 @@
  *   by its content, but never the checkpoint (one item dated 2099 would make every later
  *   release look old). Bad and future items are named and counted once (FeedItemMemory).
  */
-import { asyncScheduler, concat, defer, from, ignoreElements, Observable, of, timer, type SchedulerLike } from 'rxjs';
+import { asyncScheduler, concat, defer, from, ignoreElements, Observable, of, timer, type ObservableInput, type SchedulerLike } from 'rxjs';
 import { catchError, exhaustMap, mergeMap } from 'rxjs/operators';
 import type { ErrorCodeIn } from '../domain/errors.js';
 import type { FeedCheckpoint, IndexClient } from '../domain/ports.js';
@@ -117,7 +117,8 @@ export type FeedEvent =
   | { readonly type: 'error'; readonly feed: FeedKind; readonly error: unknown };
 
 export interface FeedSourceOptions {
-  readonly client: Pick<IndexClient, 'fetchFeed'>;
+  /** The index client, or an edge answering with an Observable (a marble spec's, in virtual time). */
+  readonly client: { fetchFeed(...args: Parameters<IndexClient['fetchFeed']>): ObservableInput<FeedResult> };
   readonly index: PackageIndex;
   readonly feed: FeedKind;
   /** Milliseconds between polls (the first poll is immediate). */
