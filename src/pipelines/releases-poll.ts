@@ -53,9 +53,9 @@ function releasesOfProject(context: ReleasesContext, index: PackageIndex, projec
             absent.length > 0 ? failed('RELEASE_NOT_ON_INDEX', `version(s) ${absent.join(', ')} of ${project} announced but not on ${indexUrl}`) : EMPTY,
           ),
         ),
-        // ...and if it still fails, fail the pipeline rather than record attention: the poll's
-        // checkpoint is not saved, and the restarted pipeline reads these items again. An
-        // attention row would move the checkpoint past releases neither recorded nor announced.
+        // A store still failing after its retries fails the pipeline rather than record attention:
+        // the poll's checkpoint is not saved, and the restarted pipeline reads these items again.
+        // An attention row would move the checkpoint past releases neither recorded nor announced.
         catchError((error: unknown) => (hasRetriableFlag(error) ? throwError(() => error) : failed(errorCode(error), errorMessage(error)))),
       );
     }),
@@ -75,6 +75,6 @@ function recordAnnounced(context: ReleasesContext, index: PackageIndex, project:
       const absent = versions === 'all' ? [] : [...versions].filter(([key]) => !listed.has(key)).map(([, version]) => version);
       return newReleasesRecorded(store, index, project, wanted, { triggers: context.triggers }).pipe(map(({ events }) => ({ events, absent })));
     }),
-    retryStore(context), // the store failing for a while: tried again with backoff...
+    retryStore(context), // the store failing for a while: tried again with backoff
   );
 }

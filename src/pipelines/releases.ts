@@ -15,6 +15,10 @@
  * Indexes without feeds get their releases from the update pipeline, which reads every
  * known project's page when it falls due (and a registered project without releases in
  * its next pass) and records the versions it did not know.
+ *
+ * A poll's items are read in releases-poll.ts, a backfill in releases-backfill.ts. Both
+ * entry points take the adapters (`ReleasesPorts`), or the edge over them (`ReleasesEdge`,
+ * releases-edge.ts: each call an ObservableInput, what a marble spec drives in virtual time).
  */
 import { EMPTY, NEVER, concat, defer, from, merge, of, timer, type Observable } from 'rxjs';
 import { concatMap, exhaustMap, ignoreElements, mergeMap, takeUntil, takeWhile, tap, toArray } from 'rxjs/operators';
