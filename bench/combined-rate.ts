@@ -20,6 +20,7 @@
  * rest) and s = 1 (update may take the whole rate). Needs Postgres and the built CLI.
  */
 import { existsSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CLI_PATH } from '../test/support/cli.js';
 import { startRunning } from '../test/support/cli-service.js';
 import { startPeerProcess, type PeerProcess } from '../test/support/peers-process.js';
@@ -87,6 +88,9 @@ async function combinedRun(share: number, run: number, peers: Peers, options: Be
   const projects = options.combinedProjects;
   const bench = await startWarehouseBench({ prefix: PREFIX, projects, versionsPerProject: 1 });
   const service = startRunning(['run'], runEnv(bench.db.url, share, run, peers, options));
+  // The index answers in this process: a stall of its event loop lets arrivals pile up and be counted together.
+  const indexLoop = monitorEventLoopDelay({ resolution: 10 });
+  indexLoop.enable();
   let feeding: NodeJS.Timeout | undefined;
   try {
     await service.log((line) => line.msg === 'pkgstream running', 90_000);
@@ -137,9 +141,12 @@ async function combinedRun(share: number, run: number, peers: Peers, options: Be
         // Seconds after the first request, and after the window opened: whether the busiest second was the start's burst.
         busiest_window_at_s: round((busiest.start - first()) / 1000, 1),
         window_opened_at_s: round((opened - first()) / 1000, 1),
+        index_event_loop_delay_max_ms: round(indexLoop.max / 1e6, 1),
+        index_event_loop_delay_p99_ms: round(indexLoop.percentile(99) / 1e6, 1),
       },
     };
   } finally {
+    indexLoop.disable();
     if (feeding) clearInterval(feeding);
     const exit = await service.terminate();
     if (exit.code !== 0) progress(`combined_rate: the service did not exit 0: ${JSON.stringify(exit)}\n${service.stderr().slice(-2000)}`);
