@@ -29,8 +29,6 @@ export default tseslint.config(
       'src/commands/adapters.ts',
       'src/db/project-catalog.ts',
       'src/http/ui/ui-routes.ts',
-      'src/main.ts',
-      'src/sources/index-client/http.ts',
     ],
     rules: { 'max-lines-per-function': 'off', 'max-lines': 'off' },
   },

@@ -16,7 +16,7 @@ import { packageCommands } from './commands/package-commands.js';
 import { runCommand } from './commands/run-command.js';
 import { hasCode, errorMessage } from './domain/errors.js';
 import { ConfigError, loadConfig } from './runtime/config.js';
-import { createLogger } from './runtime/logger.js';
+import { createLogger, type Logger } from './runtime/logger.js';
 import { redactText } from './runtime/redact.js';
 import { packageVersion } from './runtime/version.js';
 import { SETTINGS, flagOf, type SettingKey } from './runtime/settings.js';
@@ -117,28 +117,33 @@ async function main(argv: readonly string[], out: NodeJS.WritableStream = proces
     const options = parsed.values as Record<string, string | boolean | undefined>;
     return await command.run({ config, logger, positionals, options, out, signal: shutdownSignal });
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`pkgstream: ${error.message}\nUsage: ${usageOf(command)} [options]\n`);
-      return 2;
-    }
-    if (hasCode(error, 'DATA_DIR_LOCKED')) {
-      // Another process holds the embedded data directory: one line naming it, no stack.
-      process.stderr.write(`pkgstream: ${(error as Error).message}\n`);
-      return 2;
-    }
-    if (error instanceof ConfigError) {
-      // Found only once running (e.g. the database refuses the role): one line per problem, exit 2.
-      logger.error({ command: command.words.join(' '), problems: error.problems }, error.problems.join('; '));
-      process.stderr.write(`pkgstream: invalid configuration\n${error.problems.map((line) => `  ${line}`).join('\n')}\n`);
-      return 2;
-    }
-    // One line with the reason; the stack only at debug level (the logger's err serializer).
-    logger.error({ err: error, command: command.words.join(' ') }, `${command.words.join(' ')} failed: ${errorMessage(error)}`);
-    process.stderr.write(`pkgstream: ${command.words.join(' ')} failed: ${redactText(errorMessage(error))}\n`);
-    return 1;
+    return failed(command, error, logger);
   } finally {
     logger.flush();
   }
+}
+
+/** A command's failure as its exit code: 2 for what the user gave (one line), 1 for the rest (the reason, redacted). */
+function failed(command: Command, error: unknown, logger: Logger): number {
+  if (error instanceof UsageError) {
+    process.stderr.write(`pkgstream: ${error.message}\nUsage: ${usageOf(command)} [options]\n`);
+    return 2;
+  }
+  if (hasCode(error, 'DATA_DIR_LOCKED')) {
+    // Another process holds the embedded data directory: one line naming it, no stack.
+    process.stderr.write(`pkgstream: ${errorMessage(error)}\n`);
+    return 2;
+  }
+  if (error instanceof ConfigError) {
+    // Found only once running (e.g. the database refuses the role): one line per problem, exit 2.
+    logger.error({ command: command.words.join(' '), problems: error.problems }, error.problems.join('; '));
+    process.stderr.write(`pkgstream: invalid configuration\n${error.problems.map((line) => `  ${line}`).join('\n')}\n`);
+    return 2;
+  }
+  // One line with the reason; the stack only at debug level (the logger's err serializer).
+  logger.error({ err: error, command: command.words.join(' ') }, `${command.words.join(' ')} failed: ${errorMessage(error)}`);
+  process.stderr.write(`pkgstream: ${command.words.join(' ')} failed: ${redactText(errorMessage(error))}\n`);
+  return 1;
 }
 
 main(process.argv.slice(2)).then(

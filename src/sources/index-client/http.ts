@@ -3,7 +3,7 @@
  * connections), timeouts, a response-size cap enforced on the declared length and on the
  * bytes streamed, conditional GET, redirects, metrics, and typed errors.
  */
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import type { Metrics } from '../../runtime/metrics.js';
 import { DEFAULT_MAX_BACKOFF_MS, parseRetryAfter } from '../../domain/retry-after.js';
 import type { Validators } from '../../domain/types.js';
@@ -202,14 +202,11 @@ export class HttpTransport {
     const started = performance.now();
     let status: number | 'error' = 'error';
     const target = new URL(url);
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: request.accept, 'accept-encoding': 'identity' };
-    if (request.validators?.etag) headers['if-none-match'] = request.validators.etag;
-    if (request.validators?.lastModified) headers['if-modified-since'] = request.validators.lastModified;
     try {
       const response = await this.pool(target.origin, request.verifyTls).request({
         path: `${target.pathname}${target.search}`,
         method: 'GET',
-        headers,
+        headers: this.headersOf(request),
         signal,
       });
       status = response.statusCode;
@@ -228,32 +225,43 @@ export class HttpTransport {
         await response.body.dump().catch(() => undefined);
         throw this.statusError(status, url, header(h, 'retry-after'), request.indexLabel);
       }
-      const declared = Number(header(h, 'content-length'));
-      const contentType = header(h, 'content-type') ?? '';
-      let body: B;
-      try {
-        body = await read(response.body as AsyncIterable<Buffer>, { url, status, contentType, declaredLength: Number.isFinite(declared) ? declared : null });
-      } finally {
-        // A reader that stopped early (over a cap, a parse error) leaves the rest unread: drop the connection's body.
-        if (!response.body.readableEnded) response.body.destroy();
-      }
-      return {
-        kind: 'done',
-        result: {
-          notModified: false,
-          url,
-          contentType,
-          body,
-          validators: { etag: header(h, 'etag') ?? null, lastModified: safeLastModified(header(h, 'last-modified'), header(h, 'date')) },
-          lastSerial: header(h, 'x-pypi-last-serial') ?? null,
-        },
-      };
+      return { kind: 'done', result: await this.answered(response, url, read) };
     } catch (error) {
       throw this.classify(error, url, signal);
     } finally {
       metrics?.indexRequests.inc({ ...labels, status: statusLabel(status) });
       metrics?.indexRequestDuration.observe(labels, (performance.now() - started) / 1000);
     }
+  }
+
+  /** Conditional when the request has validators; the body as sent (no compression, so its size is what is capped). */
+  private headersOf(request: HttpRequest): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': this.userAgent, accept: request.accept, 'accept-encoding': 'identity' };
+    if (request.validators?.etag) headers['if-none-match'] = request.validators.etag;
+    if (request.validators?.lastModified) headers['if-modified-since'] = request.validators.lastModified;
+    return headers;
+  }
+
+  /** A 200: its body through the reader, its validators and serial. */
+  private async answered<B>(response: Dispatcher.ResponseData, url: string, read: BodyReader<B>): Promise<HttpResult<B>> {
+    const h = response.headers;
+    const declared = Number(header(h, 'content-length'));
+    const contentType = header(h, 'content-type') ?? '';
+    let body: B;
+    try {
+      body = await read(response.body as AsyncIterable<Buffer>, { url, status: response.statusCode, contentType, declaredLength: Number.isFinite(declared) ? declared : null });
+    } finally {
+      // A reader that stopped early (over a cap, a parse error) leaves the rest unread: drop the connection's body.
+      if (!response.body.readableEnded) response.body.destroy();
+    }
+    return {
+      notModified: false,
+      url,
+      contentType,
+      body,
+      validators: { etag: header(h, 'etag') ?? null, lastModified: safeLastModified(header(h, 'last-modified'), header(h, 'date')) },
+      lastSerial: header(h, 'x-pypi-last-serial') ?? null,
+    };
   }
 
   private statusError(status: number, url: string, retryAfter: string | undefined, indexLabel: string): IndexError {
