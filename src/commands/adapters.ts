@@ -70,8 +70,37 @@ export function configuredPriority(config: Config): PriorityOptions {
   return priorityForRecheckInterval(config.recheckInterval * 1000);
 }
 
+/** Solver Jobs on the configured cluster; only logged in a dry run or without one. */
+function jobSchedulerOf({ config, logger, metrics, dryRun }: AdapterOptions) {
+  const kubeConfig = loadKubeConfig(config, logger);
+  if (kubeConfig === null && !dryRun) logger.warn('no Kubernetes configuration found: solver Jobs are only logged');
+  return createKubeJobScheduler({
+    kubeConfig,
+    namespace: config.namespace,
+    templatePath: config.jobTemplate ?? null,
+    reverseTemplatePath: config.reverseJobTemplate ?? null,
+    dryRun: dryRun || kubeConfig === null,
+    logger,
+    metrics,
+  });
+}
+
+/** The process's one index client: the network's, observed (the dependency monitor), behind the polite buckets. */
+function indexClientOf(options: AdapterOptions) {
+  const { config, logger, metrics } = options;
+  const network = createIndexClient({
+    version: packageVersion(),
+    metrics,
+    logger,
+    requestTimeoutMs: config.requestTimeout * 1000,
+    maxRetryAfterMs: config.maxBackoff * 1000,
+    redirectOrigins: config.redirectOrigins.map((origin) => new URL(origin).origin),
+  });
+  return politeIndexClient(options.observeIndex?.(network) ?? network, { rate: config.rateLimit, burst: config.rateBurst, metrics, ...(options.rateShares ? { shares: options.rateShares } : {}) });
+}
+
 export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
-  const { config, logger, metrics, dryRun } = options;
+  const { config, logger, dryRun } = options;
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, logger });
   try {
     await migrate(database.pool, logger);
@@ -92,26 +121,8 @@ export async function openAdapters(options: AdapterOptions): Promise<Adapters> {
       serviceVersion: packageVersion(),
       onEventsWritten: () => relay?.wake(),
     });
-    const kubeConfig = loadKubeConfig(config, logger);
-    if (kubeConfig === null && !dryRun) logger.warn('no Kubernetes configuration found: solver Jobs are only logged');
-    const jobs = createKubeJobScheduler({
-      kubeConfig,
-      namespace: config.namespace,
-      templatePath: config.jobTemplate ?? null,
-      reverseTemplatePath: config.reverseJobTemplate ?? null,
-      dryRun: dryRun || kubeConfig === null,
-      logger,
-      metrics,
-    });
-    const network = createIndexClient({
-      version: packageVersion(),
-      metrics,
-      logger,
-      requestTimeoutMs: config.requestTimeout * 1000,
-      maxRetryAfterMs: config.maxBackoff * 1000,
-      redirectOrigins: config.redirectOrigins.map((origin) => new URL(origin).origin),
-    });
-    const index = politeIndexClient(options.observeIndex?.(network) ?? network, { rate: config.rateLimit, burst: config.rateBurst, metrics, ...(options.rateShares ? { shares: options.rateShares } : {}) });
+    const jobs = jobSchedulerOf(options);
+    const index = indexClientOf(options);
     return {
       database,
       store: dryRun ? dryRunStore(realStore, logger, options.dryRunEvents) : realStore,

@@ -190,13 +190,13 @@ export async function loadProjectDetail(
   // (a parallel seq scan of 2M artifacts made a 2,000-release page take 600 ms).
   const ids = versions.rows.map((row) => row.id);
   const [artifacts, runs] = await Promise.all([
-    byRelease<{ package_version_id: string; filename: string; sha256: string | null; present: boolean; last_seen_at: Date; size: string | null; upload_time: Date | null }>(
+    byRelease<ArtifactRow>(
       db,
       `SELECT a.package_version_id, a.filename, a.sha256, a.present, a.last_seen_at, a.size, a.upload_time
          FROM artifact a WHERE a.package_version_id = ANY($1::bigint[]) ORDER BY a.filename`,
       [ids],
     ),
-    byRelease<{ package_version_id: string; solver: string; state: string; job_name: string | null; attempts: number; scheduled_at: Date | null; finished_at: Date | null }>(
+    byRelease<SolverRunRow>(
       db,
       `SELECT r.package_version_id, r.solver, r.state, r.job_name, r.attempts, r.scheduled_at, r.finished_at
          FROM solver_run r WHERE r.package_version_id = ANY($1::bigint[]) ORDER BY r.solver`,
@@ -204,31 +204,44 @@ export async function loadProjectDetail(
     ),
   ]);
   const now = new Date();
-  const releases = versions.rows.map((row): ReleaseView => {
+  const releases = versions.rows.map((row) => {
     const id = toId(row.id);
-    const priorityNow = priorityAt(
-      { checkedAt: row.last_checked_at, releasedAt: row.released_at, lastChangedAt: row.last_changed_at, manualPriority: row.manual_priority, staticPriority: row.static_priority },
-      now,
-      priority,
-    );
-    return {
-      version: row.version,
-      state: row.state === 'present' && latest.get(row.version) === 'hash-mismatch' ? 'hash-changed' : row.state,
-      yankedReason: row.yanked_reason,
-      digests: (artifacts.get(id) ?? []).map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: lastSeenAt(a, row).toISOString(), size: a.size === null ? null : Number(a.size), uploadTime: iso(a.upload_time) })),
-      firstSeenAt: row.first_seen_at.toISOString(),
-      releasedAt: iso(row.released_at),
-      lastCheckedAt: iso(row.last_checked_at),
-      lastChangedAt: iso(row.last_changed_at),
-      nextDueAt: row.next_due_at.toISOString(),
-      priority: Number.isFinite(priorityNow) ? Math.round(priorityNow * 10) / 10 : null,
-      manualPriority: row.manual_priority,
-      staticPriority: row.static_priority,
-      solverRuns: (runs.get(id) ?? []).map((r) => ({ solver: r.solver, state: r.state, jobName: r.job_name, attempts: r.attempts, scheduledAt: iso(r.scheduled_at), finishedAt: iso(r.finished_at) })),
-    };
+    return releaseView(row, { artifacts: artifacts.get(id) ?? [], runs: runs.get(id) ?? [], latestEvent: latest.get(row.version) }, now, priority);
   });
   const { simple_url: indexUrl, status, status_reason: statusReason, status_changed_at: changedAt } = known[0];
   return { indexId, indexUrl, project, status, statusReason, statusChangedAt: iso(changedAt), releases: newestFirst(releases) };
+}
+
+type ArtifactRow = { package_version_id: string; filename: string; sha256: string | null; present: boolean; last_seen_at: Date; size: string | null; upload_time: Date | null };
+type SolverRunRow = { package_version_id: string; solver: string; state: string; job_name: string | null; attempts: number; scheduled_at: Date | null; finished_at: Date | null };
+
+/** One release as shown: its digests, solver runs and priority now (a changed hash shown as such until its next check). */
+function releaseView(
+  row: VersionRow,
+  of: { readonly artifacts: readonly ArtifactRow[]; readonly runs: readonly SolverRunRow[]; readonly latestEvent: string | undefined },
+  now: Date,
+  priority: PriorityOptions,
+): ReleaseView {
+  const priorityNow = priorityAt(
+    { checkedAt: row.last_checked_at, releasedAt: row.released_at, lastChangedAt: row.last_changed_at, manualPriority: row.manual_priority, staticPriority: row.static_priority },
+    now,
+    priority,
+  );
+  return {
+    version: row.version,
+    state: row.state === 'present' && of.latestEvent === 'hash-mismatch' ? 'hash-changed' : row.state,
+    yankedReason: row.yanked_reason,
+    digests: of.artifacts.map((a) => ({ filename: a.filename, sha256: a.sha256, present: a.present, lastSeenAt: lastSeenAt(a, row).toISOString(), size: a.size === null ? null : Number(a.size), uploadTime: iso(a.upload_time) })),
+    firstSeenAt: row.first_seen_at.toISOString(),
+    releasedAt: iso(row.released_at),
+    lastCheckedAt: iso(row.last_checked_at),
+    lastChangedAt: iso(row.last_changed_at),
+    nextDueAt: row.next_due_at.toISOString(),
+    priority: Number.isFinite(priorityNow) ? Math.round(priorityNow * 10) / 10 : null,
+    manualPriority: row.manual_priority,
+    staticPriority: row.static_priority,
+    solverRuns: of.runs.map((r) => ({ solver: r.solver, state: r.state, jobName: r.job_name, attempts: r.attempts, scheduledAt: iso(r.scheduled_at), finishedAt: iso(r.finished_at) })),
+  };
 }
 
 /**

@@ -72,6 +72,27 @@ export function registerUiRoutes(app: FastifyInstance, context: HttpContext): vo
     ]);
     return view(request, reply, 'Overview', overviewBody({ indexes, pipelines, today, attention: attention.map(attentionView), grafanaUrl: api.grafanaUrl }));
   });
+  registerProjectPages(app, context, { view, reader });
+  app.get('/events', async (request, reply) => {
+    const query = request.query as Record<string, string>;
+    const result = await eventsPage(reader(request), query);
+    const next = result.next === null ? null : href(['events'], { ...query, cursor: result.next });
+    return view(request, reply, 'Events', html`<h1>Events</h1>${timeline(result.items)}${next ? html`<p><a href="${next}" rel="next">older</a></p>` : ''}`);
+  });
+  app.get('/attention', async (request, reply) => {
+    const api = reader(request);
+    const query = parseInput(attentionQuery, request.query, 'query');
+    const items = await listAttention(api.db, { status: query.open ? 'open' : 'resolved', limit: query.limit, ...(query.pipeline === undefined ? {} : { pipeline: query.pipeline }) });
+    const flash = typeof (request.query as { done?: unknown }).done === 'string' ? (request.query as { done: string }).done : undefined;
+    return view(request, reply, 'Attention', attentionBody(items.map(attentionView), query.open), flash);
+  });
+  registerUiForms(app, context, { view, writer });
+}
+
+type View = (request: FastifyRequest, reply: FastifyReply, title: string, body: Html, flash?: string) => FastifyReply;
+
+/** The project search, a project's page (or the choice of its indexes) and a release's page. */
+function registerProjectPages(app: FastifyInstance, context: HttpContext, { view, reader }: { view: View; reader: (request: FastifyRequest) => ServiceApi }): void {
   app.get('/projects', async (request, reply) => {
     const query = request.query as Record<string, string>;
     const result = await searchPage(reader(request), query);
@@ -97,23 +118,7 @@ export function registerUiRoutes(app: FastifyInstance, context: HttpContext): vo
     const detail = await releaseDetail(reader(request), name, version, parseInput(projectQuery, request.query, 'query').index);
     return view(request, reply, `${detail.project} ${version}`, releaseBody(detail));
   });
-  app.get('/events', async (request, reply) => {
-    const query = request.query as Record<string, string>;
-    const result = await eventsPage(reader(request), query);
-    const next = result.next === null ? null : href(['events'], { ...query, cursor: result.next });
-    return view(request, reply, 'Events', html`<h1>Events</h1>${timeline(result.items)}${next ? html`<p><a href="${next}" rel="next">older</a></p>` : ''}`);
-  });
-  app.get('/attention', async (request, reply) => {
-    const api = reader(request);
-    const query = parseInput(attentionQuery, request.query, 'query');
-    const items = await listAttention(api.db, { status: query.open ? 'open' : 'resolved', limit: query.limit, ...(query.pipeline === undefined ? {} : { pipeline: query.pipeline }) });
-    const flash = typeof (request.query as { done?: unknown }).done === 'string' ? (request.query as { done: string }).done : undefined;
-    return view(request, reply, 'Attention', attentionBody(items.map(attentionView), query.open), flash);
-  });
-  registerUiForms(app, context, { view, writer });
 }
-
-type View = (request: FastifyRequest, reply: FastifyReply, title: string, body: Html, flash?: string) => FastifyReply;
 
 function registerUiForms(app: FastifyInstance, context: HttpContext, { view, writer }: { view: View; writer: (request: FastifyRequest) => ServiceApi }): void {
   const afterAction = (reply: FastifyReply, message: string) => reply.code(303).header('location', href(['attention'], { done: message })).send();
