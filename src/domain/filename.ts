@@ -89,8 +89,3 @@ export function parseDistributionFilename(filename: string, project?: string): D
   const split = splitNameVersion(stem, project);
   return split && { ...split, kind: 'sdist' };
 }
-
-/** The version a distribution filename carries, or null when it cannot be read. */
-export function versionFromFilename(filename: string, project?: string): string | null {
-  return parseDistributionFilename(filename, project)?.version ?? null;
-}

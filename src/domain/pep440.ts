@@ -10,10 +10,11 @@
  *   omitted numbers, local segments, surrounding whitespace); anything else throws a
  *   `BadInputError` with code `BAD_VERSION` naming the string.
  * - `formatVersion(v)` is the PEP 440 normal form (`1.0.0rc1`, `1!2.0.post1.dev3+ubuntu.1`).
- * - `normalizeVersion(s)` / `versionKey(s)` is that normal form with the release's trailing
- *   zeros stripped (and local numeric segments without leading zeros): the equality key.
- *   `versionKey(a) === versionKey(b)` exactly when `compareVersions(a, b) === 0`.
- * - `compareVersions(a, b)` orders by PEP 440 (dev < pre < final < post, local after public).
+ * - `normalizeVersion(s)` / `tryVersionKey(s)` is that normal form with the release's trailing
+ *   zeros stripped (and local numeric segments without leading zeros): the equality key,
+ *   equal for two versions exactly when `compareParsed` of them is 0; `releaseKey` is the
+ *   key a stored release goes by.
+ * - `compareParsed(a, b)` orders by PEP 440 (dev < pre < final < post, local after public).
  *
  * Numbers are bigints, so date-like or very long components never lose precision.
  */
@@ -111,12 +112,10 @@ export function normalizeVersion(s: string): string {
   return formatVersion(parseVersion(s), { stripZeros: true });
 }
 
-/** Equality key: `versionKey(a) === versionKey(b)` iff `compareVersions(a, b) === 0`. Throws `BAD_VERSION`. */
-export function versionKey(s: string): string {
-  return normalizeVersion(s);
-}
-
-/** `versionKey`, or null for a string that is not a PEP 440 version. */
+/**
+ * Equality key: `tryVersionKey(a) === tryVersionKey(b)` iff `compareParsed` of the two is 0
+ * (the normal form with trailing zeros stripped); null for a string that is not a PEP 440 version.
+ */
 export function tryVersionKey(s: string): string | null {
   const v = tryParseVersion(s);
   return v === null ? null : formatVersion(v, { stripZeros: true });
@@ -191,9 +190,4 @@ export function compareParsed(a: Version, b: Version): number {
     cmpSlot(a.dev === null ? POS : [a.dev, 0n], b.dev === null ? POS : [b.dev, 0n]) ||
     cmpLocal(a.local, b.local)
   );
-}
-
-/** Compares two version strings by PEP 440 (-1, 0, 1); throws `BAD_VERSION` naming an invalid one. */
-export function compareVersions(a: string, b: string): number {
-  return Math.sign(compareParsed(parseVersion(a), parseVersion(b)));
 }

@@ -4,11 +4,8 @@
  * in flight and resume at `lowWater` or fewer: hysteresis, so it does not flap. `paused`
  * changes only when the consumer's pause()/resume() succeeded (`confirm`): a call that threw
  * is asked for again at the next message or ack. Pure: the caller makes the calls.
- *
- * Not `createPauseGate` (operators/pause-gate.ts): that gate counts items through a mergeMap
- * until their projection completes and turns at `highWater`; here a message counts from its
- * delivery to its ack (a call from the pipeline, not a completion), the turn is above
- * `highWater`, and the state follows the consumer's calls, which may fail.
+ * The service's one pause/resume hysteresis (the Kafka source is its one push source; the
+ * others are pulled, so their demand is their backpressure).
  */
 import { PkgstreamError } from '../domain/errors.js';
 import { requireInteger } from '../operators/option-range.js';

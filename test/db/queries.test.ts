@@ -13,7 +13,17 @@ import { redactUrl } from '../../src/db/connect.js';
 import { addIndex, getIndex, listIndexes, normalizeIndexUrl, setIndexEnabled, warehouseUrls } from '../../src/db/indexes.js';
 import { addProject, isKnownProject, listKnownProjects } from '../../src/db/projects.js';
 import { recordReleases } from '../../src/db/releases.js';
-import { listSolverRuns, readUnsolvedPage, recordFinished, recordScheduled } from '../../src/db/solver-runs.js';
+import { readUnsolvedPage, recordFinished, recordScheduled } from '../../src/db/solver-runs.js';
+import type { Queryable } from '../../src/db/sql.js';
+
+/** A release's solver runs as stored, by solver. */
+async function listSolverRuns(db: Queryable, releaseId: number) {
+  const { rows } = await db.query<{ solver: string; job_name: string | null; state: string; attempts: number; started_at: Date | null; finished_at: Date | null }>(
+    'SELECT solver, job_name, state, attempts, started_at, finished_at FROM solver_run WHERE package_version_id = $1 ORDER BY solver',
+    [releaseId],
+  );
+  return rows.map((row) => ({ solver: row.solver, jobName: row.job_name, state: row.state, attempts: row.attempts, startedAt: row.started_at, finishedAt: row.finished_at }));
+}
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 let db: TestDatabase;

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { parseDistributionFilename, versionFromFilename } from '../../src/domain/filename.js';
+import { parseDistributionFilename } from '../../src/domain/filename.js';
 
-describe('versionFromFilename', () => {
+const versionFromFilename = (filename: string, project?: string) => parseDistributionFilename(filename, project)?.version ?? null;
+
+describe('the version a filename carries', () => {
   it.each([
     ['requests-2.32.3-py3-none-any.whl', undefined, '2.32.3'],
     ['numpy-2.0.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl', 'numpy', '2.0.0'],
