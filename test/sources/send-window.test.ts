@@ -23,6 +23,16 @@ describe('SendWindow: at most max sends in any window', () => {
     }
   });
 
+  it("a fractional bound (a replica's share) counts whole sends: it never stalls", () => {
+    const window = new SendWindow(8.33, 1100);
+    for (let at = 0; at < 8; at += 1) {
+      expect(window.waitAt(at)).toBe(0);
+      window.record(at);
+    }
+    expect(window.waitAt(8)).toBe(1092);
+    expect(window.waitAt(1100)).toBe(0);
+  });
+
   it('a smaller bound applies to the sends already counted', () => {
     const window = new SendWindow(4, 1000);
     [0, 1, 2].forEach((at) => window.record(at));

@@ -13,11 +13,15 @@ import { firstValueFrom, timer, type SchedulerLike } from 'rxjs';
 export class SendWindow {
   /** Send times, oldest first; never more than `max` kept. */
   private readonly sent: number[] = [];
+  /** Whole sends, at least one: a replica's share of the bound is a fraction. */
+  private max = 1;
 
   constructor(
-    private max: number,
+    max: number,
     private readonly windowMs: number,
-  ) {}
+  ) {
+    this.resize(max);
+  }
 
   /** Ms until one more may be sent at `now`: 0 if now. */
   waitAt(now: number): number {
