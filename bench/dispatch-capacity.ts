@@ -66,8 +66,8 @@ export async function dispatchCapacity(options: BenchOptions): Promise<DispatchC
     const lastCreated = controller.createdAt(dispatches) ?? now();
     const waiting = controller.samples().filter((s) => s.at >= started && s.at <= lastCreated);
     const meanActive = waiting.reduce((sum, s) => sum + s.active, 0) / Math.max(1, waiting.length);
-    const scheduled = outcomes.filter((o) => o.kind === 'scheduled').length;
-    const attention = outcomes.filter((o) => o.kind === 'attention').length;
+    const scheduled = outcomes.filter((o) => o.type === 'scheduled').length;
+    const attention = outcomes.filter((o) => o.type === 'failed').length;
     const result = {
       dispatches,
       capacity,

@@ -115,8 +115,8 @@ export async function releaseLatency(options: BenchOptions): Promise<ReleaseLate
         { solvers: ['solver-bench'], capacity: 1000, scanIntervalMs: options.pollInterval, pageSize: 100, concurrency: 8, maxJobAttempts: 3, reverse: false, dedupeMax: 10_000 },
       ).subscribe({
         next: (outcome) => {
-          if (outcome.kind === 'released') viaKafka[outcome.items > 0 ? 'resolved' : 'notYetStored'] += 1;
-          if (outcome.kind === 'scan') scanItems += outcome.items;
+          if (outcome.type === 'released') viaKafka[outcome.items > 0 ? 'resolved' : 'notYetStored'] += 1;
+          if (outcome.type === 'scan') scanItems += outcome.items;
         },
         error: fail('dispatch'),
       }),

@@ -13,7 +13,7 @@ import type { Launched } from './launched-jobs.js';
 
 type Phase = 'succeeded' | 'failed';
 type Described = Omit<DispatchItem, 'releaseId' | 'attempt'>;
-type Finished = Extract<DispatchPipelineOutcome, { kind: 'finished' }>;
+type Finished = Extract<DispatchPipelineOutcome, { type: 'finished' }>;
 
 export function handleFinished(context: DispatchContext, job: JobStatus): Observable<DispatchPipelineOutcome> {
   const phase: Phase = job.phase === 'failed' ? 'failed' : 'succeeded';
@@ -40,7 +40,7 @@ function finishRecord(job: JobStatus, phase: Phase, known: Launched | undefined,
 }
 
 function notRecorded(context: DispatchContext, job: JobStatus, phase: Phase, known: Launched | undefined): Finished {
-  const base = { kind: 'finished', jobName: job.name, phase, recorded: false, next: 'none' } as const;
+  const base = { type: 'finished', jobName: job.name, phase, recorded: false, next: 'none' } as const;
   if (!known && context.launched.get(job.name)) {
     // Its create call answered while this finish was being recorded (the Job finished
     // before the call returned): the run may be recorded by now, so finish it again.
@@ -60,7 +60,7 @@ function afterRecorded(
   described: Described | null,
   knownAttempts: number | null,
 ): Observable<DispatchPipelineOutcome> {
-  const base = { kind: 'finished', jobName: job.name, phase, recorded: true } as const;
+  const base = { type: 'finished', jobName: job.name, phase, recorded: true } as const;
   context.launched.forget(job.name);
   if (phase === 'succeeded') return of({ ...base, item: known?.item ?? null, next: 'none' });
   return (known ? of(known.item) : described ? storedItem(context, described) : of(null)).pipe(
@@ -84,7 +84,7 @@ function storedItem(context: DispatchContext, described: Described): Observable<
 /** A failed Job: re-run while attempts are left, else attention. */
 function failedJob(context: DispatchContext, job: JobStatus, item: DispatchItem, knownAttempts: number | null): Observable<DispatchPipelineOutcome> {
   const { writes, store, options } = context;
-  const base = { kind: 'finished', jobName: job.name, phase: 'failed', recorded: true, item } as const;
+  const base = { type: 'finished', jobName: job.name, phase: 'failed', recorded: true, item } as const;
   const attempts$ =
     knownAttempts !== null
       ? of(knownAttempts)

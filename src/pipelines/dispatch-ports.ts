@@ -72,17 +72,17 @@ export interface DispatchOptions {
 export type DispatchPipelineOutcome =
   /** A Job was created (or already existed) and its solver run is recorded. */
   | {
-      readonly kind: 'scheduled';
+      readonly type: 'scheduled';
       readonly item: DispatchItem;
       readonly jobName: string;
       readonly outcome: 'created' | 'exists';
       /** Jobs the store counts for the pair, this one included. */
       readonly runAttempts: number;
     }
-  | { readonly kind: 'dry-run'; readonly item: DispatchItem; readonly jobName: string }
+  | { readonly type: 'dry-run'; readonly item: DispatchItem; readonly jobName: string }
   /** The item could not be scheduled or recorded and is in the attention table. */
   | {
-      readonly kind: 'attention';
+      readonly type: 'failed';
       readonly item: DispatchItem;
       readonly errorCode: string;
       readonly error: unknown;
@@ -91,7 +91,7 @@ export type DispatchPipelineOutcome =
     }
   /** A Job finished; `next` says what came of it. */
   | {
-      readonly kind: 'finished';
+      readonly type: 'finished';
       readonly jobName: string;
       readonly phase: 'succeeded' | 'failed';
       readonly item: DispatchItem | null;
@@ -100,6 +100,6 @@ export type DispatchPipelineOutcome =
       readonly next: 'none' | 'retry' | 'attention';
     }
   /** A released message was handled and acked; `items` 0 when its release is not stored. */
-  | { readonly kind: 'released'; readonly message: ReleasedMessage['value']; readonly items: number }
+  | { readonly type: 'released'; readonly message: ReleasedMessage['value']; readonly items: number }
   /** A pass of the unsolved scan ended (with `error` when it broke off). */
-  | { readonly kind: 'scan'; readonly items: number; readonly error?: unknown };
+  | { readonly type: 'scan'; readonly items: number; readonly error?: unknown };

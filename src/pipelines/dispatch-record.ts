@@ -24,17 +24,17 @@ export function recordDispatch(context: DispatchContext, outcome: DispatchOutcom
     const code = errorCode(outcome.error);
     return context.writes
       .attention(key, code, `creating the solver Job failed: ${errorMessage(outcome.error)}`, outcome.attempts, { ...item, stage: 'schedule' })
-      .pipe(map(() => ({ kind: 'attention', item, errorCode: code, error: outcome.error, attempts: outcome.attempts })));
+      .pipe(map(() => ({ type: 'failed', item, errorCode: code, error: outcome.error, attempts: outcome.attempts })));
   }
   const { jobName } = outcome.value;
-  if (outcome.value.outcome === 'dry-run') return of({ kind: 'dry-run', item, jobName });
+  if (outcome.value.outcome === 'dry-run') return of({ type: 'dry-run', item, jobName });
   if (retryOf !== undefined && jobName === retryOf) {
     // The Job sink gave the re-run the failed Job's name: it cannot run again.
     const error = new PkgstreamError('JOB_FAILED', `solver Job ${jobName} failed and its re-run got the same name`);
     const attempts = item.attempt ?? 1;
     return context.writes
       .attention(key, error.code, error.message, attempts, { ...item, jobName })
-      .pipe(map(() => ({ kind: 'attention', item, errorCode: error.code, error, attempts, jobName })));
+      .pipe(map(() => ({ type: 'failed', item, errorCode: error.code, error, attempts, jobName })));
   }
   return recordScheduled(context, item, jobName, outcome.value.outcome);
 }
@@ -50,13 +50,13 @@ function recordScheduled(context: DispatchContext, item: DispatchItem, jobName: 
       const early = launched.takeUnmatched(jobName);
       if (early) context.refinish.next(early);
     }),
-    map(({ attempts }): DispatchPipelineOutcome => ({ kind: 'scheduled', item, jobName, outcome: created, runAttempts: attempts })),
+    map(({ attempts }): DispatchPipelineOutcome => ({ type: 'scheduled', item, jobName, outcome: created, runAttempts: attempts })),
     catchError((error: unknown) => {
       resolveRecorded(null);
       const code = errorCode(error);
       return writes
         .attention(dispatchItemKey(item), code, `recording the solver Job ${jobName} failed: ${errorMessage(error)}`, 1, { ...item, jobName, stage: 'record' })
-        .pipe(map((): DispatchPipelineOutcome => ({ kind: 'attention', item, errorCode: code, error, attempts: 1, jobName })));
+        .pipe(map((): DispatchPipelineOutcome => ({ type: 'failed', item, errorCode: code, error, attempts: 1, jobName })));
     }),
   );
 }

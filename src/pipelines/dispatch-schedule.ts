@@ -69,7 +69,7 @@ export function scheduleJobs(context: DispatchContext, active: Observable<number
       }),
       mergeMap(
         (outcome) =>
-          stage('record', outcome, (o) => recordDispatch(context, o), (result) => result.kind === 'attention').pipe(
+          stage('record', outcome, (o) => recordDispatch(context, o), (result) => result.type === 'failed').pipe(
             tap({ complete: () => waiters.settle(dispatchItemKey(outcome.item.item)) }),
           ),
         options.concurrency,

@@ -74,7 +74,7 @@ function dispatchRelease(context: DispatchContext, message: ReleasedMessage, sto
         return EMPTY;
       }),
     ),
-    of<DispatchPipelineOutcome>({ kind: 'released', message: message.value, items: items.length }),
+    of<DispatchPipelineOutcome>({ type: 'released', message: message.value, items: items.length }),
   );
 }
 
@@ -93,14 +93,14 @@ export function scanPass(context: DispatchContext, rethrow: boolean): Observable
     );
     const done = defer(() => {
       metrics?.lastSuccessfulPass.set({ pipeline: PIPELINE }, scheduler.now() / 1000);
-      return of<DispatchPipelineOutcome>({ kind: 'scan', items });
+      return of<DispatchPipelineOutcome>({ type: 'scan', items });
     });
     return concat(pass, done).pipe(
       catchError((error: unknown) => {
         gauge('scan', 0);
         log?.error({ pipeline: PIPELINE, err: error, items }, 'the unsolved scan failed');
         if (rethrow) throw error;
-        return of<DispatchPipelineOutcome>({ kind: 'scan', items, error });
+        return of<DispatchPipelineOutcome>({ type: 'scan', items, error });
       }),
     );
   });

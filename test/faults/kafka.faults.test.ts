@@ -227,7 +227,7 @@ describe('Kafka broker faults', () => {
     expect(await rowCount(db.pool, 'SELECT 1 FROM solver_run')).toBe(jobsFor(allKeys));
     expect(await rowCount(db.pool, 'SELECT 1 FROM attention')).toBe(0);
 
-    const handled = [...first.outcomes, ...second.outcomes].filter((outcome) => outcome.kind === 'released').length;
+    const handled = [...first.outcomes, ...second.outcomes].filter((outcome) => outcome.type === 'released').length;
     const duplicates = [...seen.values()].reduce((sum, n) => sum + n - 1, 0);
     console.info(
       `[faults/kafka] ${allKeys.length} releases, ${broker.records(TOPIC).length} package-released records (${duplicates} repeats), ` +

@@ -117,14 +117,14 @@ function fakePorts(options: {
 }
 
 const created = (r: StoredRelease): CreateAnswer => ({ jobName: jobNameOf(r), outcome: 'created' });
-const scheduled = (r: StoredRelease): DispatchPipelineOutcome => ({ kind: 'scheduled', item: itemOf(r), jobName: jobNameOf(r), outcome: 'created', runAttempts: 1 });
+const scheduled = (r: StoredRelease): DispatchPipelineOutcome => ({ type: 'scheduled', item: itemOf(r), jobName: jobNameOf(r), outcome: 'created', runAttempts: 1 });
 const released = (r: StoredRelease): DispatchPipelineOutcome => ({
-  kind: 'released',
+  type: 'released',
   message: { index_url: r.indexUrl, package_name: r.project, package_version: r.version },
   items: 1,
 });
-const finished = (r: StoredRelease): DispatchPipelineOutcome => ({ kind: 'finished', jobName: jobNameOf(r), phase: 'succeeded', item: itemOf(r), recorded: true, next: 'none' });
-const emptyScan: DispatchPipelineOutcome = { kind: 'scan', items: 0 };
+const finished = (r: StoredRelease): DispatchPipelineOutcome => ({ type: 'finished', jobName: jobNameOf(r), phase: 'succeeded', item: itemOf(r), recorded: true, next: 'none' });
+const emptyScan: DispatchPipelineOutcome = { type: 'scan', items: 0 };
 
 /** The watch of one Job: none active at 0, it appears at `appears`, finishes at `finishes`. */
 function oneJobWatch(hot: TestScheduler['createHotObservable'], marbles: string, r: StoredRelease) {
@@ -241,9 +241,9 @@ describe('dispatchPipeline (marbles)', () => {
         s: emptyScan,
         x: scheduled(ALPHA),
         r: released(ALPHA),
-        f: { kind: 'finished', jobName: jobNameOf(ALPHA), phase: 'failed', item: itemOf(ALPHA), recorded: true, next: 'retry' },
-        y: { kind: 'scheduled', item: retried, jobName: secondName, outcome: 'created', runAttempts: 2 },
-        g: { kind: 'finished', jobName: secondName, phase: 'failed', item: retried, recorded: true, next: 'attention' },
+        f: { type: 'finished', jobName: jobNameOf(ALPHA), phase: 'failed', item: itemOf(ALPHA), recorded: true, next: 'retry' },
+        y: { type: 'scheduled', item: retried, jobName: secondName, outcome: 'created', runAttempts: 2 },
+        g: { type: 'finished', jobName: secondName, phase: 'failed', item: retried, recorded: true, next: 'attention' },
       });
     });
     expect(ports?.attention.map((a) => [a.itemKey, a.errorCode, a.attempts])).toEqual([[`${INDEX.simpleUrl}|alpha|1.0|${SOLVER}`, 'JOB_FAILED', 2]]);
@@ -284,7 +284,7 @@ describe('dispatchOnce (marbles)', () => {
         x: scheduled(ALPHA),
         f: finished(ALPHA),
         y: scheduled(BETA),
-        p: { kind: 'scan', items: 2 },
+        p: { type: 'scan', items: 2 },
       });
     });
   });

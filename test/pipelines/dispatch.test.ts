@@ -394,9 +394,9 @@ function setup(cluster: ClusterOptions = {}) {
     });
   };
   const stop = (): void => subscription?.unsubscribe();
-  const ofKind = <K extends DispatchPipelineOutcome['kind']>(kind: K) =>
-    outcomes.filter((o): o is Extract<DispatchPipelineOutcome, { kind: K }> => o.kind === kind);
-  return { clock, store, jobs, events, released, outcomes, errors, start, stop, ofKind };
+  const ofType = <K extends DispatchPipelineOutcome['type']>(type: K) =>
+    outcomes.filter((o): o is Extract<DispatchPipelineOutcome, { type: K }> => o.type === type);
+  return { clock, store, jobs, events, released, outcomes, errors, start, stop, ofType };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -425,10 +425,10 @@ describe('dispatchPipeline', () => {
     // 10 waves of 5: a wave takes 1 ms to create and 10 ms to run
     expect(lastCall).toBe(99);
 
-    expect(t.ofKind('scheduled')).toHaveLength(50);
+    expect(t.ofType('scheduled')).toHaveLength(50);
     expect(t.store.runs.size).toBe(50);
     expect([...t.store.runs.values()].every((r) => r.state === 'succeeded')).toBe(true);
-    expect(t.ofKind('scan')).toEqual([{ kind: 'scan', items: 50 }]);
+    expect(t.ofType('scan')).toEqual([{ type: 'scan', items: 50 }]);
     expect(t.jobs.watchSubscriptions).toBe(1); // active counts and finished Jobs share one watch
     expect((await metrics.jobsCapacity.get()).values[0]?.value).toBe(5);
     expect((await metrics.lastSuccessfulPass.get()).values[0]?.labels).toEqual({ pipeline: 'dispatch' });
@@ -449,7 +449,7 @@ describe('dispatchPipeline', () => {
     t.start({ solvers: ['solver-a', 'solver-b'], scanIntervalMs: 60_000 });
     await t.clock.advanceTo(100);
     expect(t.jobs.calls).toHaveLength(2); // the scan at 0 scheduled the stored release
-    expect(t.ofKind('scan')).toEqual([{ kind: 'scan', items: 2 }]);
+    expect(t.ofType('scan')).toEqual([{ type: 'scan', items: 2 }]);
 
     // a new release, announced by a message
     const fresh = t.store.add('flask', '3.1.0');
@@ -465,7 +465,7 @@ describe('dispatchPipeline', () => {
     await t.clock.advance(10);
     expect(announced.state.acked).toBe(1);
     expect(runsAtAck).toEqual([[expect.objectContaining({ state: 'scheduled' }), expect.objectContaining({ state: 'scheduled' })]]);
-    expect(t.ofKind('released')).toEqual([{ kind: 'released', message: announced.message.value, items: 2 }]);
+    expect(t.ofType('released')).toEqual([{ type: 'released', message: announced.message.value, items: 2 }]);
 
     // the first message names an already scheduled release: no new Job, acked at once
     t.released.next(message);
@@ -494,8 +494,8 @@ describe('dispatchPipeline', () => {
     expect(runsAtAck).toEqual([[expect.objectContaining({ state: 'scheduled' }), expect.objectContaining({ state: 'scheduled' })]]);
     expect(t.jobs.calls).toHaveLength(2);
     expect(t.store.scheduledCalls).toHaveLength(2);
-    expect(t.ofKind('scheduled')).toHaveLength(2);
-    expect(t.ofKind('scan')).toEqual([{ kind: 'scan', items: 2 }]);
+    expect(t.ofType('scheduled')).toHaveLength(2);
+    expect(t.ofType('scan')).toEqual([{ type: 'scan', items: 2 }]);
     // both at the same instant, the message first this time
     const other = t.store.add('pandas', '2.2.0');
     const both = releasedMessage('pandas', '2.2.0');
@@ -518,7 +518,7 @@ describe('dispatchPipeline', () => {
     await t.clock.advanceTo(10);
     expect(state.acked).toBe(1);
     expect(t.jobs.calls).toEqual([]);
-    expect(t.ofKind('released')).toEqual([{ kind: 'released', message: message.value, items: 0 }]);
+    expect(t.ofType('released')).toEqual([{ type: 'released', message: message.value, items: 0 }]);
     t.stop();
   });
 
@@ -528,7 +528,7 @@ describe('dispatchPipeline', () => {
     t.jobs.preexisting({ indexUrl: INDEX.simpleUrl, project: 'django', version: '5.0', solver: 'solver-a', template: 'solver' });
     t.start();
     await t.clock.advanceTo(10);
-    expect(t.ofKind('scheduled')).toEqual([
+    expect(t.ofType('scheduled')).toEqual([
       expect.objectContaining({ outcome: 'exists', jobName: 'solver-solver-a-django-5.0', runAttempts: 1 }),
     ]);
     expect(t.store.run(release, 'solver-a')).toMatchObject({ jobName: 'solver-solver-a-django-5.0', state: 'scheduled' });
@@ -546,10 +546,10 @@ describe('dispatchPipeline', () => {
     t.start();
     await t.clock.advanceTo(4_000);
     expect(t.jobs.calls.map((c) => c.at)).toEqual([0]);
-    expect(t.ofKind('scheduled')).toEqual([]);
+    expect(t.ofType('scheduled')).toEqual([]);
     await t.clock.advanceTo(6_000);
     expect(t.jobs.calls.map((c) => c.at)).toEqual([0, 5_001]);
-    expect(t.ofKind('scheduled')).toEqual([expect.objectContaining({ jobName: 'solver-solver-a-scipy-1.14', outcome: 'created' })]);
+    expect(t.ofType('scheduled')).toEqual([expect.objectContaining({ jobName: 'solver-solver-a-scipy-1.14', outcome: 'created' })]);
     expect(t.store.attention).toEqual([]);
     t.stop();
   });
@@ -564,8 +564,8 @@ describe('dispatchPipeline', () => {
     expect(t.store.attention).toEqual([
       expect.objectContaining({ pipeline: 'dispatch', itemKey: `${INDEX.simpleUrl}|bad|1.0|solver-a`, errorCode: 'JOB_INVALID', attempts: 1 }),
     ]);
-    expect(t.ofKind('attention')).toEqual([expect.objectContaining({ errorCode: 'JOB_INVALID' })]);
-    expect(t.ofKind('scheduled').map((o) => o.item.project)).toEqual(['good']);
+    expect(t.ofType('failed')).toEqual([expect.objectContaining({ errorCode: 'JOB_INVALID' })]);
+    expect(t.ofType('scheduled').map((o) => o.item.project)).toEqual(['good']);
     expect(t.errors).toEqual([]);
     t.stop();
   });
@@ -590,7 +590,7 @@ describe('dispatchPipeline', () => {
         fields: { job_name: 'solver-solver-a-attrs-24.1', outcome: 'succeeded', duration_seconds: 0.03 },
       },
     ]);
-    expect(t.ofKind('finished')).toEqual([
+    expect(t.ofType('finished')).toEqual([
       expect.objectContaining({ jobName: 'solver-solver-a-attrs-24.1', phase: 'succeeded', recorded: true, next: 'none' }),
     ]);
     t.stop();
@@ -612,7 +612,7 @@ describe('dispatchPipeline', () => {
     expect(t.store.attention).toEqual([
       expect.objectContaining({ pipeline: 'dispatch', itemKey: `${INDEX.simpleUrl}|flaky|0.1|solver-a`, errorCode: 'JOB_FAILED', attempts: 3 }),
     ]);
-    expect(t.ofKind('finished').filter((o) => o.item?.project === 'flaky').map((o) => o.next)).toEqual(['retry', 'retry', 'attention']);
+    expect(t.ofType('finished').filter((o) => o.item?.project === 'flaky').map((o) => o.next)).toEqual(['retry', 'retry', 'attention']);
     expect(t.events.of('solver-finished').filter((e) => e.project === 'flaky').map((e) => e.fields?.outcome)).toEqual(['failed', 'failed', 'failed']);
     expect(t.jobs.callsFor('steady')).toHaveLength(1);
     // the next scan does not bring the failed pair back: it has a solver run
@@ -629,7 +629,7 @@ describe('dispatchPipeline', () => {
     await t.clock.advanceTo(200);
     expect(t.jobs.calls.map((c) => c.request.attempt)).toEqual([undefined, 2]);
     expect(t.store.attention).toEqual([expect.objectContaining({ errorCode: 'JOB_FAILED', itemKey: `${INDEX.simpleUrl}|same|1|solver-a` })]);
-    expect(t.ofKind('attention')).toEqual([expect.objectContaining({ errorCode: 'JOB_FAILED', jobName: 'solver-solver-a-same-1' })]);
+    expect(t.ofType('failed')).toEqual([expect.objectContaining({ errorCode: 'JOB_FAILED', jobName: 'solver-solver-a-same-1' })]);
     t.stop();
   });
 
@@ -650,7 +650,7 @@ describe('dispatchPipeline', () => {
       { jobName: 'solver-solver-a-old-1', phase: 'failed', startedAt: new Date(0), finishedAt: new Date(5) },
       { jobName: 'solver-solver-a-gone-9', phase: 'failed', startedAt: new Date(0), finishedAt: new Date(5) },
     ]);
-    const firstTwo = t.ofKind('finished').slice(0, 2).sort((a, b) => (a.jobName < b.jobName ? 1 : -1));
+    const firstTwo = t.ofType('finished').slice(0, 2).sort((a, b) => (a.jobName < b.jobName ? 1 : -1));
     expect(firstTwo).toEqual([
       expect.objectContaining({ jobName: 'solver-solver-a-old-1', recorded: true, next: 'retry' }),
       expect.objectContaining({ jobName: 'solver-solver-a-gone-9', recorded: false, next: 'none', item: null }),
@@ -668,7 +668,7 @@ describe('dispatchPipeline', () => {
     const release = t.store.add('quick', '1');
     t.start();
     await t.clock.advanceTo(50);
-    expect(t.ofKind('finished')).toEqual([
+    expect(t.ofType('finished')).toEqual([
       expect.objectContaining({ jobName: 'solver-solver-a-quick-1', recorded: false }), // at 1: no run yet
       expect.objectContaining({ jobName: 'solver-solver-a-quick-1', recorded: true, phase: 'succeeded' }), // after the run at 3
     ]);
@@ -697,7 +697,7 @@ describe('dispatchPipeline', () => {
     t.store.add('dry', '1');
     t.start();
     await t.clock.advanceTo(10);
-    expect(t.ofKind('dry-run')).toEqual([expect.objectContaining({ jobName: 'solver-solver-a-dry-1' })]);
+    expect(t.ofType('dry-run')).toEqual([expect.objectContaining({ jobName: 'solver-solver-a-dry-1' })]);
     expect(t.store.scheduledCalls).toEqual([]);
     expect(t.events.published).toEqual([]);
     t.stop();
@@ -719,8 +719,8 @@ describe('dispatchOnce', () => {
     await clock.advanceTo(1_000);
     // waves at 0, 11 and 22: the last two are scheduled at 23
     expect(completedAt).toBe(23);
-    expect(outcomes.filter((o) => o.kind === 'scheduled')).toHaveLength(12);
-    expect(outcomes[outcomes.length - 1]).toEqual({ kind: 'scan', items: 12 });
+    expect(outcomes.filter((o) => o.type === 'scheduled')).toHaveLength(12);
+    expect(outcomes[outcomes.length - 1]).toEqual({ type: 'scan', items: 12 });
     expect(jobs.maxRunning).toBe(5);
     expect(store.scans).toBe(1);
     expect(jobs.watchSubscriptions).toBe(1);
