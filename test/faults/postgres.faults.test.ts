@@ -13,7 +13,7 @@ import type { PackageStore } from '../../src/domain/ports.js';
 import { updatePass, type UpdateOutcome } from '../../src/pipelines/update.js';
 import { createPackageStore } from '../../src/sinks/store-sink.js';
 import { createIndexClient } from '../../src/sources/index-client/index.js';
-import type { ScanIterable } from '../../src/sources/scan-source.js';
+import type { ScanIterable } from '../../src/db/paged-scan.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
 import { countingChecks, rowCount, sleep, until } from './helpers.js';

@@ -4,7 +4,8 @@ import type { StoredRelease } from '../../src/domain/types.js';
 import { addIndex } from '../../src/db/indexes.js';
 import { analyzeTables } from '../../src/db/maintenance.js';
 import { createPackageStore } from '../../src/sinks/store-sink.js';
-import { scanDue, scanKnownProjects, type ScanIterable } from '../../src/sources/scan-source.js';
+import type { ScanIterable } from '../../src/db/paged-scan.js';
+import { dueScan, knownProjectsScan } from '../../src/db/scans.js';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../support/database.js';
 
 const NOW = new Date('2024-06-01T00:00:00Z');
@@ -90,12 +91,12 @@ async function drain(
   return { ids, maxHeld };
 }
 
-describe('scanDue', () => {
+describe('dueScan', () => {
   it('walks 100k rows most-due first, one page at a time, holding at most pageSize + concurrency rows', async () => {
     const { indexId, due } = await seed('big', 100_000);
     const pageSize = 2000;
     const concurrency = 8;
-    const scan = scanDue({ pool: db.pool, pageSize, now: NOW, indexId });
+    const scan = dueScan(db.pool, { pageSize, now: NOW, indexId });
     const { ids, maxHeld } = await drain(scan, { pageSize, concurrency });
 
     expect(ids.length).toBe(due);
@@ -109,7 +110,7 @@ describe('scanDue', () => {
   it('carries each release with its present artifacts', async () => {
     const { indexId } = await seed('artifacts', 200);
     const withArtifacts: StoredRelease[] = [];
-    for await (const release of scanDue({ pool: db.pool, pageSize: 37, now: NOW, indexId })) {
+    for await (const release of dueScan(db.pool, { pageSize: 37, now: NOW, indexId })) {
       if (release.artifacts.length > 0) withArtifacts.push(release);
       expect(release.indexUrl).toBe('https://artifacts.example.test/simple');
     }
@@ -126,7 +127,7 @@ describe('scanDue', () => {
   it('lets the consumer write between pulls on the same pool (one connection when embedded)', async () => {
     const { indexId, due } = await seed('writes', 500);
     const store = createPackageStore(db.pool);
-    const scan = scanDue({ pool: db.pool, pageSize: 64, now: NOW, indexId, analyze: true });
+    const scan = dueScan(db.pool, { pageSize: 64, now: NOW, indexId, analyze: true });
     // The update pipeline's shape: every item checked and written while the scan is open.
     const { ids } = await drain(scan, {
       pageSize: 64,
@@ -144,21 +145,21 @@ describe('scanDue', () => {
     expect(rows[0]?.n).toBe(due);
     // Nothing is due any more at NOW.
     const again: number[] = [];
-    for await (const release of scanDue({ pool: db.pool, pageSize: 64, now: NOW, indexId })) again.push(release.id);
+    for await (const release of dueScan(db.pool, { pageSize: 64, now: NOW, indexId })) again.push(release.id);
     expect(again).toEqual([]);
   });
 
   it('walks every release in id order with `all`, due or not', async () => {
     const { indexId } = await seed('all', 300);
     const ids: number[] = [];
-    for await (const release of scanDue({ pool: db.pool, pageSize: 50, now: NOW, indexId, all: true })) ids.push(release.id);
+    for await (const release of dueScan(db.pool, { pageSize: 50, now: NOW, indexId, all: true })) ids.push(release.id);
     expect(ids.length).toBe(300);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
 
   it('pulls known project names page by page', async () => {
     const names: string[] = [];
-    const scan = scanKnownProjects({ pool: db.pool, pageSize: 3 });
+    const scan = knownProjectsScan(db.pool, { pageSize: 3 });
     for await (const name of scan) names.push(name);
     expect(names).toEqual([...names].sort());
     expect(new Set(names).size).toBe(names.length);
@@ -175,7 +176,7 @@ describe('scanDue', () => {
       await admin.connect();
       try {
         const pageSize = 100;
-        const scan = scanDue({ pool: scanPool, pageSize, now: NOW, indexId, delayMs: 20 });
+        const scan = dueScan(scanPool, { pageSize, now: NOW, indexId, delayMs: 20 });
         const iterator = scan[Symbol.asyncIterator]();
         const ids: number[] = [];
         const pull = async (n: number) => {
