@@ -11,13 +11,14 @@ import type { ChildProcess } from 'node:child_process';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli } from '../support/cli.js';
-import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
-import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
-import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
+import type { CliDatabase } from '../support/cli-database.js';
+import type { IndexServer } from '../support/index-server/index.js';
+import type { KafkaTestBroker } from '../support/kafka-broker/index.js';
+import type { KubeApi } from '../support/kube-api/index.js';
 import { addIndex, addProject, setIndexEnabled } from '../../src/db/index.js';
 import { allExpressions, namesOf, type PromqlExpression } from './promql-expressions.js';
 import { runsWith } from '../support/tools.js';
+import { startThreePeers, type ThreePeers } from '../support/three-peers.js';
 import { LogTail, sampledMetricNames, startPrometheus, stopChild, thresholdsAsBool, until, type Prometheus } from './support-live.js';
 
 const JOB = 'pkgstream'; // the scrape job the alert PkgstreamDown names
@@ -25,6 +26,7 @@ const SCRAPE_SECONDS = 1;
 const PREFIX = 'live';
 const NAMESPACE = 'default';
 
+let peers: ThreePeers | undefined;
 let index: IndexServer;
 let broker: KafkaTestBroker;
 let kube: KubeApi;
@@ -82,13 +84,7 @@ async function produceOutsideMessages(): Promise<void> {
 
 describe.skipIf(!runsWith('prometheus'))('a live Prometheus scraping pkgstream', () => {
   beforeAll(async () => {
-    [index, broker, kube] = await Promise.all([startIndexServer(), startKafkaBroker(), startKubeApi()]);
-    const kubeconfig = kube.kubeConfigFile();
-    database = await createCliDatabase();
-    env = {
-      ...database.env,
-      KAFKA_BROKERS: broker.brokers,
-      KUBECONFIG: kubeconfig,
+    peers = await startThreePeers({
       PKGSTREAM_NAMESPACE: NAMESPACE,
       PKGSTREAM_SOLVERS: 'solver-fedora-38-py311,solver-ubi-9-py312',
       PKGSTREAM_POLL_INTERVAL: '0.5',
@@ -96,7 +92,8 @@ describe.skipIf(!runsWith('prometheus'))('a live Prometheus scraping pkgstream',
       PKGSTREAM_TOPIC_PREFIX: PREFIX,
       // Kafka's high-water mark is 4 × this: a dozen messages at once pause the consumer.
       PKGSTREAM_CONCURRENCY: '1',
-    };
+    });
+    ({ index, broker, kube, database, env } = peers);
 
     // --- before `run` (in this process, as `pkgstream index add --warehouse`, `index disable`
     // and `package add` do, to spare three CLI starts): the local index, watching the seen
@@ -208,8 +205,7 @@ describe.skipIf(!runsWith('prometheus'))('a live Prometheus scraping pkgstream',
   afterAll(async () => {
     await prometheus?.stop();
     await stopChild(child, 15_000);
-    await Promise.all([index?.stop(), broker?.stop(), kube?.stop()]);
-    await database?.close();
+    await peers?.stop();
   }, 60_000);
 
   /** Each expression sent to Prometheus; the ones without a series (or refused) listed by name. */

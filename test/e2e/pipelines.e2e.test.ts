@@ -4,11 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI_TEST_TIMEOUT_MS, exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
-import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
-import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
-import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
+import type { CliDatabase } from '../support/cli-database.js';
+import type { IndexServer } from '../support/index-server/index.js';
+import type { KafkaTestBroker } from '../support/kafka-broker/index.js';
+import type { KubeApi } from '../support/kube-api/index.js';
+import { startThreePeers, type ThreePeers } from '../support/three-peers.js';
 
+let peers: ThreePeers | undefined;
 let index: IndexServer;
 let broker: KafkaTestBroker;
 let kube: KubeApi;
@@ -16,19 +18,14 @@ let database: CliDatabase;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
-  [index, broker, kube] = await Promise.all([startIndexServer(), startKafkaBroker(), startKubeApi()]);
-  const kubeconfig = kube.kubeConfigFile();
-  database = await createCliDatabase();
-  env = {
-    ...database.env,
-    KAFKA_BROKERS: broker.brokers,
-    KUBECONFIG: kubeconfig,
+  peers = await startThreePeers({
     PKGSTREAM_NAMESPACE: 'default',
     PKGSTREAM_SOLVERS: 'solver-fedora-38-py311,solver-ubi-9-py312',
     PKGSTREAM_POLL_INTERVAL: '0.5',
     PKGSTREAM_RATE_LIMIT: '50',
     PKGSTREAM_TOPIC_PREFIX: 'e2e',
-  };
+  });
+  ({ index, broker, kube, database, env } = peers);
   const simple = `${index.url}/simple`;
   expect((await runCli(['index', 'add', simple, '--warehouse'], env)).code).toBe(0);
   expect((await runCli(['index', 'disable', 'https://pypi.org/simple'], env)).code).toBe(0);
@@ -36,8 +33,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  await Promise.all([index.stop(), broker.stop(), kube.stop()]);
-  await database.close();
+  await peers?.stop();
 });
 
 /** Runs a query on the service's database between CLI runs. */

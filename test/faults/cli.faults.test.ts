@@ -10,10 +10,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { addProject, setIndexEnabled } from '../../src/db/index.js';
 import { exitOf, runCli, startCli, waitForLog } from '../support/cli.js';
-import { createCliDatabase, type CliDatabase } from '../support/cli-database.js';
-import { startIndexServer, type IndexServer } from '../support/index-server/index.js';
-import { startKafkaBroker, type KafkaTestBroker } from '../support/kafka-broker/index.js';
-import { startKubeApi, type KubeApi } from '../support/kube-api/index.js';
+import type { CliDatabase } from '../support/cli-database.js';
+import type { IndexServer } from '../support/index-server/index.js';
+import type { KafkaTestBroker } from '../support/kafka-broker/index.js';
+import type { KubeApi } from '../support/kube-api/index.js';
+import { startThreePeers, type ThreePeers } from '../support/three-peers.js';
 import { repeated, tally, until } from './helpers.js';
 
 const PREFIX = 'cf';
@@ -22,6 +23,7 @@ const GROUP = 'cf-dispatch';
 const GRACE_SECONDS = 15;
 const PROJECTS = ['alpha', 'bravo', 'charlie', 'delta', 'echo'];
 
+let peers: ThreePeers | undefined;
 let index: IndexServer;
 let broker: KafkaTestBroker;
 let kube: KubeApi;
@@ -31,13 +33,7 @@ const published: string[] = [];
 const children: ChildProcess[] = [];
 
 beforeAll(async () => {
-  [index, broker, kube] = await Promise.all([startIndexServer(), startKafkaBroker(), startKubeApi()]);
-  const kubeconfig = kube.kubeConfigFile();
-  database = await createCliDatabase();
-  env = {
-    ...database.env,
-    KAFKA_BROKERS: broker.brokers,
-    KUBECONFIG: kubeconfig,
+  peers = await startThreePeers({
     PKGSTREAM_NAMESPACE: 'default',
     PKGSTREAM_SOLVERS: 'solver-fedora-38-py311',
     PKGSTREAM_SOLVER_CAPACITY: '1000',
@@ -49,7 +45,8 @@ beforeAll(async () => {
     PKGSTREAM_SHUTDOWN_GRACE: String(GRACE_SECONDS),
     PKGSTREAM_HTTP_PORT: '0',
     LOG_LEVEL: 'info',
-  };
+  });
+  ({ index, broker, kube, database, env } = peers);
   const simple = `${index.url}/simple`;
   expect((await runCli(['index', 'add', simple, '--warehouse'], env)).code).toBe(0);
   // The rest of the setup straight in the database: one child process less per project.
@@ -64,8 +61,7 @@ afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 afterAll(async () => {
-  await Promise.all([index?.stop(), broker?.stop(), kube?.stop()]);
-  await database?.close();
+  await peers?.stop();
 });
 
 /** Runs `work` on the service's database (embedded: only while no child holds it). */
